@@ -1,0 +1,44 @@
+# unionstat: `make run` sets everything up and refreshes offline; `make test` runs lint, types and tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+.PHONY: help install run refresh-live test lint types pytest docs clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv from the pinned requirements.lock
+
+run: install ## refresh offline from the embedded reference snapshot; prints where the outputs are
+	$(BIN)/unionstat refresh
+
+refresh-live: install ## refresh from the publishers (needs internet)
+	$(BIN)/unionstat refresh --live
+
+lint: install ## ruff (lint + import order) and sqlfluff on the dbt models
+	$(BIN)/ruff check unionstat scrapers flows tests
+	$(BIN)/ruff format --check unionstat scrapers flows tests
+	$(BIN)/sqlfluff lint dbt_project/models
+
+types: install ## mypy
+	$(BIN)/mypy
+
+pytest: install ## the test suite
+	$(BIN)/pytest -q
+
+test: lint types pytest ## lint + types + tests (what CI runs)
+
+clean: ## remove generated files (keeps the reference snapshot)
+	rm -rf warehouse/build warehouse/snapshots warehouse/gx warehouse/reports warehouse/unionstat.duckdb warehouse/runs.jsonl

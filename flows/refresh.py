@@ -1,0 +1,208 @@
+"""The refresh flow: fetch or import -> parse and load -> validate -> dbt build -> publish, under one lock."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE
+
+import scrapers
+from unionstat import fetch, imports, load, transform, validate, warehouse
+from unionstat.errors import StageFailed, UnionstatError
+from unionstat.http import HttpClient
+from unionstat.settings import Settings
+from unionstat.snapshots import SnapshotStore
+
+STAGES = ("lock", "prepare", "import", "fetch", "load", "validate", "transform", "publish")
+
+
+@dataclass
+class RunSummary:
+    """What one refresh did, for the terminal, the Prefect artifact and ops.runs."""
+
+    run_id: str
+    mode: str
+    as_of: str | None
+    started_at: str
+    status: str = "running"
+    failed_stage: str | None = None
+    error: str | None = None
+    new_snapshots: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    not_recorded: dict[str, list[str]] = field(default_factory=dict)
+    imported: list[dict[str, Any]] = field(default_factory=list)
+    failed_sources: dict[str, str] = field(default_factory=dict)
+    rows_loaded: dict[str, int] = field(default_factory=dict)
+    expectations_passed: int = 0
+    expectations_failed: int = 0
+    dbt_models: int = 0
+    dbt_tests: int = 0
+    published: str | None = None
+    data_docs: str | None = None
+    dbt_docs: str | None = None
+
+    def markdown(self) -> str:
+        lines = [
+            f"# unionstat refresh {self.run_id}",
+            f"status **{self.status}**, mode {self.mode}, as of {self.as_of or 'newest'}",
+        ]
+        if self.error:
+            lines.append(f"\nfailed in stage `{self.failed_stage}`: {self.error}")
+        lines.append("\n| source | new snapshots | unchanged | not recorded | error |\n|---|---|---|---|---|")
+        for source in sorted(set(self.new_snapshots) | set(self.failed_sources) | set(self.unchanged)):
+            lines.append(
+                f"| {source} | {self.new_snapshots.get(source, 0)} | {self.unchanged.get(source, 0)} | "
+                f"{len(self.not_recorded.get(source, []))} | {self.failed_sources.get(source, '')} |"
+            )
+        lines.append(f"\nrows loaded: {self.rows_loaded or 'none'}")
+        lines.append(f"expectations: {self.expectations_passed} passed, {self.expectations_failed} failed")
+        lines.append(f"dbt: {self.dbt_models} models, {self.dbt_tests} tests")
+        return "\n".join(lines)
+
+
+@task(name="import-files", cache_policy=NONE)
+def import_task(settings: Settings, paths: list[str], run_id: str) -> list[dict[str, Any]]:
+    store = SnapshotStore(settings.snapshot_dir)
+    connectors = scrapers.all_connectors(settings)
+    with warehouse.connection(settings.build_db) as con:
+        return [asdict(imports.import_file(con, store, connectors, Path(p), run_id)) for p in paths]
+
+
+@task(name="fetch-source", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+def fetch_task(settings: Settings, source: str, run_id: str) -> fetch.FetchResult:
+    connector = scrapers.connector(source, settings)
+    store = SnapshotStore(settings.snapshot_dir)
+    http = HttpClient(settings)
+    try:
+        with warehouse.connection(settings.build_db) as con:
+            result = fetch.fetch_source(con, store, http, connector, run_id)
+    finally:
+        http.close()
+    if result.failed:
+        raise UnionstatError(result.error)
+    return result
+
+
+@task(name="parse-and-load", cache_policy=NONE)
+def load_task(settings: Settings, sources: list[str], run_id: str) -> load.LoadResult:
+    connectors = [scrapers.connector(name, settings) for name in sources]
+    with warehouse.connection(settings.build_db) as con:
+        return load.load_pending(con, SnapshotStore(settings.snapshot_dir), connectors, run_id)
+
+
+@task(name="validate", cache_policy=NONE)
+def validate_task(settings: Settings, new_rows: dict[str, list[str]], run_id: str) -> validate.ValidationReport:
+    with warehouse.connection(settings.build_db) as con:
+        return validate.validate_new_rows(settings, con, new_rows, run_id)
+
+
+@task(name="dbt-build", cache_policy=NONE)
+def transform_task(settings: Settings, as_of: str | None) -> transform.TransformResult:
+    return transform.dbt_build(settings, settings.build_db, as_of=as_of)
+
+
+@task(name="publish", cache_policy=NONE)
+def publish_task(settings: Settings, summary: RunSummary) -> str:
+    with warehouse.connection(settings.build_db) as con:
+        con.execute(
+            "insert into ops.runs values (?, ?, ?, ?, ?, ?)",
+            [summary.run_id, summary.started_at, datetime.now(UTC), summary.mode, summary.as_of, None],
+        )
+        con.execute("update ops.runs set summary = ? where run_id = ?", [json.dumps(asdict(summary)), summary.run_id])
+        con.execute("checkpoint")
+    published = warehouse.publish(settings)
+    transform.publish_docs(settings)
+    return str(published)
+
+
+@flow(name="refresh", log_prints=False)
+def refresh(
+    sources: list[str] | None = None,
+    live: bool = False,
+    import_paths: list[str] | None = None,
+    as_of: str | None = None,
+) -> dict[str, Any]:
+    """Refresh the warehouse: every stage on a build beside the published file, which is swapped in at the end."""
+    logger = get_run_logger()
+    settings = Settings.from_env()
+    settings = settings.with_mode("live" if live else settings.mode)
+    import_paths = import_paths or []
+    if sources is None:
+        sources = [] if import_paths else list(scrapers.registry())
+    unknown = sorted(set(sources) - set(scrapers.registry()))
+    if unknown:
+        raise UnionstatError(f"unknown source(s) {unknown}; known: {sorted(scrapers.registry())}")
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    summary = RunSummary(run_id=run_id, mode=settings.mode, as_of=as_of, started_at=datetime.now(UTC).isoformat())
+    stage = "lock"
+    try:
+        with warehouse.writer_lock(settings):
+            stage = "prepare"
+            warehouse.begin_build(settings)
+            connectors = scrapers.all_connectors(settings)
+            with warehouse.connection(settings.build_db) as con:
+                warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
+
+            stage = "import"
+            if import_paths:
+                summary.imported = import_task(settings, import_paths, run_id)
+
+            stage = "fetch"
+            for source in sources:
+                state = fetch_task(settings, source, run_id, return_state=True)
+                if state.is_failed():
+                    summary.failed_sources[source] = str(state.message or "failed")
+                    continue
+                result: fetch.FetchResult = state.result()
+                summary.new_snapshots[source] = len(result.new)
+                summary.unchanged[source] = result.unchanged
+                if result.not_recorded:
+                    summary.not_recorded[source] = result.not_recorded
+            if sources and len(summary.failed_sources) == len(sources) and not import_paths:
+                raise UnionstatError("every source failed: " + "; ".join(summary.failed_sources.values()))
+
+            stage = "load"
+            loaded_sources = sorted({*sources, *(i["source"] for i in summary.imported)} - set(summary.failed_sources))
+            loaded = load_task(settings, loaded_sources, run_id)
+            summary.rows_loaded = loaded.rows
+            summary.failed_sources.update(loaded.errors)
+
+            stage = "validate"
+            report = validate_task(settings, loaded.snapshots, run_id)
+            summary.expectations_passed = report.passed
+            summary.expectations_failed = len(report.failed)
+            summary.data_docs = str(report.docs_index) if report.docs_index else None
+
+            stage = "transform"
+            built = transform_task(settings, as_of)
+            summary.dbt_models, summary.dbt_tests = built.models, built.tests
+
+            stage = "publish"
+            summary.status = "partial" if summary.failed_sources else "published"
+            summary.published = publish_task(settings, summary)
+            summary.dbt_docs = str(settings.reports_dir / "dbt_docs" / "index.html")
+    except Exception as exc:
+        summary.status, summary.failed_stage, summary.error = "failed", stage, str(exc)
+        if stage != "lock":
+            warehouse.discard_build(settings)
+        _append_run_log(settings, summary)
+        logger.error("refresh %s failed in stage %s: %s", run_id, stage, exc)
+        raise StageFailed(stage, str(exc)) from exc
+    _append_run_log(settings, summary)
+    create_markdown_artifact(key="refresh-summary", markdown=summary.markdown(), description="unionstat refresh")
+    logger.info("refresh %s %s", run_id, summary.status)
+    return asdict(summary)
+
+
+def _append_run_log(settings: Settings, summary: RunSummary) -> None:
+    """Every run, failed ones too, in a log beside the warehouse (a failed run never reaches the warehouse)."""
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.warehouse_dir / "runs.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(asdict(summary), default=str) + "\n")

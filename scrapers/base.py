@@ -1,0 +1,117 @@
+"""What every connector provides: fetch (copy bytes only), parse (bytes to rows) and its raw table."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from unionstat.http import Fetched, HttpClient
+from unionstat.settings import Settings
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One entry of sources.json."""
+
+    name: str
+    publisher: str
+    module: str
+    base_url: str
+    raw_table: str
+    licence: str
+    release_cadence_days: int
+    release_cadence: str
+    datasets: Mapping[str, str]
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, name: str, entry: Mapping[str, Any]) -> SourceConfig:
+        return cls(
+            name=name,
+            publisher=entry["publisher"],
+            module=entry["module"],
+            base_url=entry["base_url"],
+            raw_table=entry["raw_table"],
+            licence=entry["licence"],
+            release_cadence_days=int(entry["release_cadence_days"]),
+            release_cadence=entry["release_cadence"],
+            datasets=dict(entry["datasets"]),
+            options=dict(entry.get("options", {})),
+        )
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the warehouse already holds for one request URL: for conditional requests and dedup."""
+
+    etag: str | None
+    last_modified: str | None
+    sha256s: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One response a connector wants stored, with the publisher's release date where it states one."""
+
+    dataset: str
+    fetched: Fetched
+    release_date: date | None
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """What the parse step knows about a stored snapshot."""
+
+    sha256: str
+    source: str
+    dataset: str
+    request_url: str
+    content_type: str | None
+    release_date: date | None
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """A file a user downloaded by hand, recognised as one of this source's formats."""
+
+    dataset: str
+    release_date: date | None
+    content_type: str
+    body: bytes
+
+
+class Connector(ABC):
+    """A publisher's quirks in one place. Fetch only copies; parse turns stored bytes into raw rows."""
+
+    #: DDL of the raw table; its first two columns are snapshot_sha256 and row_number.
+    raw_ddl: str = ""
+
+    def __init__(self, config: SourceConfig, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url(self.name, self.config.base_url)
+
+    @abstractmethod
+    def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
+        """Request one dataset; return what to store. An empty list means nothing changed upstream."""
+
+    @abstractmethod
+    def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
+        """Rows of the raw table (without snapshot_sha256 and row_number), or a ParseError."""
+
+    def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
+        """If `body` is one of this publisher's download formats, describe it; else None."""
+        return None

@@ -1,0 +1,160 @@
+"""The unionstat command line: the only module that talks to a person."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from unionstat.errors import UnionstatError
+from unionstat.settings import Settings, quiet_third_party_telemetry
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet_third_party_telemetry()
+    try:
+        return int(args.handler(args))
+    except UnionstatError as exc:
+        print(f"unionstat: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unionstat", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    refresh = sub.add_parser("refresh", help="fetch (replay by default), load, validate, build and publish")
+    refresh.add_argument("--live", action="store_true", help="fetch from the publishers instead of the reference")
+    refresh.add_argument("--source", action="append", dest="sources", help="only this source (repeatable)")
+    refresh.add_argument("--as-of", type=_iso_date, help="build the marts from releases up to this date")
+    refresh.set_defaults(handler=_refresh)
+
+    imp = sub.add_parser("import", help="register files downloaded by hand (e.g. World Bank bulk CSV) and refresh")
+    imp.add_argument("paths", nargs="+")
+    imp.add_argument("--as-of", type=_iso_date, help="build the marts from releases up to this date")
+    imp.set_defaults(handler=_import)
+
+    sources = sub.add_parser("sources", help="list the sources with their last snapshot and release")
+    sources.set_defaults(handler=_sources)
+
+    audit = sub.add_parser("audit", help="the replication audit: the paper's figures beside the data")
+    audit.set_defaults(handler=_audit)
+
+    sql = sub.add_parser("sql", help="run a read-only SQL query against the published warehouse")
+    sql.add_argument("query")
+    sql.set_defaults(handler=_sql)
+    return parser
+
+
+def _iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}") from exc
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from flows.refresh import refresh
+
+    summary = refresh(sources=args.sources, live=args.live, as_of=args.as_of)
+    return _report(summary)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from flows.refresh import refresh
+
+    summary = refresh(import_paths=args.paths, as_of=args.as_of)
+    for item in summary["imported"]:
+        state = "new snapshot" if item["new"] else "already known"
+        print(f"imported {item['path']}: {item['source']} {item['dataset']} ({state} {item['sha256'][:12]})")
+    return _report(summary)
+
+
+def _report(summary: dict[str, Any]) -> int:
+    print(f"refresh {summary['run_id']}: {summary['status']} ({summary['mode']})")
+    for source in sorted(set(summary["new_snapshots"]) | set(summary["failed_sources"])):
+        if source in summary["failed_sources"]:
+            print(f"  {source:<10} FAILED: {summary['failed_sources'][source]}")
+            continue
+        gaps = summary["not_recorded"].get(source, [])
+        print(
+            f"  {source:<10} {summary['new_snapshots'].get(source, 0)} new, "
+            f"{summary['unchanged'].get(source, 0)} unchanged"
+            + (f", {len(gaps)} datasets not in the reference snapshot ({', '.join(gaps)})" if gaps else "")
+        )
+    print(f"  rows loaded: {summary['rows_loaded'] or 'none (nothing changed)'}")
+    print(f"  expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} failed")
+    print(f"  dbt: {summary['dbt_models']} models, {summary['dbt_tests']} tests")
+    print(f"warehouse:    {summary['published']}")
+    if summary.get("data_docs"):
+        print(f"data quality: {summary['data_docs']}")
+    print(f"dbt docs:     {summary['dbt_docs']}")
+    return 1 if summary["status"] == "partial" else 0
+
+
+def _query(sql: str, params: list[Any] | None = None) -> Any:
+    import duckdb
+
+    settings = Settings.from_env()
+    if not settings.published_db.exists():
+        raise UnionstatError(f"no published warehouse at {settings.published_db}; run `make run` first")
+    con = duckdb.connect(str(settings.published_db), read_only=True)
+    try:
+        return con.execute(sql, params or []).df()
+    except duckdb.Error as exc:
+        raise UnionstatError(f"query failed: {exc}") from exc
+    finally:
+        con.close()
+
+
+def _print_frame(frame: Any) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
+        print(frame.to_string(index=False))
+
+
+def _sources(args: argparse.Namespace) -> int:
+    import scrapers
+
+    settings = Settings.from_env()
+    known = {}
+    if settings.published_db.exists():
+        frame = _query(
+            "select source, count(*) as snapshots, max(fetched_at) as last_fetched, max(release_date) as last_release "
+            "from raw.snapshots group by source"
+        )
+        known = {row.source: row for row in frame.itertuples()}
+    for name, config in scrapers.registry().items():
+        row = known.get(name)
+        state = (
+            f"{row.snapshots} snapshots, last fetched {row.last_fetched}, last release {row.last_release}"
+            if row
+            else "no snapshot yet"
+        )
+        print(f"{name:<10} {config.publisher}\n{'':<10} {len(config.datasets)} datasets; {state}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    frame = _query(
+        "select figure_id, printed_text, recomputed_value, value_from_printed_inputs, data_vintage, status, "
+        "explanation from marts.mart_replication_audit order by figure_id"
+    )
+    _print_frame(frame)
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    _print_frame(_query(args.query))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The project's typed errors: each says which source, which URL or file, what was expected and found."""
+
+from __future__ import annotations
+
+
+class UnionstatError(Exception):
+    """Base class for every error unionstat raises on purpose."""
+
+
+class SourceError(UnionstatError):
+    """A publisher's answer was not what the connector expects."""
+
+    def __init__(self, source: str, location: str, expected: str, found: str) -> None:
+        self.source = source
+        self.location = location
+        self.expected = expected
+        self.found = found
+        super().__init__(f"[{source}] {location}: expected {expected}; found {found}")
+
+
+class ParseError(SourceError):
+    """A stored snapshot could not be turned into rows."""
+
+
+class NotRecorded(SourceError):
+    """Replay mode: the reference snapshot holds no recording for this request."""
+
+    def __init__(self, source: str, location: str) -> None:
+        super().__init__(
+            source,
+            location,
+            "a recorded response in the reference snapshot",
+            "no recording (the paper published no figure from this request); run with --live to fetch it",
+        )
+
+
+class StageFailed(UnionstatError):
+    """A pipeline stage failed; the published warehouse was left as it was."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        self.stage = stage
+        self.reason = reason
+        super().__init__(f"refresh failed in stage '{stage}': {reason}. The published warehouse is unchanged.")
+
+
+class ValidationFailed(UnionstatError):
+    """A critical expectation failed on rows about to be published."""
+
+
+class TransformFailed(UnionstatError):
+    """dbt build did not succeed."""
+
+
+class RefreshBusy(UnionstatError):
+    """Another refresh holds the writer lock."""

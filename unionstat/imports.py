@@ -1,0 +1,70 @@
+"""Import stage: files a user downloaded by hand become snapshots, then follow the same path as fetches."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from scrapers.base import Connector
+from unionstat.errors import UnionstatError
+from unionstat.snapshots import SnapshotStore
+
+LOG = logging.getLogger(__name__)
+MAX_IMPORT_BYTES = 1024 * 1024 * 1024
+
+
+@dataclass
+class ImportResult:
+    path: str
+    source: str
+    dataset: str
+    sha256: str
+    new: bool
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection, store: SnapshotStore, connectors: list[Connector], path: Path, run_id: str
+) -> ImportResult:
+    """Register one file as a snapshot of the first source that recognises its format."""
+    path = path.resolve()
+    if not path.is_file():
+        raise UnionstatError(f"import: {path} is not a file")
+    if path.stat().st_size > MAX_IMPORT_BYTES:
+        raise UnionstatError(f"import: {path} is larger than {MAX_IMPORT_BYTES} bytes")
+    body = path.read_bytes()
+    for connector in connectors:
+        imported = connector.recognise_import(path, body)
+        if imported is None:
+            continue
+        sha = store.put(imported.body)
+        url = path.as_uri()
+        known = con.execute(
+            "select count(*) from raw.snapshots where source = ? and sha256 = ?", [connector.name, sha]
+        ).fetchone()
+        is_new = not (known and known[0])
+        if is_new:
+            con.execute(
+                "insert into raw.snapshots values (?, ?, ?, ?, 'imported', ?, null, null, null, ?, ?, ?, ?)",
+                [
+                    sha,
+                    connector.name,
+                    imported.dataset,
+                    url,
+                    datetime.now(UTC),
+                    imported.content_type,
+                    len(imported.body),
+                    imported.release_date,
+                    run_id,
+                ],
+            )
+        LOG.info("import %s: %s snapshot %s of %s", path, "new" if is_new else "known", sha[:12], connector.name)
+        return ImportResult(str(path), connector.name, imported.dataset, sha, is_new)
+    names = ", ".join(c.name for c in connectors)
+    raise UnionstatError(
+        f"import: {path} is in no format a connector recognises (tried {names}); expected e.g. a World Bank "
+        "bulk CSV (API_<code>_DS2_en_csv_v2*.csv, or the zip that holds it)"
+    )

@@ -1,0 +1,100 @@
+"""Transform stage: dbt build (staging views, marts, tests) and dbt docs, through dbt's Python API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from unionstat.errors import TransformFailed
+from unionstat.settings import Settings, export_dbt_env
+
+LOG = logging.getLogger(__name__)
+DOCS_FILES = ("static_index.html",)
+
+
+@dataclass
+class TransformResult:
+    models: int = 0
+    tests: int = 0
+    seeds: int = 0
+    statuses: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def docs_dir(self) -> str:
+        return "dbt_docs"
+
+
+def dbt_build(settings: Settings, db_path: Path, as_of: str | None = None) -> TransformResult:
+    """Run `dbt build` and `dbt docs generate` against the database being built; close it afterwards."""
+    from dbt.cli.main import dbtRunner
+
+    export_dbt_env(db_path, settings)
+    common = [
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(settings.build_dir / "dbt_target"),
+        "--log-path",
+        str(settings.build_dir / "dbt_logs"),
+        "--vars",
+        json.dumps({"as_of": as_of}),
+    ]
+    runner = dbtRunner()
+    try:
+        outcome = runner.invoke(["--quiet", "build", *common])
+        result = _summarise(outcome)
+        if not outcome.success:
+            failures = [f"{node}: {status}" for node, status in result.statuses.items() if status not in _OK]
+            detail = "; ".join(failures) or str(outcome.exception)
+            raise TransformFailed(f"dbt build failed: {detail}")
+        docs = runner.invoke(["--quiet", "docs", "generate", "--static", *common])
+        if not docs.success:
+            raise TransformFailed(f"dbt docs generate failed: {docs.exception}")
+    finally:
+        _close_dbt_connections()
+    return result
+
+
+_OK = {"success", "pass"}
+
+
+def _summarise(outcome: object) -> TransformResult:
+    result = TransformResult()
+    run_results = getattr(outcome, "result", None)
+    for item in getattr(run_results, "results", None) or []:
+        node = item.node
+        status = str(getattr(item.status, "value", item.status))
+        message = f"{status}: {item.message}" if status not in _OK and item.message else status
+        result.statuses[node.unique_id] = message
+        resource = str(getattr(node.resource_type, "value", node.resource_type))
+        if resource == "model":
+            result.models += 1
+        elif resource in ("test", "unit_test"):
+            result.tests += 1
+        elif resource == "seed":
+            result.seeds += 1
+    return result
+
+
+def _close_dbt_connections() -> None:
+    """dbt-duckdb keeps its DuckDB handle in the adapter; release it so the file can be swapped."""
+    from dbt.adapters.factory import cleanup_connections, reset_adapters
+
+    cleanup_connections()
+    reset_adapters()
+
+
+def publish_docs(settings: Settings) -> Path:
+    """Copy the single-file dbt docs of the published build into the reports folder."""
+    source = settings.build_dir / "dbt_target" / "static_index.html"
+    target_dir = settings.reports_dir / "dbt_docs"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / "index.html"
+    if source.is_file():
+        shutil.copy2(source, target)
+    return target

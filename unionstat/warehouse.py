@@ -1,0 +1,152 @@
+"""The DuckDB warehouse: core schema, the build beside the published file, the atomic publish, the lock."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from unionstat.errors import RefreshBusy
+from unionstat.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+CORE_DDL = """
+create schema if not exists raw;
+create schema if not exists dq;
+create schema if not exists ops;
+create table if not exists raw.snapshots (
+    sha256 varchar not null,
+    source varchar not null,
+    dataset varchar not null,
+    request_url varchar not null,
+    origin varchar not null,
+    fetched_at timestamptz not null,
+    http_status integer,
+    etag varchar,
+    last_modified varchar,
+    content_type varchar,
+    size_bytes bigint not null,
+    release_date date,
+    run_id varchar not null,
+    primary key (source, dataset, request_url, sha256)
+);
+create table if not exists raw.fetch_log (
+    run_id varchar not null,
+    attempted_at timestamptz not null,
+    source varchar not null,
+    dataset varchar not null,
+    request_url varchar,
+    outcome varchar not null,
+    http_status integer,
+    sha256 varchar,
+    message varchar
+);
+create table if not exists raw.loads (
+    sha256 varchar not null,
+    raw_table varchar not null,
+    row_count bigint not null,
+    loaded_at timestamptz not null,
+    run_id varchar not null,
+    primary key (sha256, raw_table)
+);
+create table if not exists dq.validation_results (
+    run_id varchar not null,
+    validated_at timestamptz not null,
+    suite varchar not null,
+    raw_table varchar not null,
+    expectation_type varchar not null,
+    column_name varchar,
+    severity varchar not null,
+    success boolean not null,
+    element_count bigint,
+    unexpected_count bigint,
+    unexpected_examples varchar,
+    batch_snapshots varchar
+);
+create table if not exists ops.runs (
+    run_id varchar primary key,
+    started_at timestamptz not null,
+    published_at timestamptz not null,
+    mode varchar not null,
+    as_of date,
+    summary json
+);
+"""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+@contextlib.contextmanager
+def connection(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, extra_ddl: list[str]) -> None:
+    con.execute(CORE_DDL)
+    for ddl in extra_ddl:
+        con.execute(ddl)
+
+
+@contextlib.contextmanager
+def writer_lock(settings: Settings) -> Iterator[None]:
+    """One refresh at a time. The OS releases the lock when a killed process dies, so it never goes stale."""
+    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.lock_path))
+    try:
+        lock.acquire(timeout=settings.lock_timeout_s)
+    except Timeout as exc:
+        raise RefreshBusy(
+            f"another refresh holds {settings.lock_path}; waited {settings.lock_timeout_s:.0f} s "
+            "(set UNIONSTAT_LOCK_TIMEOUT_S to wait longer)"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def begin_build(settings: Settings) -> Path:
+    """Start a build beside the published warehouse: a fresh copy that readers never see."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    discard_build(settings)
+    if settings.published_db.exists():
+        shutil.copy2(settings.published_db, settings.build_db)
+    return settings.build_db
+
+
+def discard_build(settings: Settings) -> None:
+    for leftover in (settings.build_db, settings.build_db.with_suffix(".duckdb.wal")):
+        if leftover.exists():
+            leftover.unlink()
+
+
+def publish(settings: Settings) -> Path:
+    """Swap the finished build in atomically; readers see the old file or the new one, never a mix."""
+    build, target = settings.build_db, settings.published_db
+    wal = build.with_suffix(".duckdb.wal")
+    if wal.exists():
+        raise RuntimeError(f"publish: {wal} still exists; the build connection was not closed cleanly")
+    with open(build, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(build, target)
+    dir_fd = os.open(target.parent, os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    LOG.info("published %s", target)
+    return target
