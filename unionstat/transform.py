@@ -82,10 +82,19 @@ def _summarise(outcome: object) -> TransformResult:
 
 
 def _close_dbt_connections() -> None:
-    """dbt-duckdb keeps its DuckDB handle in the adapter; release it so the file can be swapped."""
+    """dbt-duckdb keeps its DuckDB instance in a class-level environment; close it so the file can be swapped.
+
+    Its own close_all_connections() only drops the reference and leaves the file open until garbage
+    collection, so a later connection to the same path would reuse the stale instance.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.adapters.factory import cleanup_connections, reset_adapters
 
     cleanup_connections()
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
     reset_adapters()
 
 

@@ -134,12 +134,29 @@ def discard_build(settings: Settings) -> None:
             leftover.unlink()
 
 
+def open_handles(path: Path) -> list[str]:
+    """File descriptors of this process that point at `path` (Linux /proc; empty elsewhere)."""
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.is_dir():
+        return []
+    target = str(path.resolve())
+    found = []
+    for fd in fd_dir.iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) == target:
+                found.append(f"fd {fd.name}")
+    return found
+
+
 def publish(settings: Settings) -> Path:
     """Swap the finished build in atomically; readers see the old file or the new one, never a mix."""
     build, target = settings.build_db, settings.published_db
     wal = build.with_suffix(".duckdb.wal")
     if wal.exists():
         raise RuntimeError(f"publish: {wal} still exists; the build connection was not closed cleanly")
+    holders = open_handles(build)
+    if holders:
+        raise RuntimeError(f"publish: this process still holds {build} open ({holders}); refusing to swap it in")
     with open(build, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(build, target)

@@ -1,0 +1,112 @@
+"""Shared test harness: one Prefect test server per session, a private warehouse per test."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from unionstat.settings import PROJECT_ROOT, Settings, quiet_third_party_telemetry
+
+REFERENCE_DIR = PROJECT_ROOT / "warehouse" / "reference"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One temporary Prefect server for the whole session, with its own PREFECT_HOME."""
+    quiet_third_party_telemetry()
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def warehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private warehouse directory for one test; replay mode from the shipped reference snapshot."""
+    monkeypatch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("UNIONSTAT_MODE", "replay")
+    monkeypatch.delenv("UNIONSTAT_REFERENCE_DIR", raising=False)
+    for key in list(os.environ):
+        if key.startswith("UNIONSTAT_") and key.endswith("_BASE_URL"):
+            monkeypatch.delenv(key)
+    return Settings.from_env()
+
+
+@pytest.fixture
+def reference_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A writable copy of the reference snapshot, for tests that plant bad responses."""
+    target = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, target)
+    monkeypatch.setenv("UNIONSTAT_REFERENCE_DIR", str(target))
+    return target
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def query(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+class Routes:
+    """Responses a local test server gives, by path (and query) — a stand-in publisher."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+    def add(self, path: str, status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        def handler(req: http.server.BaseHTTPRequestHandler) -> None:
+            req.send_response(status)
+            for key, value in (headers or {}).items():
+                req.send_header(key, value)
+            if "Content-Length" not in (headers or {}):
+                req.send_header("Content-Length", str(len(body)))
+            req.end_headers()
+            req.wfile.write(body)
+
+        self.handlers[path] = handler
+
+
+@pytest.fixture
+def publisher_server() -> Iterator[tuple[str, Routes]]:
+    """A local HTTP server on 127.0.0.1 that plays a publisher; yields (base_url, routes)."""
+    routes = Routes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            routes.requests.append((self.path, dict(self.headers)))
+            handler = routes.handlers.get(self.path) or routes.handlers.get(self.path.split("?")[0])
+            if handler is None:
+                self.send_error(404, "no such route in the test server")
+                return
+            handler(self)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", routes
+    finally:
+        server.shutdown()
+        server.server_close()

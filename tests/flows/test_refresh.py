@@ -1,0 +1,173 @@
+"""The whole pipeline, offline: reference replay -> DuckDB -> Great Expectations -> dbt -> publish."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flows.refresh import refresh
+from tests.builders import worldbank_bulk_csv
+from tests.conftest import file_digest, query
+from unionstat import load, transform, warehouse
+from unionstat.errors import StageFailed
+from unionstat.settings import Settings
+
+TABLE2 = (
+    "select metric_id, russia_value, belarus_value, pct_difference, higher_in, russia_vintage, status "
+    "from marts.mart_table2_country_comparison order by display_order"
+)
+
+
+def test_offline_refresh_builds_table2_from_the_reference_snapshot(warehouse_env: Settings) -> None:
+    summary = refresh()
+
+    assert summary["status"] == "published"
+    assert summary["new_snapshots"] == {"worldbank": 1}
+    assert summary["rows_loaded"] == {"raw.worldbank_observations": 2}
+    assert summary["expectations_failed"] == 0
+    assert summary["expectations_passed"] >= 10
+    db = warehouse_env.published_db
+    rows = {r[0]: r[1:] for r in query(db, TABLE2)}
+    ru, by, pct, higher, vintage, status = rows["gdp_growth"]
+    assert (ru, by, pct, higher, status) == (3.6, 3.9, 8.3333, "Belarus", "computed")
+    assert str(vintage) == "2024-10-01"
+    for pending in ("patent_applications", "patent_applications_per_million", "it_services_index"):
+        assert rows[pending][-1] == "pending"
+    origin = query(db, "select origin, release_date from raw.snapshots")
+    assert origin == [("reference:worldbank-gdp-growth-2023", __import__("datetime").date(2024, 10, 1))]
+    assert (warehouse_env.reports_dir / "data_docs" / "index.html").is_file()
+    assert (warehouse_env.reports_dir / "dbt_docs" / "index.html").is_file()
+
+
+def test_replication_audit_flags_printed_rounding_and_pending_figures(warehouse_env: Settings) -> None:
+    refresh()
+    audit = {
+        r[0]: r[1:]
+        for r in query(
+            warehouse_env.published_db,
+            "select figure_id, status, recomputed_value, value_from_printed_inputs, explanation "
+            "from marts.mart_replication_audit",
+        )
+    }
+    assert audit["t2_gdp_rus"][:2] == ("match", 3.6)
+    assert audit["t2_gdp_diff"][:2] == ("match", 8.3333)
+    status, recomputed, from_inputs, explanation = audit["t2_patents_diff"]
+    assert status == "not reproducible"
+    assert recomputed is None
+    assert from_inputs == pytest.approx(2470.2041, abs=1e-4)
+    assert "2470.2, not the printed 2471" in explanation
+    assert audit["t2_per_million_diff"][2] == pytest.approx(251.5625)
+
+
+def test_second_refresh_adds_no_snapshot_and_leaves_marts_identical(warehouse_env: Settings) -> None:
+    refresh()
+    db = warehouse_env.published_db
+    first = query(db, TABLE2), query(db, "select * from marts.mart_replication_audit order by figure_id")
+    snapshots = query(db, "select count(*) from raw.snapshots")
+
+    summary = refresh()
+
+    assert summary["new_snapshots"] == {"worldbank": 0}
+    assert summary["rows_loaded"] == {}
+    assert query(db, "select count(*) from raw.snapshots") == snapshots
+    assert (query(db, TABLE2), query(db, "select * from marts.mart_replication_audit order by figure_id")) == first
+    outcomes = query(db, "select outcome, http_status from raw.fetch_log where dataset = 'NY.GDP.MKTP.KD.ZG'")
+    assert ("not_modified", 304) in outcomes
+    assert query(db, "select count(*) from ops.runs") == [(2,)]
+
+
+def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env: Settings, tmp_path: Path) -> None:
+    refresh()
+    # Synthetic values (not World Bank figures): they only need to differ from the reference vintage.
+    csv_path = tmp_path / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
+    csv_path.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "1.25"}, "BLR": {"2023": "2.5"}}, "2025-07-01"))
+
+    summary = refresh(import_paths=[str(csv_path)])
+
+    assert summary["imported"][0]["new"] is True
+    assert summary["imported"][0]["dataset"] == "NY.GDP.MKTP.KD.ZG"
+    db = warehouse_env.published_db
+    vintages = query(
+        db,
+        "select vintage, value from intermediate.int_observations__vintaged "
+        "where country_iso3 = 'RUS' and period = '2023' order by vintage",
+    )
+    assert [(str(v), x) for v, x in vintages] == [("2024-10-01", 3.6), ("2025-07-01", 1.25)]
+    newest = {r[0]: r[1:3] for r in query(db, TABLE2)}
+    assert newest["gdp_growth"] == (1.25, 2.5)
+
+    refresh(as_of="2024-12-31")
+    as_of = {r[0]: r[1:3] for r in query(db, TABLE2)}
+    assert as_of["gdp_growth"] == (3.6, 3.9)
+
+
+def test_import_rejects_a_file_no_connector_recognises(warehouse_env: Settings, tmp_path: Path) -> None:
+    stray = tmp_path / "notes.csv"
+    stray.write_text("a,b\n1,2\n")
+    with pytest.raises(StageFailed, match=r"stage 'import'.*notes\.csv is in no format a connector recognises"):
+        refresh(import_paths=[str(stray)])
+
+
+def _fail(message: str):  # type: ignore[no-untyped-def]
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError(message)
+
+    return boom
+
+
+@pytest.mark.parametrize(
+    ("stage", "target", "attribute"),
+    [
+        ("fetch", "unionstat.http.HttpClient", "get"),
+        ("load", load, "load_pending"),
+        ("transform", transform, "dbt_build"),
+        ("publish", warehouse, "publish"),
+    ],
+)
+def test_a_refresh_failing_in_any_stage_leaves_the_published_warehouse_unchanged(
+    warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch, stage: str, target: object, attribute: str
+) -> None:
+    refresh()
+    before = file_digest(warehouse_env.published_db)
+    runs_before = query(warehouse_env.published_db, "select count(*) from ops.runs")
+    if isinstance(target, str):
+        import importlib
+
+        module_name, cls_name = target.rsplit(".", 1)
+        target = getattr(importlib.import_module(module_name), cls_name)
+    monkeypatch.setattr(target, attribute, _fail(f"planted failure in {stage}"))
+
+    with pytest.raises(StageFailed, match=rf"stage '{stage}'.*planted failure in {stage}"):
+        refresh()
+
+    assert file_digest(warehouse_env.published_db) == before
+    assert query(warehouse_env.published_db, "select count(*) from ops.runs") == runs_before
+    assert not warehouse_env.build_db.exists()
+    last = json.loads((warehouse_env.warehouse_dir / "runs.jsonl").read_text().splitlines()[-1])
+    assert last["status"] == "failed"
+    assert last["failed_stage"] == stage
+
+
+def test_a_critical_expectation_failure_stops_the_publish(warehouse_env: Settings, reference_copy: Path) -> None:
+    refresh()
+    before = file_digest(warehouse_env.published_db)
+    # Plant a bad row in a new release: a country code that is not ISO3.
+    body = reference_copy / "responses" / "worldbank" / "NY.GDP.MKTP.KD.ZG.page1.json"
+    body.write_text(body.read_text().replace('"countryiso3code":"BLR"', '"countryiso3code":"BELARUS"'))
+
+    with pytest.raises(StageFailed, match=r"stage 'validate'.*countryiso3code.*BELARUS"):
+        refresh()
+
+    assert file_digest(warehouse_env.published_db) == before
+    stored = query(warehouse_env.published_db, "select count(*) from dq.validation_results where not success")
+    assert stored == [(0,)]  # the failed run's results never reached the published warehouse
+
+
+def test_a_second_refresh_waits_for_the_lock_and_says_so(warehouse_env: Settings) -> None:
+    from filelock import FileLock
+
+    warehouse_env.warehouse_dir.mkdir(parents=True)
+    with FileLock(str(warehouse_env.lock_path)), pytest.raises(StageFailed, match="another refresh holds"):
+        refresh()
