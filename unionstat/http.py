@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import logging
-from collections.abc import Mapping
+import sys
+import threading
+import time
+import urllib.robotparser
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
@@ -25,6 +30,7 @@ LOG = logging.getLogger(__name__)
 REPLAY_HEADER = "X-Unionstat-Recording"
 KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Content-Length", "Retry-After")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+PROGRESS_MIN_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -146,19 +152,27 @@ def _source_of(request: requests.PreparedRequest) -> str:
 
 
 class HttpClient:
-    """Fetches for the scrapers. Replay or live is decided here; scrapers cannot tell the difference."""
+    """Fetches for the scrapers. Replay or live is decided here; scrapers cannot tell the difference.
+
+    Live requests: a User-Agent naming the project and a contact, timeouts, retries with backoff on 429/5xx and
+    connection errors (honouring Retry-After), a minimum interval per host, robots.txt, a response-size cap, TLS
+    verification always on (a CA bundle can be added, never verification turned off), conditional requests.
+    """
 
     def __init__(self, settings: Settings, reference: Reference | None = None) -> None:
         self.settings = settings
         self.session = requests.Session()
         self.session.headers["User-Agent"] = settings.user_agent
+        self._last_request: dict[str, float] = {}
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
+        self._lock = threading.Lock()
         if settings.mode == "replay":
             reference = reference or Reference.load(settings.reference_dir)
             adapter: BaseAdapter = ReplayAdapter(reference)
         else:
             retry = Retry(
-                total=3,
-                backoff_factor=1.0,
+                total=settings.http_retries,
+                backoff_factor=settings.http_backoff_s,
                 status_forcelist=RETRY_STATUSES,
                 respect_retry_after_header=True,
                 allowed_methods=frozenset({"GET", "HEAD"}),
@@ -168,7 +182,13 @@ class HttpClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if settings.ca_bundle:
+            if not Path(settings.ca_bundle).is_file():
+                raise SourceError("http", settings.ca_bundle, "a CA bundle file (UNIONSTAT_CA_BUNDLE)", "no such file")
             self.session.verify = settings.ca_bundle
+
+    @property
+    def live(self) -> bool:
+        return self.settings.mode == "live"
 
     def close(self) -> None:
         self.session.close()
@@ -186,48 +206,81 @@ class HttpClient:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        if self.live:
+            self._check_robots(source, url)
+            self._pace(url)
         try:
             response = self.session.get(
                 url, params=params, headers=headers, timeout=self.settings.http_timeout_s, stream=True
             )
-        except NotRecorded:
+            with response:
+                final_url = response.url or url
+                if response.status_code == 304:
+                    return self._fetched(source, final_url, response, b"")
+                if response.status_code >= 400:
+                    raise SourceError(
+                        source,
+                        final_url,
+                        "HTTP 200",
+                        f"HTTP {response.status_code} {response.reason or ''}".strip(),
+                    )
+                body = self._read_capped(source, final_url, response)
+        except (NotRecorded, SourceError):
             raise
         except requests.RequestException as exc:
-            raise SourceError(source, url, "an HTTP response", f"{type(exc).__name__}: {exc}") from exc
-        with response:
-            final_url = response.url or url
-            if response.status_code == 304:
-                return self._fetched(source, final_url, response, b"")
-            if response.status_code >= 400:
-                raise SourceError(
-                    source,
-                    final_url,
-                    "HTTP 200",
-                    f"HTTP {response.status_code} {response.reason or ''}".strip(),
-                )
-            body = self._read_capped(source, final_url, response)
+            raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
         return self._fetched(source, final_url, response, body)
+
+    def _pace(self, url: str) -> None:
+        """At most one request per host every `min_request_interval_s` seconds."""
+        host = urlsplit(url).netloc
+        with self._lock:
+            wait = self._last_request.get(host, 0.0) + self.settings.min_request_interval_s - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last_request[host] = time.monotonic()
+
+    def _check_robots(self, source: str, url: str) -> None:
+        """Refuse what the host's robots.txt disallows for our User-Agent (no robots.txt: allowed)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._robots:
+            self._robots[origin] = self._load_robots(origin)
+        rules = self._robots[origin]
+        if rules is not None and not rules.can_fetch(self.settings.user_agent, url):
+            raise SourceError(source, url, "a URL robots.txt allows", f"disallowed by {origin}/robots.txt")
+
+    def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
+        self._pace(origin)
+        try:
+            response = self.session.get(f"{origin}/robots.txt", timeout=self.settings.http_timeout_s)
+        except requests.RequestException as exc:
+            LOG.warning("robots.txt of %s unreachable (%s); proceeding as allowed", origin, exc)
+            return None
+        if response.status_code >= 400:
+            return None
+        parser = urllib.robotparser.RobotFileParser()
+        parser.parse(response.text[:500_000].splitlines())
+        return parser
 
     def _read_capped(self, source: str, url: str, response: requests.Response) -> bytes:
         cap = self.settings.max_response_bytes
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise SourceError(source, url, f"a response of at most {cap} bytes", f"Content-Length {declared}")
+        total = int(declared) if declared and declared.isdigit() else None
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(chunk_size=1 << 16):
-            size += len(chunk)
-            if size > cap:
-                raise SourceError(source, url, f"a response of at most {cap} bytes", f"more than {cap} bytes")
-            chunks.append(chunk)
+        with _progress(total, url, enabled=self.live) as bar:
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                size += len(chunk)
+                if size > cap:
+                    raise SourceError(source, url, f"a response of at most {cap} bytes", f"more than {cap} bytes")
+                chunks.append(chunk)
+                bar.update(len(chunk))
         body = b"".join(chunks)
-        if (
-            declared
-            and declared.isdigit()
-            and int(declared) != len(body)
-            and "Content-Encoding" not in response.headers
-        ):
-            raise SourceError(source, url, f"{declared} bytes (Content-Length)", f"{len(body)} bytes: truncated body")
+        if total is not None and total != len(body) and "Content-Encoding" not in response.headers:
+            raise SourceError(source, url, f"{total} bytes (Content-Length)", f"{len(body)} bytes: truncated body")
         return body
 
     @staticmethod
@@ -241,3 +294,20 @@ class HttpClient:
             body=body,
             recording=response.headers.get(REPLAY_HEADER),
         )
+
+
+@contextlib.contextmanager
+def _progress(total: int | None, url: str, enabled: bool) -> Iterator[Any]:
+    """A progress bar for large live downloads when a person is watching a terminal; otherwise a no-op."""
+    if enabled and total and total > PROGRESS_MIN_BYTES and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit="B", unit_scale=True, desc=urlsplit(url).path[-40:], leave=False) as bar:
+            yield bar
+    else:
+        yield _NoProgress()
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        return None

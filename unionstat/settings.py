@@ -31,6 +31,9 @@ class Settings:
     contact: str = "unionstat-maintainers@example.org"
     ca_bundle: str | None = None
     http_timeout_s: float = 60.0
+    http_retries: int = 3
+    http_backoff_s: float = 1.0
+    min_request_interval_s: float = 1.0
     max_response_bytes: int = 200 * 1024 * 1024
     lock_timeout_s: float = 0.0
 
@@ -57,6 +60,9 @@ class Settings:
             contact=env.get("UNIONSTAT_CONTACT", cls.contact),
             ca_bundle=env.get("UNIONSTAT_CA_BUNDLE") or None,
             http_timeout_s=float(env.get("UNIONSTAT_HTTP_TIMEOUT_S", cls.http_timeout_s)),
+            http_retries=int(env.get("UNIONSTAT_HTTP_RETRIES", cls.http_retries)),
+            http_backoff_s=float(env.get("UNIONSTAT_HTTP_BACKOFF_S", cls.http_backoff_s)),
+            min_request_interval_s=float(env.get("UNIONSTAT_MIN_REQUEST_INTERVAL_S", cls.min_request_interval_s)),
             max_response_bytes=int(env.get("UNIONSTAT_MAX_RESPONSE_BYTES", cls.max_response_bytes)),
             lock_timeout_s=float(env.get("UNIONSTAT_LOCK_TIMEOUT_S", cls.lock_timeout_s)),
         )

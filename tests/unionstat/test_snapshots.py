@@ -1,0 +1,35 @@
+"""The content-addressed snapshot store."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from unionstat.errors import UnionstatError
+from unionstat.snapshots import SnapshotStore
+
+
+def test_put_names_the_blob_by_its_sha256_and_is_idempotent(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    sha = store.put(b"publisher bytes")
+    assert sha == hashlib.sha256(b"publisher bytes").hexdigest()
+    assert store.path_for(sha) == tmp_path / sha[:2] / sha
+    assert store.put(b"publisher bytes") == sha
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [sha]
+    assert store.read(sha) == b"publisher bytes"
+
+
+def test_a_corrupted_blob_is_detected(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    sha = store.put(b"original")
+    store.path_for(sha).write_bytes(b"tampered")
+    with pytest.raises(UnionstatError, match="does not match its checksum"):
+        store.read(sha)
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "ABC", "g" * 64, "a" * 63])
+def test_names_that_are_not_a_sha256_cannot_address_a_path(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(UnionstatError, match="expected a lower-case hex sha256"):
+        SnapshotStore(tmp_path).path_for(bad)
