@@ -14,7 +14,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE
 
 import scrapers
-from unionstat import fetch, imports, load, transform, validate, warehouse
+from unionstat import dq, fetch, imports, load, transform, validate, warehouse
+from unionstat import report as dq_report
 from unionstat.errors import StageFailed, UnionstatError
 from unionstat.http import HttpClient
 from unionstat.settings import Settings
@@ -44,9 +45,13 @@ class RunSummary:
     expectations_failed: int = 0
     dbt_models: int = 0
     dbt_tests: int = 0
+    expectation_warnings: list[str] = field(default_factory=list)
+    quarantined_rows: int = 0
+    finished_at: str | None = None
     published: str | None = None
     data_docs: str | None = None
     dbt_docs: str | None = None
+    dq_report: str | None = None
 
     def markdown(self) -> str:
         lines = [
@@ -97,10 +102,16 @@ def load_task(settings: Settings, sources: list[str], run_id: str) -> load.LoadR
         return load.load_pending(con, SnapshotStore(settings.snapshot_dir), connectors, run_id)
 
 
-@task(name="validate", cache_policy=NONE)
+@task(name="validate-raw", cache_policy=NONE)
 def validate_task(settings: Settings, new_rows: dict[str, list[str]], run_id: str) -> validate.ValidationReport:
     with warehouse.connection(settings.build_db) as con:
         return validate.validate_new_rows(settings, con, new_rows, run_id)
+
+
+@task(name="validate-marts", cache_policy=NONE)
+def validate_marts_task(settings: Settings, run_id: str) -> validate.ValidationReport:
+    with warehouse.connection(settings.build_db) as con:
+        return validate.validate_marts(settings, con, run_id)
 
 
 @task(name="dbt-build", cache_policy=NONE)
@@ -142,10 +153,12 @@ def refresh(
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     summary = RunSummary(run_id=run_id, mode=settings.mode, as_of=as_of, started_at=datetime.now(UTC).isoformat())
     stage = "lock"
+    report = validate.ValidationReport()
     try:
         with warehouse.writer_lock(settings):
             stage = "prepare"
             warehouse.begin_build(settings)
+            (settings.build_dir / transform.BUILD_RESULTS).unlink(missing_ok=True)
             connectors = scrapers.all_connectors(settings)
             with warehouse.connection(settings.build_db) as con:
                 warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
@@ -175,34 +188,49 @@ def refresh(
             summary.failed_sources.update(loaded.errors)
 
             stage = "validate"
-            report = validate_task(settings, loaded.snapshots, run_id)
-            summary.expectations_passed = report.passed
-            summary.expectations_failed = len(report.failed)
-            summary.data_docs = str(report.docs_index) if report.docs_index else None
+            report.extend(validate_task(settings, loaded.snapshots, run_id))
+            _count(summary, report)
+            report.gate()
 
             stage = "transform"
             built = transform_task(settings, as_of)
             summary.dbt_models, summary.dbt_tests = built.models, built.tests
 
+            stage = "validate-marts"
+            report.extend(validate_marts_task(settings, run_id))
+            _count(summary, report)
+            report.gate()
+
             stage = "publish"
             summary.status = "partial" if summary.failed_sources else "published"
             summary.published = publish_task(settings, summary)
             summary.dbt_docs = str(settings.reports_dir / "dbt_docs" / "index.html")
+            docs_index = settings.reports_dir / "data_docs" / "index.html"
+            summary.data_docs = str(docs_index) if docs_index.is_file() else None
     except Exception as exc:
         summary.status, summary.failed_stage, summary.error = "failed", stage, str(exc)
         if stage != "lock":
+            _record(settings, summary, report)
             warehouse.discard_build(settings)
-        _append_run_log(settings, summary)
         logger.error("refresh %s failed in stage %s: %s", run_id, stage, exc)
         raise StageFailed(stage, str(exc)) from exc
-    _append_run_log(settings, summary)
+    _record(settings, summary, report)
     create_markdown_artifact(key="refresh-summary", markdown=summary.markdown(), description="unionstat refresh")
     logger.info("refresh %s %s", run_id, summary.status)
     return asdict(summary)
 
 
-def _append_run_log(settings: Settings, summary: RunSummary) -> None:
-    """Every run, failed ones too, in a log beside the warehouse (a failed run never reaches the warehouse)."""
-    settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.warehouse_dir / "runs.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(asdict(summary), default=str) + "\n")
+def _count(summary: RunSummary, report: validate.ValidationReport) -> None:
+    summary.expectations_passed = report.passed
+    summary.expectations_failed = len(report.failed)
+    summary.expectation_warnings = [o.describe() for o in report.warnings]
+    summary.quarantined_rows = len(report.quarantined)
+    summary.data_docs = str(report.docs_index) if report.docs_index else summary.data_docs
+
+
+def _record(settings: Settings, summary: RunSummary, report: validate.ValidationReport) -> None:
+    """Every run, failed ones too, goes to the data-quality history beside the warehouse, then the report."""
+    summary.finished_at = datetime.now(UTC).isoformat()
+    dbt_results = dq.read_dbt_results(settings.build_dir / transform.BUILD_RESULTS)
+    dq.record_run(settings, asdict(summary), report.outcomes, report.quarantined, dbt_results)
+    summary.dq_report = str(dq_report.render(settings))

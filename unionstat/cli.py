@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="list the sources with their last snapshot and release")
     sources.set_defaults(handler=_sources)
 
+    dq = sub.add_parser("dq", help="data-quality summary; exits 1 when the latest run failed a critical check")
+    dq.set_defaults(handler=_dq)
+
     audit = sub.add_parser("audit", help="the replication audit: the paper's figures beside the data")
     audit.set_defaults(handler=_audit)
 
@@ -89,11 +92,17 @@ def _report(summary: dict[str, Any]) -> int:
             + (f", {len(gaps)} datasets not in the reference snapshot ({', '.join(gaps)})" if gaps else "")
         )
     print(f"  rows loaded: {summary['rows_loaded'] or 'none (nothing changed)'}")
-    print(f"  expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} failed")
+    print(
+        f"  expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} failed "
+        f"({len(summary['expectation_warnings'])} of them warnings)"
+    )
     print(f"  dbt: {summary['dbt_models']} models, {summary['dbt_tests']} tests")
     print(f"warehouse:    {summary['published']}")
+    for warning in summary.get("expectation_warnings", []):
+        print(f"  warning: {warning}")
+    print(f"dq report:    {summary['dq_report']}")
     if summary.get("data_docs"):
-        print(f"data quality: {summary['data_docs']}")
+        print(f"data docs:    {summary['data_docs']}")
     print(f"dbt docs:     {summary['dbt_docs']}")
     return 1 if summary["status"] == "partial" else 0
 
@@ -140,6 +149,38 @@ def _sources(args: argparse.Namespace) -> int:
         )
         print(f"{name:<10} {config.publisher}\n{'':<10} {len(config.datasets)} datasets; {state}")
     return 0
+
+
+CHECK_STAGES = ("validate", "transform", "validate-marts")
+
+
+def _dq(args: argparse.Namespace) -> int:
+    from unionstat import dq, report
+
+    settings = Settings.from_env()
+    latest = dq.latest_run(settings)
+    if latest is None:
+        print("no run recorded yet: run `make run` first")
+        return 1
+    summary = latest["summary"]
+    print(f"latest run {latest['run_id']}: {latest['status']}")
+    if latest["failed_stage"]:
+        print(f"  failed in stage {latest['failed_stage']}: {latest['error']}")
+    print(
+        f"  expectations: {summary.get('expectations_passed', 0)} passed, "
+        f"{summary.get('expectations_failed', 0)} failed; quarantined rows: {summary.get('quarantined_rows', 0)}"
+    )
+    for warning in summary.get("expectation_warnings", []):
+        print(f"  warning: {warning}")
+    print("freshness:")
+    for row in dq.freshness(settings):
+        detail = f", last error: {row['last_error']}" if row["last_error"] else ""
+        print(
+            f"  {row['source']:<10} {row['state']:<19} last release {row['last_release'] or '-'} "
+            f"(cadence: {row['cadence_days']} days){detail}"
+        )
+    print(f"report: {report.render(settings)}")
+    return 1 if latest["status"] == "failed" and latest["failed_stage"] in CHECK_STAGES else 0
 
 
 def _audit(args: argparse.Namespace) -> int:

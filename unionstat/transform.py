@@ -12,7 +12,7 @@ from unionstat.errors import TransformFailed
 from unionstat.settings import Settings, export_dbt_env
 
 LOG = logging.getLogger(__name__)
-DOCS_FILES = ("static_index.html",)
+BUILD_RESULTS = "dbt_build_results.json"
 
 
 @dataclass
@@ -47,11 +47,19 @@ def dbt_build(settings: Settings, db_path: Path, as_of: str | None = None) -> Tr
     runner = dbtRunner()
     try:
         outcome = runner.invoke(["--quiet", "build", *common])
+        artifact = settings.build_dir / "dbt_target" / "run_results.json"
+        if artifact.is_file():
+            shutil.copy2(artifact, settings.build_dir / BUILD_RESULTS)
         result = _summarise(outcome)
         if not outcome.success:
-            failures = [f"{node}: {status}" for node, status in result.statuses.items() if status not in _OK]
+            failures = [
+                f"{node}: {status}"
+                for node, status in result.statuses.items()
+                if status not in _OK and not status.startswith("skipped")
+            ]
+            skipped = sum(status.startswith("skipped") for status in result.statuses.values())
             detail = "; ".join(failures) or str(outcome.exception)
-            raise TransformFailed(f"dbt build failed: {detail}")
+            raise TransformFailed(f"dbt build failed: {detail} ({skipped} downstream nodes skipped)")
         docs = runner.invoke(["--quiet", "docs", "generate", "--static", *common])
         if not docs.success:
             raise TransformFailed(f"dbt docs generate failed: {docs.exception}")

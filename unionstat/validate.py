@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ class ExpectationOutcome:
     element_count: int | None
     unexpected_count: int | None
     examples: list[Any] = field(default_factory=list)
+    snapshots: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         where = f" on column {self.column!r}" if self.column else ""
@@ -45,7 +45,13 @@ class ExpectationOutcome:
 @dataclass
 class ValidationReport:
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
     docs_index: Path | None = None
+
+    def extend(self, other: ValidationReport) -> None:
+        self.outcomes.extend(other.outcomes)
+        self.quarantined.extend(other.quarantined)
+        self.docs_index = other.docs_index or self.docs_index
 
     @property
     def passed(self) -> int:
@@ -59,35 +65,125 @@ class ValidationReport:
     def critical_failures(self) -> list[ExpectationOutcome]:
         return [o for o in self.failed if o.severity == "critical"]
 
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.failed if o.severity == "warning"]
+
+    def gate(self) -> None:
+        """The publish gate: any critical failure stops the run with what failed, where and an example."""
+        if self.critical_failures:
+            raise ValidationFailed(
+                "critical expectations failed: " + " | ".join(o.describe() for o in self.critical_failures)
+            )
+
 
 def validate_new_rows(
     settings: Settings, con: duckdb.DuckDBPyConnection, new_rows: dict[str, list[str]], run_id: str
 ) -> ValidationReport:
-    """Validate rows of newly loaded snapshots, table by table; store results; fail on critical ones."""
+    """Validate the rows of newly loaded snapshots, table by table, and compare row counts with the last vintage."""
+    batches = {table: shas for table, shas in new_rows.items() if shas}
     report = ValidationReport()
-    if not any(new_rows.values()):
+    if not batches:
         LOG.info("validate: nothing new to validate")
         return report
-    import great_expectations as gx  # heavy import, only when there is work
-
-    context = _context(gx, settings)
-    for table, shas in sorted(new_rows.items()):
-        if not shas:
-            continue
+    for table in batches:
         suite_path = settings.expectations_dir / f"{table}.json"
         if not suite_path.is_file():
             raise ValidationFailed(f"{table}: no expectation suite; expected {suite_path}")
-        batch = _batch(con, table, shas)
-        outcomes = _run_suite(gx, context, suite_path, table, batch, run_id)
-        _store(con, outcomes, shas, run_id)
+    report = _validate(
+        settings,
+        con,
+        {table: (_batch(con, table, shas), shas, list(RAW_INDEX)) for table, shas in sorted(batches.items())},
+        run_id,
+    )
+    for table, shas in sorted(batches.items()):
+        drops = _row_count_drops(con, table, shas)
+        _store(con, drops, run_id)
+        report.outcomes.extend(drops)
+    return report
+
+
+def validate_marts(settings: Settings, con: duckdb.DuckDBPyConnection, run_id: str) -> ValidationReport:
+    """Validate every mart that has a suite in expectations/ (marts.<name>.json), as whole tables."""
+    batches: dict[str, tuple[pd.DataFrame, list[str], list[str]]] = {}
+    for suite_path in sorted(settings.expectations_dir.glob("marts.*.json")):
+        table = suite_path.stem
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?",
+            [table.split(".", 1)[1]],
+        ).fetchone()
+        if not exists or not exists[0]:
+            raise ValidationFailed(f"{suite_path} validates {table}, which dbt did not build")
+        spec = json.loads(suite_path.read_text(encoding="utf-8"))
+        index = list(spec.get("meta", {}).get("index_columns", []))
+        batches[table] = (con.execute(f"select * from {table}").df(), [], index)  # noqa: S608
+    return _validate(settings, con, batches, run_id)
+
+
+RAW_INDEX = ("snapshot_sha256", "row_number")
+ROW_COUNT_FLOOR = 0.5
+
+
+def _validate(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    batches: dict[str, tuple[pd.DataFrame, list[str], list[str]]],
+    run_id: str,
+) -> ValidationReport:
+    import great_expectations as gx  # heavy import, only when there is work
+
+    report = ValidationReport()
+    if not batches:
+        return report
+    context = _context(gx, settings)
+    for table, (batch, shas, index) in batches.items():
+        suite_path = settings.expectations_dir / f"{table}.json"
+        outcomes, quarantined = _run_suite(gx, context, suite_path, table, batch, run_id, index)
+        for outcome in outcomes:
+            outcome.snapshots = sorted(shas)
+        _store(con, outcomes, run_id)
         report.outcomes.extend(outcomes)
+        report.quarantined.extend(quarantined)
     context.build_data_docs(site_names=[DOCS_SITE])
     report.docs_index = settings.reports_dir / "data_docs" / "index.html"
-    if report.critical_failures:
-        raise ValidationFailed(
-            "critical expectations failed: " + " | ".join(o.describe() for o in report.critical_failures)
-        )
     return report
+
+
+def _row_count_drops(con: duckdb.DuckDBPyConnection, table: str, shas: list[str]) -> list[ExpectationOutcome]:
+    """A new release with far fewer rows than the previous one of the same request is a failure, not a new normal."""
+    rows = con.execute(
+        """
+        with snap as (
+            select s.sha256, s.source, s.dataset, s.request_url, s.fetched_at, l.row_count
+            from raw.snapshots s join raw.loads l on l.sha256 = s.sha256 and l.raw_table = ?
+        ),
+        ranked as (
+            select *, lag(row_count) over (partition by source, dataset, request_url order by fetched_at) as previous
+            from snap
+        )
+        select sha256, request_url, row_count, previous from ranked
+        where sha256 in (select unnest(?)) and previous is not null
+        """,
+        [table, shas],
+    ).fetchall()
+    outcomes = []
+    for sha, url, count, previous in rows:
+        ok = count >= ROW_COUNT_FLOOR * previous
+        outcomes.append(
+            ExpectationOutcome(
+                suite="row_count_vs_previous_vintage",
+                table=table,
+                expectation_type="row_count_vs_previous_vintage",
+                column=None,
+                severity="critical",
+                success=ok,
+                element_count=count,
+                unexpected_count=None if ok else previous - count,
+                examples=[] if ok else [f"{url}: {count} rows, previous release {previous}"],
+                snapshots=[sha],
+            )
+        )
+    return outcomes
 
 
 def _context(gx: Any, settings: Settings) -> Any:
@@ -114,8 +210,8 @@ def _batch(con: duckdb.DuckDBPyConnection, table: str, shas: list[str]) -> pd.Da
 
 
 def _run_suite(
-    gx: Any, context: Any, suite_path: Path, table: str, batch: pd.DataFrame, run_id: str
-) -> list[ExpectationOutcome]:
+    gx: Any, context: Any, suite_path: Path, table: str, batch: pd.DataFrame, run_id: str, index: list[str]
+) -> tuple[list[ExpectationOutcome], list[dict[str, Any]]]:
     spec = json.loads(suite_path.read_text(encoding="utf-8"))
     for entry in spec.get("expectations", []):
         if entry.get("severity") not in SEVERITIES:
@@ -136,11 +232,12 @@ def _run_suite(
             name=f"{suite.name}__checkpoint",
             validation_definitions=[validation],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[DOCS_SITE])],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+            result_format=_result_format(index),
         )
     )
     result = checkpoint.run(batch_parameters={"dataframe": batch}, run_id=gx.RunIdentifier(run_name=run_id))
-    outcomes = []
+    outcomes: list[ExpectationOutcome] = []
+    quarantined: list[dict[str, Any]] = []
     for validation_result in result.run_results.values():
         for res in validation_result.results:
             config = res.expectation_config
@@ -156,13 +253,46 @@ def _run_suite(
                     success=bool(res.success),
                     element_count=details.get("element_count"),
                     unexpected_count=details.get("unexpected_count"),
-                    examples=list(details.get("partial_unexpected_list") or []),
+                    examples=list(details.get("partial_unexpected_list") or [])[:5],
                 )
             )
-    return outcomes
+            if not res.success and index and table.startswith("raw."):
+                quarantined.extend(_quarantine(batch, outcomes[-1], details.get("unexpected_index_list") or [], index))
+    return outcomes, quarantined
 
 
-def _store(con: duckdb.DuckDBPyConnection, outcomes: list[ExpectationOutcome], shas: list[str], run_id: str) -> None:
+def _result_format(index: list[str]) -> dict[str, Any]:
+    if not index:
+        return {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+    return {"result_format": "COMPLETE", "unexpected_index_column_names": index, "partial_unexpected_count": 5}
+
+
+def _quarantine(
+    batch: pd.DataFrame, outcome: ExpectationOutcome, unexpected: list[Any], index: list[str]
+) -> list[dict[str, Any]]:
+    """The full failing rows, found by their index columns, kept for inspection (never dropped silently)."""
+    keys = {tuple(str(item.get(col)) for col in index) for item in unexpected if isinstance(item, dict)}
+    if not keys:
+        return []
+    key_series = batch[index].astype(str).apply(tuple, axis=1)
+    failing = batch[key_series.isin(keys)]
+    return [
+        {
+            "table": outcome.table,
+            "expectation_type": outcome.expectation_type,
+            "column": outcome.column,
+            "severity": outcome.severity,
+            "snapshot_sha256": row.get("snapshot_sha256"),
+            "row_number": row.get("row_number"),
+            "row": row,
+        }
+        for row in failing.to_dict(orient="records")
+    ]
+
+
+def _store(con: duckdb.DuckDBPyConnection, outcomes: list[ExpectationOutcome], run_id: str) -> None:
+    if not outcomes:
+        return
     now = datetime.now(UTC)
     con.executemany(
         "insert into dq.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -179,13 +309,8 @@ def _store(con: duckdb.DuckDBPyConnection, outcomes: list[ExpectationOutcome], s
                 o.element_count,
                 o.unexpected_count,
                 json.dumps(o.examples, default=str),
-                ",".join(sorted(shas)),
+                ",".join(o.snapshots),
             ]
             for o in outcomes
         ],
     )
-
-
-def reset_docs(settings: Settings) -> None:
-    """Remove rendered Data Docs (they are rebuilt from the Great Expectations stores)."""
-    shutil.rmtree(settings.reports_dir / "data_docs", ignore_errors=True)

@@ -1,0 +1,56 @@
+{#- Every change of a published figure between two consecutive vintages. -#}
+{% set large_relative = 0.05 %}
+
+with vintaged as (
+    select * from {{ ref('int_observations__vintaged') }}
+),
+
+sequenced as (
+    select
+        publisher,
+        indicator_code,
+        country_iso3,
+        period,
+        unit,
+        vintage,
+        value,
+        snapshot_sha256,
+        lag(vintage) over figure as previous_vintage,
+        lag(value) over figure as previous_value,
+        lag(snapshot_sha256) over figure as previous_snapshot_sha256
+    from vintaged
+    window figure as (partition by publisher, indicator_code, country_iso3, period order by vintage)
+),
+
+final as (
+    select
+        publisher,
+        indicator_code,
+        country_iso3,
+        period,
+        unit,
+        previous_vintage,
+        vintage,
+        previous_value,
+        value,
+        value - previous_value as value_change,
+        case
+            when previous_value is null or previous_value = 0 then null
+            else (value - previous_value) / abs(previous_value)
+        end as relative_change,
+        coalesce(
+            previous_value is null
+            or value is null
+            or previous_value = 0
+            or abs(value - previous_value) / abs(previous_value) > {{ large_relative }},
+            false
+        ) as is_large,
+        previous_snapshot_sha256,
+        snapshot_sha256
+    from sequenced
+    where
+        previous_vintage is not null
+        and value is distinct from previous_value
+)
+
+select * from final
