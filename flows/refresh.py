@@ -80,7 +80,7 @@ def import_task(settings: Settings, paths: list[str], run_id: str) -> list[dict[
         return [asdict(imports.import_file(con, store, connectors, Path(p), run_id)) for p in paths]
 
 
-@task(name="fetch-source", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+@task(name="fetch-source", cache_policy=NONE)
 def fetch_task(settings: Settings, source: str, run_id: str) -> fetch.FetchResult:
     connector = scrapers.connector(source, settings)
     store = SnapshotStore(settings.snapshot_dir)
@@ -169,7 +169,9 @@ def refresh(
 
             stage = "fetch"
             for source in sources:
-                state = fetch_task(settings, source, run_id, return_state=True)
+                delays = list(settings.fetch_retry_delays_s)
+                fetch_with_retries = fetch_task.with_options(retries=len(delays), retry_delay_seconds=delays or 0)
+                state = fetch_with_retries(settings, source, run_id, return_state=True)
                 if state.is_failed():
                     summary.failed_sources[source] = str(state.message or "failed")
                     continue

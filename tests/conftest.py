@@ -37,6 +37,7 @@ def warehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A private warehouse directory for one test; replay mode from the shipped reference snapshot."""
     monkeypatch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
     monkeypatch.setenv("UNIONSTAT_MODE", "replay")
+    monkeypatch.setenv("UNIONSTAT_FETCH_RETRY_DELAYS_S", "0")  # one quick retry: the orchestrator's, not a sleep
     monkeypatch.delenv("UNIONSTAT_REFERENCE_DIR", raising=False)
     for key in list(os.environ):
         if key.startswith("UNIONSTAT_") and key.endswith("_BASE_URL"):

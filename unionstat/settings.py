@@ -34,6 +34,7 @@ class Settings:
     http_retries: int = 3
     http_backoff_s: float = 1.0
     min_request_interval_s: float = 1.0
+    fetch_retry_delays_s: tuple[float, ...] = (2.0, 10.0)
     max_response_bytes: int = 200 * 1024 * 1024
     lock_timeout_s: float = 0.0
 
@@ -64,6 +65,9 @@ class Settings:
             http_backoff_s=float(env.get("UNIONSTAT_HTTP_BACKOFF_S", cls.http_backoff_s)),
             min_request_interval_s=float(env.get("UNIONSTAT_MIN_REQUEST_INTERVAL_S", cls.min_request_interval_s)),
             max_response_bytes=int(env.get("UNIONSTAT_MAX_RESPONSE_BYTES", cls.max_response_bytes)),
+            fetch_retry_delays_s=tuple(
+                float(x) for x in env.get("UNIONSTAT_FETCH_RETRY_DELAYS_S", "2,10").split(",") if x.strip()
+            ),
             lock_timeout_s=float(env.get("UNIONSTAT_LOCK_TIMEOUT_S", cls.lock_timeout_s)),
         )
 

@@ -1,0 +1,142 @@
+"""The publish gate and the data-quality report, with bad values planted in a copy of the reference snapshot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flows.refresh import refresh
+from tests.builders import worldbank_page, worldbank_row
+from tests.conftest import file_digest, query
+from unionstat import dq
+from unionstat.cli import main
+from unionstat.errors import StageFailed
+from unionstat.settings import Settings
+
+WB = "https://api.worldbank.org/v2/country/RUS;BLR/indicator/{code}?format=json&date=2010:2024&per_page=1000&page=1"
+
+
+def plant(reference: Path, code: str, rows: list[dict]) -> None:  # type: ignore[type-arg]
+    """Add a recording of a World Bank page (synthetic rows) to a copy of the reference snapshot."""
+    body = reference / "responses" / "worldbank" / f"{code}.planted.json"
+    body.write_bytes(worldbank_page(rows, lastupdated="2025-07-01"))
+    manifest = json.loads((reference / "manifest.json").read_text())
+    manifest["recordings"].append(
+        {
+            "id": f"planted-{code}",
+            "source": "worldbank",
+            "url": WB.format(code=code),
+            "status": 200,
+            "headers": {"Content-Type": "application/json"},
+            "body": str(body.relative_to(reference)),
+            "compiled_from": "test: synthetic planted values",
+        }
+    )
+    (reference / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("code", "rows", "named"),
+    [
+        (
+            "IP.PAT.RESD",
+            [worldbank_row("RU", "RUS", "2021", -5, "IP.PAT.RESD")],
+            r"expect_column_values_to_be_between on column 'value' failed for 1 of 1 rows; e\.g\. \[-5\.0\]",
+        ),
+        (
+            "GB.XPD.RSDV.GD.ZS",
+            [worldbank_row("RU", "RUS", "2021", 150.0, "GB.XPD.RSDV.GD.ZS")],
+            r"expect_column_values_to_be_between on column 'value' failed for 1 of 1 rows; e\.g\. \[150\.0\]",
+        ),
+        (
+            "SP.POP.TOTL",
+            [
+                worldbank_row("RU", "RUS", "2021", 1.0, "SP.POP.TOTL"),
+                worldbank_row("RU", "RUS", "2021", 2.0, "SP.POP.TOTL"),
+            ],
+            r"expect_compound_columns_to_be_unique failed for 2 of 2 rows",
+        ),
+        (
+            "TX.VAL.TECH.MF.ZS",
+            [worldbank_row("RU", "RUS", "1850", 1.0, "TX.VAL.TECH.MF.ZS")],
+            r"expect_column_values_to_match_regex on column 'date' failed for 1 of 1 rows; e\.g\. \['1850'\]",
+        ),
+    ],
+    ids=["negative-count", "share-over-100", "duplicated-key", "implausible-year"],
+)
+def test_a_planted_bad_value_fails_the_gate_and_is_quarantined(
+    warehouse_env: Settings,
+    reference_copy: Path,
+    code: str,
+    rows: list[dict],
+    named: str,  # type: ignore[type-arg]
+) -> None:
+    refresh()
+    before = file_digest(warehouse_env.published_db)
+    plant(reference_copy, code, rows)
+
+    with pytest.raises(StageFailed, match=rf"stage 'validate'.*raw\.worldbank_observations: {named}"):
+        refresh()
+
+    assert file_digest(warehouse_env.published_db) == before
+    history = dq.history_path(warehouse_env)
+    assert query(history, "select count(*) from quarantine where table_name = 'raw.worldbank_observations'") == [
+        (len(rows),)
+    ]
+    assert main(["dq"]) == 1  # a critical check failed in the latest run
+
+
+def test_a_missing_year_stops_the_source_with_a_named_error(warehouse_env: Settings, reference_copy: Path) -> None:
+    refresh()
+    row = worldbank_row("RU", "RUS", "", 1.0, "SP.POP.TOTL")
+    plant(reference_copy, "SP.POP.TOTL", [row])
+
+    summary = refresh()
+
+    assert summary["status"] == "partial"
+    assert "indicator.id, countryiso3code and date in every row" in summary["failed_sources"]["worldbank"]
+    assert query(warehouse_env.published_db, "select count(*) from raw.worldbank_observations") == [(2,)]
+
+
+def test_a_planted_warning_publishes_and_is_reported(warehouse_env: Settings, reference_copy: Path) -> None:
+    refresh()
+    plant(reference_copy, "SP.POP.TOTL", [{**worldbank_row("RU", "RUS", "2021", 1.0, "SP.POP.TOTL")}])
+    body = reference_copy / "responses" / "worldbank" / "SP.POP.TOTL.planted.json"
+    body.write_text(body.read_text().replace('"lastupdated": "2025-07-01"', '"lastupdated": ""'))
+
+    summary = refresh()
+
+    assert summary["status"] == "published"
+    assert any("lastupdated" in w for w in summary["expectation_warnings"])
+    report = (warehouse_env.reports_dir / "index.html").read_text()
+    assert "lastupdated" in report
+    assert query(warehouse_env.published_db, "select count(*) from raw.worldbank_observations") == [(3,)]
+
+
+def test_the_report_keeps_every_run(warehouse_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    refresh()
+    refresh()
+    runs = query(dq.history_path(warehouse_env), "select status from runs")
+    assert runs == [("published",), ("published",)]
+    report = (warehouse_env.reports_dir / "index.html").read_text()
+    assert report.count('<td class="ok">published</td>') == 2
+    assert main(["dq"]) == 0
+    out = capsys.readouterr().out
+    assert "worldbank" in out and "overdue" in out  # the reference release (2024-10-01) is older than 2 cadences
+
+
+def test_freshness_tells_broken_from_late(warehouse_env: Settings, reference_copy: Path) -> None:
+    from datetime import UTC, datetime
+
+    refresh(sources=["worldbank"])
+    fresh = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2024, 11, 1, tzinfo=UTC))}
+    late = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2025, 2, 1, tzinfo=UTC))}
+    assert (fresh["worldbank"], late["worldbank"]) == ("fresh", "no new release yet")
+    (reference_copy / "responses" / "worldbank" / "NY.GDP.MKTP.KD.ZG.page1.json").write_text("<html>maintenance</html>")
+    with pytest.raises(StageFailed, match="every source failed.*an HTML page"):
+        refresh(sources=["worldbank"])
+    broken = {r["source"]: r for r in dq.freshness(warehouse_env)}
+    assert broken["worldbank"]["state"] == "fetch broken"
+    assert "an HTML page" in broken["worldbank"]["last_error"]
