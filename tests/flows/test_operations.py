@@ -1,0 +1,110 @@
+"""Operations: one writer at a time, a killed refresh's lock recovered, readers never blocked."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from flows.refresh import refresh
+from tests.conftest import query
+from unionstat.errors import StageFailed
+from unionstat.settings import Settings
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys, time
+    from filelock import FileLock
+    lock = FileLock(sys.argv[1]); lock.acquire()
+    print("locked", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def _hold_lock(path: Path) -> subprocess.Popen[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_second_refresh_exits_naming_the_running_one(warehouse_env: Settings) -> None:
+    holder = _hold_lock(warehouse_env.lock_path)
+    try:
+        with pytest.raises(StageFailed, match=rf"stage 'lock'.*another refresh holds {warehouse_env.lock_path}"):
+            refresh()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not warehouse_env.published_db.exists()
+
+
+def test_a_second_refresh_waits_a_bounded_time(warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UNIONSTAT_LOCK_TIMEOUT_S", "1.5")
+    holder = _hold_lock(warehouse_env.lock_path)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StageFailed, match=r"waited 2 s"):
+            refresh()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert time.monotonic() - started >= 1.4
+
+
+def test_the_lock_of_a_killed_refresh_is_recovered(warehouse_env: Settings) -> None:
+    holder = _hold_lock(warehouse_env.lock_path)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    assert warehouse_env.lock_path.exists()  # the file stays; the OS released the lock with the process
+
+    assert refresh()["status"] == "published"
+
+
+READER = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    path, seconds = sys.argv[1], float(sys.argv[2])
+    end, answers, errors = time.monotonic() + seconds, set(), 0
+    while time.monotonic() < end:
+        try:
+            con = duckdb.connect(path, read_only=True)
+            runs = con.execute("select count(*) from ops.runs").fetchone()[0]
+            value = con.execute(
+                "select russia_value from marts.mart_table2_country_comparison where metric_id = 'gdp_growth'"
+            ).fetchone()[0]
+            con.close()
+            answers.add((runs, value))
+        except Exception as exc:
+            errors += 1
+            print("ERROR", type(exc).__name__, exc, flush=True)
+        time.sleep(0.02)
+    print("ANSWERS", sorted(answers), flush=True)
+    print("ERRORS", errors, flush=True)
+    """
+)
+
+
+def test_readers_query_the_published_warehouse_throughout_a_refresh(warehouse_env: Settings) -> None:
+    refresh()
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(warehouse_env.published_db), "25"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)
+    refresh()
+    out, _ = reader.communicate(timeout=120)
+    assert "ERRORS 0" in out, out
+    answers = next(line for line in out.splitlines() if line.startswith("ANSWERS"))
+    # Each answer is one whole publish: the old one (1 run) or the new one (2 runs), never a mix.
+    assert answers in ("ANSWERS [(1, 3.6)]", "ANSWERS [(1, 3.6), (2, 3.6)]"), answers
+    assert query(warehouse_env.published_db, "select count(*) from ops.runs") == [(2,)]
