@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run refresh-live test lint types pytest docs clean
+.PHONY: help install run refresh-live serve dq test lint types pytest clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -26,6 +26,12 @@ run: install ## refresh offline from the embedded reference snapshot; prints whe
 
 refresh-live: install ## refresh from the publishers (needs internet)
 	$(BIN)/unionstat refresh --live
+
+serve: install ## local Prefect server + worker with prefect.yaml's deployments (schedules fire); Ctrl-C stops
+	$(BIN)/unionstat serve
+
+dq: install ## data-quality summary of the latest run (exit 1 on a critical failure)
+	$(BIN)/unionstat dq
 
 lint: install ## ruff (lint + import order) and sqlfluff on the dbt models
 	$(BIN)/ruff check unionstat scrapers flows tests

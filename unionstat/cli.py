@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="list the sources with their last snapshot and release")
     sources.set_defaults(handler=_sources)
 
+    serve = sub.add_parser("serve", help="start a Prefect server and worker with the deployments of prefect.yaml")
+    serve.add_argument("--api-url", help="use this Prefect server instead of starting one (e.g. http://host:4200/api)")
+    serve.add_argument("--port", type=int, default=4200, help="port of the local server (default 4200)")
+    serve.set_defaults(handler=_serve)
+
     dq = sub.add_parser("dq", help="data-quality summary; exits 1 when the latest run failed a critical check")
     dq.set_defaults(handler=_dq)
 
@@ -149,6 +154,27 @@ def _sources(args: argparse.Namespace) -> int:
         )
         print(f"{name:<10} {config.publisher}\n{'':<10} {len(config.datasets)} datasets; {state}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import time
+
+    from unionstat import serve
+
+    settings = Settings.from_env()
+    service = serve.start(settings, api_url=args.api_url, port=None if args.api_url else args.port)
+    ui = service.api_url.removesuffix("/api")
+    print(f"Prefect API {service.api_url} (UI: {ui}); worker on pool '{serve.POOL}'; deployments registered.")
+    print(f"logs: {settings.warehouse_dir / 'prefect_logs'}; Ctrl-C stops the worker (and the server it started).")
+    try:
+        while all(proc.poll() is None for proc in service.processes):
+            time.sleep(2)
+        print("a Prefect process exited; see the logs", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        service.stop()
 
 
 CHECK_STAGES = ("validate", "transform", "validate-marts")
