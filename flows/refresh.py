@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -52,6 +53,7 @@ class RunSummary:
     data_docs: str | None = None
     dbt_docs: str | None = None
     dq_report: str | None = None
+    inputs_fingerprint: str | None = None
 
     def markdown(self) -> str:
         lines = [
@@ -189,6 +191,17 @@ def refresh(
             summary.rows_loaded = loaded.rows
             summary.failed_sources.update(loaded.errors)
 
+            summary.inputs_fingerprint = inputs_fingerprint(settings, as_of)
+            if summary.inputs_fingerprint == published_fingerprint(settings) and not summary.failed_sources:
+                # Same snapshots, same code, same as-of date: the published warehouse is already this build.
+                summary.status = "unchanged"
+                warehouse.discard_build(settings)
+                summary.published = str(settings.published_db)
+                summary.dbt_docs = str(settings.reports_dir / "dbt_docs" / "index.html")
+                _record(settings, summary, report)
+                logger.info("refresh %s: inputs unchanged, nothing to rebuild", run_id)
+                return asdict(summary)
+
             stage = "validate"
             report.extend(validate_task(settings, loaded.snapshots, run_id))
             _count(summary, report)
@@ -220,6 +233,39 @@ def refresh(
     create_markdown_artifact(key="refresh-summary", markdown=summary.markdown(), description="unionstat refresh")
     logger.info("refresh %s %s", run_id, summary.status)
     return asdict(summary)
+
+
+FINGERPRINTED = ("dbt_project", "expectations", "scrapers", "unionstat", "flows")
+FINGERPRINT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
+
+
+def inputs_fingerprint(settings: Settings, as_of: str | None) -> str:
+    """What a build depends on: every loaded snapshot, the code and configuration, and the as-of date."""
+    digest = hashlib.sha256(f"as_of={as_of}\n".encode())
+    with warehouse.connection(settings.build_db, read_only=True) as con:
+        for sha, table in con.execute("select sha256, raw_table from raw.loads order by 1, 2").fetchall():
+            digest.update(f"{table}:{sha}\n".encode())
+    for folder in FINGERPRINTED:
+        for path in sorted((settings.project_root / folder).rglob("*")):
+            if path.is_file() and path.suffix in FINGERPRINT_SUFFIXES and not _generated(path, settings):
+                digest.update(str(path.relative_to(settings.project_root)).encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _generated(path: Path, settings: Settings) -> bool:
+    parts = path.relative_to(settings.project_root).parts
+    return "__pycache__" in parts or parts[:2] in {("dbt_project", "target"), ("dbt_project", "logs")}
+
+
+def published_fingerprint(settings: Settings) -> str | None:
+    if not settings.published_db.exists():
+        return None
+    with warehouse.connection(settings.published_db, read_only=True) as con:
+        row = con.execute(
+            "select summary ->> 'inputs_fingerprint' from ops.runs order by published_at desc limit 1"
+        ).fetchone()
+    return row[0] if row else None
 
 
 def _count(summary: RunSummary, report: validate.ValidationReport) -> None:

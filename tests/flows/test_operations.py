@@ -101,7 +101,7 @@ def test_readers_query_the_published_warehouse_throughout_a_refresh(warehouse_en
         text=True,
     )
     time.sleep(0.5)
-    refresh()
+    refresh(as_of="2030-01-01")  # a new as-of date: a full rebuild and publish
     out, _ = reader.communicate(timeout=120)
     assert "ERRORS 0" in out, out
     answers = next(line for line in out.splitlines() if line.startswith("ANSWERS"))

@@ -118,10 +118,11 @@ def test_a_planted_warning_publishes_and_is_reported(warehouse_env: Settings, re
 def test_the_report_keeps_every_run(warehouse_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     refresh()
     refresh()
-    runs = query(dq.history_path(warehouse_env), "select status from runs")
-    assert runs == [("published",), ("published",)]
+    runs = query(dq.history_path(warehouse_env), "select status from runs order by finished_at")
+    assert runs == [("published",), ("unchanged",)]
     report = (warehouse_env.reports_dir / "index.html").read_text()
-    assert report.count('<td class="ok">published</td>') == 2
+    assert report.count('<td class="ok">published</td>') == 1
+    assert report.count('<td class="ok">unchanged</td>') == 1
     assert main(["dq"]) == 0
     out = capsys.readouterr().out
     assert "worldbank" in out and "overdue" in out  # the reference release (2024-10-01) is older than 2 cadences
