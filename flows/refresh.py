@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 import scrapers
 from unionstat import dq, fetch, imports, load, transform, validate, warehouse
 from unionstat import report as dq_report
 from unionstat.errors import StageFailed, UnionstatError
-from unionstat.http import HttpClient
+from unionstat.http import HttpClient, Reference
 from unionstat.settings import Settings
 from unionstat.snapshots import SnapshotStore
 
@@ -159,6 +159,8 @@ def refresh(
     try:
         with warehouse.writer_lock(settings):
             stage = "prepare"
+            if settings.mode == "replay":
+                Reference.load(settings.reference_dir)  # a missing or broken reference fails here, by name
             warehouse.begin_build(settings)
             (settings.build_dir / transform.BUILD_RESULTS).unlink(missing_ok=True)
             connectors = scrapers.all_connectors(settings)
@@ -231,6 +233,20 @@ def refresh(
         raise StageFailed(stage, str(exc)) from exc
     _record(settings, summary, report)
     create_markdown_artifact(key="refresh-summary", markdown=summary.markdown(), description="unionstat refresh")
+    create_table_artifact(
+        key="refresh-sources",
+        table=[
+            {
+                "source": source,
+                "new_snapshots": summary.new_snapshots.get(source, 0),
+                "unchanged": summary.unchanged.get(source, 0),
+                "not_recorded": len(summary.not_recorded.get(source, [])),
+                "error": summary.failed_sources.get(source, ""),
+            }
+            for source in sorted(set(summary.new_snapshots) | set(summary.failed_sources))
+        ],
+        description="per-source fetch results",
+    )
     logger.info("refresh %s %s", run_id, summary.status)
     return asdict(summary)
 
@@ -282,3 +298,4 @@ def _record(settings: Settings, summary: RunSummary, report: validate.Validation
     dbt_results = dq.read_dbt_results(settings.build_dir / transform.BUILD_RESULTS)
     dq.record_run(settings, asdict(summary), report.outcomes, report.quarantined, dbt_results)
     summary.dq_report = str(dq_report.render(settings))
+    dq.notify(settings, json.loads(json.dumps(asdict(summary), default=str)))

@@ -71,6 +71,7 @@ class Routes:
 
     def __init__(self) -> None:
         self.handlers: dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]] = {}
+        self.post_handlers: dict[str, Callable[[http.server.BaseHTTPRequestHandler], None]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
 
     def add(self, path: str, status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
@@ -95,6 +96,13 @@ def publisher_server() -> Iterator[tuple[str, Routes]]:
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             routes.requests.append((self.path, dict(self.headers)))
             handler = routes.handlers.get(self.path) or routes.handlers.get(self.path.split("?")[0])
+            if handler is None:
+                self.send_error(404, "no such route in the test server")
+                return
+            handler(self)
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            handler = routes.post_handlers.get(self.path)
             if handler is None:
                 self.send_error(404, "no such route in the test server")
                 return

@@ -250,3 +250,25 @@ def latest_run(settings: Settings) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"run_id": row[0], "status": row[1], "failed_stage": row[2], "error": row[3], "summary": json.loads(row[4])}
+
+
+def notify(settings: Settings, summary: dict[str, Any]) -> bool:
+    """POST a failed or partial run's summary to UNIONSTAT_WEBHOOK_URL (Slack-style `text` plus the run)."""
+    if not settings.webhook_url or summary.get("status") not in ("failed", "partial"):
+        return False
+    import requests
+
+    text = f"unionstat refresh {summary['run_id']} {summary['status']}"
+    if summary.get("failed_stage"):
+        text += f" in stage {summary['failed_stage']}: {summary.get('error')}"
+    for source, message in (summary.get("failed_sources") or {}).items():
+        text += f"\n- {source}: {message}"
+    try:
+        response = requests.post(
+            settings.webhook_url, json={"text": text, "run": summary}, timeout=settings.http_timeout_s
+        )
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        LOG.warning("webhook %s not notified: %s", settings.webhook_url, exc)
+        return False
+    return True

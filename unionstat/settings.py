@@ -37,6 +37,7 @@ class Settings:
     fetch_retry_delays_s: tuple[float, ...] = (2.0, 10.0)
     max_response_bytes: int = 200 * 1024 * 1024
     lock_timeout_s: float = 0.0
+    webhook_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +70,7 @@ class Settings:
                 float(x) for x in env.get("UNIONSTAT_FETCH_RETRY_DELAYS_S", "2,10").split(",") if x.strip()
             ),
             lock_timeout_s=float(env.get("UNIONSTAT_LOCK_TIMEOUT_S", cls.lock_timeout_s)),
+            webhook_url=env.get("UNIONSTAT_WEBHOOK_URL") or None,
         )
 
     def with_mode(self, mode: str) -> Settings:

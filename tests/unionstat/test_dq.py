@@ -9,7 +9,7 @@ import pytest
 
 from flows.refresh import refresh
 from tests.builders import worldbank_page, worldbank_row
-from tests.conftest import file_digest, query
+from tests.conftest import Routes, file_digest, query
 from unionstat import dq
 from unionstat.cli import main
 from unionstat.errors import StageFailed
@@ -141,3 +141,25 @@ def test_freshness_tells_broken_from_late(warehouse_env: Settings, reference_cop
     broken = {r["source"]: r for r in dq.freshness(warehouse_env)}
     assert broken["worldbank"]["state"] == "fetch broken"
     assert "an HTML page" in broken["worldbank"]["last_error"]
+
+
+def test_a_failed_refresh_notifies_the_configured_webhook(
+    warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch, publisher_server: tuple[str, Routes]
+) -> None:
+    base, routes = publisher_server
+    received: list[bytes] = []
+
+    def do_post(req):  # type: ignore[no-untyped-def]
+        received.append(req.rfile.read(int(req.headers["Content-Length"])))
+        req.send_response(204)
+        req.end_headers()
+
+    routes.post_handlers["/hook"] = do_post
+    monkeypatch.setenv("UNIONSTAT_WEBHOOK_URL", f"{base}/hook")
+    monkeypatch.setenv("UNIONSTAT_REFERENCE_DIR", str(warehouse_env.warehouse_dir / "no-such-reference"))
+    with pytest.raises(StageFailed, match="stage 'prepare'.*reference snapshot manifest not found"):
+        refresh()
+    assert len(received) == 1
+    payload = json.loads(received[0])
+    assert "failed in stage prepare" in payload["text"]
+    assert payload["run"]["status"] == "failed"
