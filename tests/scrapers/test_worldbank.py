@@ -80,9 +80,7 @@ def test_a_non_numeric_value_is_refused() -> None:
         connector().parse(worldbank_page([worldbank_row("RU", "RUS", "2023", "n/a")]), meta())
 
 
-def test_fetch_follows_pages_and_keeps_each_page_as_sent(
-    tmp_path: Path, publisher_server: tuple[str, Routes]
-) -> None:
+def test_fetch_follows_pages_and_keeps_each_page_as_sent(tmp_path: Path, publisher_server: tuple[str, Routes]) -> None:
     base, routes = publisher_server
     pages = [
         worldbank_page([worldbank_row("RU", "RUS", "2023", 1.5)], page=1, pages=2),
