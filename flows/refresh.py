@@ -124,6 +124,7 @@ def transform_task(settings: Settings, as_of: str | None) -> transform.Transform
 @task(name="publish", cache_policy=NONE)
 def publish_task(settings: Settings, summary: RunSummary) -> str:
     with warehouse.connection(settings.build_db) as con:
+        transform.write_catalog(settings, con)
         con.execute(
             "insert into ops.runs values (?, ?, ?, ?, ?, ?)",
             [summary.run_id, summary.started_at, datetime.now(UTC), summary.mode, summary.as_of, None],

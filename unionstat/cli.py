@@ -54,9 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the replication audit: the paper's figures beside the data")
     audit.set_defaults(handler=_audit)
 
-    sql = sub.add_parser("sql", help="run a read-only SQL query against the published warehouse")
-    sql.add_argument("query")
+    sql = sub.add_parser("sql", help="read-only SQL against the published warehouse (no query: interactive)")
+    sql.add_argument("query", nargs="?", help="a query; without one, a prompt reads queries ending in ';'")
+    sql.add_argument("--format", choices=OUTPUT_FORMATS, default="table", help="output format (default: table)")
+    sql.add_argument("--output", "-o", help="write to this file instead of the terminal (required for parquet)")
     sql.set_defaults(handler=_sql)
+
+    tables = sub.add_parser("tables", help="the marts with their grain (from dbt docs) and row counts")
+    tables.set_defaults(handler=_tables)
+
+    export = sub.add_parser("export", help="write every mart as Parquet and CSV with a provenance manifest")
+    export.add_argument("--to", help="target folder (default: warehouse/exports/<run id>/)")
+    export.set_defaults(handler=_export)
     return parser
 
 
@@ -122,7 +131,8 @@ def _query(sql: str, params: list[Any] | None = None) -> Any:
     try:
         return con.execute(sql, params or []).df()
     except duckdb.Error as exc:
-        raise UnionstatError(f"query failed: {exc}") from exc
+        hint = " (the warehouse is read-only for analysts)" if "read-only" in str(exc) else ""
+        raise UnionstatError(f"query failed: {exc}{hint}") from exc
     finally:
         con.close()
 
@@ -218,8 +228,81 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+OUTPUT_FORMATS = ("table", "csv", "json", "parquet")
+
+
 def _sql(args: argparse.Namespace) -> int:
-    _print_frame(_query(args.query))
+    if args.format == "parquet" and not args.output:
+        raise UnionstatError("--format parquet needs --output FILE")
+    if args.query:
+        _run_sql(args.query, args.format, args.output)
+        return 0
+    print("unionstat sql — read-only. End a query with ';'. Ctrl-D quits.")
+    buffer: list[str] = []
+    while True:
+        try:
+            line = input("... " if buffer else "sql> ")
+        except EOFError:
+            print()
+            return 0
+        buffer.append(line)
+        if line.rstrip().endswith(";"):
+            try:
+                _run_sql("\n".join(buffer), args.format, args.output)
+            except UnionstatError as exc:
+                print(f"unionstat: {exc}", file=sys.stderr)
+            buffer = []
+
+
+def _run_sql(sql: str, fmt: str, output: str | None) -> None:
+    if fmt == "parquet":
+        # DuckDB writes Parquet itself (a file, not a change to the read-only warehouse).
+        target = str(output).replace("'", "''")
+        _query(f"copy ({sql.strip().rstrip(';')}) to '{target}' (format parquet)")
+        return
+    _emit(_query(sql), fmt, output)
+
+
+def _emit(frame: Any, fmt: str, output: str | None) -> None:
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+        _write(text, output)
+    elif fmt == "json":
+        _write(frame.to_json(orient="records", date_format="iso", indent=2), output)
+    elif output:
+        _write(frame.to_string(index=False), output)
+    else:
+        _print_frame(frame)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        print(text)
+
+
+def _tables(args: argparse.Namespace) -> int:
+    frame = _query(
+        "select c.relation, c.description from ops.catalog c where c.schema_name = 'marts' order by c.relation"
+    )
+    counts = {}
+    for relation in frame["relation"]:
+        counts[relation] = int(_query(f"select count(*) as n from {relation}")["n"].iloc[0])  # noqa: S608
+    for row in frame.itertuples():
+        grain = " ".join(str(row.description or "(no description)").split())
+        print(f"{row.relation}  ({counts[row.relation]} rows)\n    {grain}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from unionstat.export import export_marts
+
+    out = export_marts(Settings.from_env(), Path(args.to) if args.to else None)
+    print(f"exported the marts to {out} (manifest: {out / 'manifest.json'})")
     return 0
 
 

@@ -7,6 +7,7 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from unionstat.errors import TransformFailed
 from unionstat.settings import Settings, export_dbt_env
@@ -115,3 +116,55 @@ def publish_docs(settings: Settings) -> Path:
     if source.is_file():
         shutil.copy2(source, target)
     return target
+
+
+CATALOG_DDL = """
+create or replace table ops.catalog (
+    relation varchar primary key,
+    schema_name varchar not null,
+    name varchar not null,
+    resource_type varchar not null,
+    materialized varchar,
+    description varchar,
+    column_count integer
+);
+create or replace table ops.column_catalog (
+    relation varchar not null,
+    column_name varchar not null,
+    description varchar,
+    data_type varchar,
+    primary key (relation, column_name)
+);
+"""
+
+
+def write_catalog(settings: Settings, con: Any) -> int:
+    """Copy dbt's documentation of every model and seed into the warehouse (ops.catalog, ops.column_catalog)."""
+    manifest_path = settings.build_dir / "dbt_target" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    con.execute(CATALOG_DDL)
+    nodes = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] in ("model", "seed") and n["config"].get("enabled", True)
+    ]
+    tables, columns = [], []
+    for node in nodes:
+        relation = f"{node['schema']}.{node['alias'] or node['name']}"
+        tables.append(
+            [
+                relation,
+                node["schema"],
+                node["name"],
+                node["resource_type"],
+                node["config"].get("materialized"),
+                node.get("description") or None,
+                len(node.get("columns", {})),
+            ]
+        )
+        for name, column in node.get("columns", {}).items():
+            columns.append([relation, name, column.get("description") or None, column.get("data_type")])
+    con.executemany("insert into ops.catalog values (?, ?, ?, ?, ?, ?, ?)", tables)
+    if columns:
+        con.executemany("insert or replace into ops.column_catalog values (?, ?, ?, ?)", columns)
+    return len(tables)

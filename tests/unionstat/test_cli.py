@@ -52,3 +52,64 @@ def test_a_bad_date_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["refresh", "--as-of", "2024-13-01"])
     assert "expected a date YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_sql_writes_csv_json_and_parquet(published: Settings, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import duckdb
+
+    query = "select country_iso3, value from intermediate.int_observations__as_of order by 1"
+    assert main(["sql", query, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[:3] == ["country_iso3,value", "BLR,3.9", "RUS,3.6"]
+    assert main(["sql", query, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"country_iso3": "BLR", "value": 3.9},
+        {"country_iso3": "RUS", "value": 3.6},
+    ]
+    target = tmp_path / "out.parquet"
+    assert main(["sql", query, "--format", "parquet", "-o", str(target)]) == 0
+    assert duckdb.sql(f"select value from read_parquet('{target}')").fetchall() == [(3.9,), (3.6,)]
+
+
+def test_sql_prompt_reads_queries_until_end_of_input(
+    published: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = iter(["select count(*) as n", "from raw.snapshots;", "drop table raw.snapshots;"])
+
+    def fake_input(prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    assert main(["sql"]) == 0
+    captured = capsys.readouterr()
+    assert "read-only for analysts" in captured.err
+    assert " n" in captured.out
+
+
+def test_tables_lists_marts_with_grain_and_rows(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tables"]) == 0
+    out = capsys.readouterr().out
+    assert "marts.mart_table2_country_comparison" in out
+    assert "One row per metric" in out or "one row per metric" in out
+    assert "rows)" in out
+
+
+def test_export_writes_every_mart_with_a_manifest(published: Settings, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+    import json
+
+    target = tmp_path / "export"
+    assert main(["export", "--to", str(target)]) == 0
+    manifest = json.loads((target / "manifest.json").read_text())
+    files = {f["file"]: f for f in manifest["files"]}
+    assert "mart_table2_country_comparison.parquet" in files
+    assert "mart_table2_country_comparison.csv" in files
+    for name, entry in files.items():
+        assert hashlib.sha256((target / name).read_bytes()).hexdigest() == entry["sha256"]
+    assert {"publisher": "worldbank", "indicator_code": "NY.GDP.MKTP.KD.ZG"}.items() <= manifest["vintages_used"][
+        0
+    ].items() or any(v["publisher"] == "worldbank" for v in manifest["vintages_used"])
