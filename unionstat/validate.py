@@ -97,7 +97,7 @@ def validate_new_rows(
         run_id,
     )
     for table, shas in sorted(batches.items()):
-        drops = _row_count_drops(con, table, shas)
+        drops = _row_count_drops(con, table, shas, _row_count_floor(settings.expectations_dir / f"{table}.json"))
         _store(con, drops, run_id)
         report.outcomes.extend(drops)
     return report
@@ -149,8 +149,19 @@ def _validate(
     return report
 
 
-def _row_count_drops(con: duckdb.DuckDBPyConnection, table: str, shas: list[str]) -> list[ExpectationOutcome]:
+def _row_count_floor(suite_path: Path) -> float | None:
+    """The suite's `meta.row_count_vs_previous_vintage.min_ratio` (default 0.5); null turns the check off."""
+    meta = json.loads(suite_path.read_text(encoding="utf-8")).get("meta", {})
+    rule = meta.get("row_count_vs_previous_vintage", {"min_ratio": ROW_COUNT_FLOOR})
+    return None if rule is None or rule.get("min_ratio") is None else float(rule["min_ratio"])
+
+
+def _row_count_drops(
+    con: duckdb.DuckDBPyConnection, table: str, shas: list[str], floor: float | None
+) -> list[ExpectationOutcome]:
     """A new release with far fewer rows than the previous one of the same request is a failure, not a new normal."""
+    if floor is None:
+        return []
     rows = con.execute(
         """
         with snap as (
@@ -168,7 +179,7 @@ def _row_count_drops(con: duckdb.DuckDBPyConnection, table: str, shas: list[str]
     ).fetchall()
     outcomes = []
     for sha, url, count, previous in rows:
-        ok = count >= ROW_COUNT_FLOOR * previous
+        ok = count >= floor * previous
         outcomes.append(
             ExpectationOutcome(
                 suite="row_count_vs_previous_vintage",
