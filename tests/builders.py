@@ -5,6 +5,7 @@ Values made here are synthetic and only exercise mechanisms (vintages, parsing, 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -61,4 +62,155 @@ def zipped(name: str, body: bytes, extra: dict[str, bytes] | None = None) -> byt
         archive.writestr(name, body)
         for other, content in (extra or {}).items():
             archive.writestr(other, content)
+    return buffer.getvalue()
+
+
+# -- Belstat: the house XLSX layout and website tables (synthetic values) -----------------------------
+BELSTAT_TRADE = "Внешнеторговый оборот"
+
+
+def belstat_xlsx(
+    rows: list[tuple[str, int, list[Any]]],
+    years: tuple[str, ...] = ("2020 г.", "2021 г."),
+    group: str = "Внешнеторговый\r\nоборот",
+    unit: str = "в\u00a0процентах\nк итогу",
+    title: str = "Удельный вес стран во\u00a0внешней торговле Республики Беларусь",
+    notes: tuple[str, ...] = (),
+) -> bytes:
+    """Belstat's XLSX layout: column A empty, merged title rows, a blank row, a header of three merged rows
+    (stub B5:B7, the group merged across the years, the unit row, the years), data rows whose hierarchy is only
+    the label's indentation, numbers stored as numbers, footnotes after a blank row. rows: (label, indent, cells)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    last = 2 + len(years)
+    for r, text in enumerate([title, "(synthetic test table)"], start=1):
+        sheet.cell(row=r, column=2, value=text)
+        sheet.merge_cells(start_row=r, start_column=2, end_row=r, end_column=last)
+    sheet.cell(row=5, column=2, value="Страна")
+    sheet.merge_cells(start_row=5, start_column=2, end_row=7, end_column=2)
+    sheet.cell(row=5, column=3, value=group)
+    sheet.cell(row=6, column=3, value=unit)
+    if len(years) > 1:
+        sheet.merge_cells(start_row=5, start_column=3, end_row=5, end_column=last)
+        sheet.merge_cells(start_row=6, start_column=3, end_row=6, end_column=last)
+    for c, year in enumerate(years, start=3):
+        sheet.cell(row=7, column=c, value=year)
+    for r, (label, indent, cells) in enumerate(rows, start=8):
+        sheet.cell(row=r, column=2, value=label).alignment = Alignment(indent=indent)
+        for c, value in enumerate(cells, start=3):
+            sheet.cell(row=r, column=c, value=value)
+    for r, note in enumerate(notes, start=9 + len(rows)):
+        sheet.cell(row=r, column=2, value=note)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def belstat_html(
+    rows: list[tuple[str, list[str]]],
+    years: tuple[str, ...] = ("2020 г.", "2021 г."),
+    group: str = "Внешнеторговый\u00a0оборот",
+    caption: str = "Удельный вес стран во внешней торговле (в процентах к итогу)",
+    encoding: str = "utf-8",
+    declared_charset: str = "utf-8",
+) -> bytes:
+    """A Belstat website table: rowspan/colspan header, text cells with NBSP thousands and a decimal comma.
+    `declared_charset` goes into the page's meta tag, which need not match the real `encoding`."""
+    head = (
+        f'<tr><th rowspan="3">Страна</th><th colspan="{len(years)}">{group}</th></tr>\n'
+        f'<tr><th colspan="{len(years)}">в процентах к\u00a0итогу</th></tr>\n'
+        "<tr>" + "".join(f"<th>{y}</th>" for y in years) + "</tr>\n"
+    )
+    body = "".join(
+        "<tr><td>" + label + "</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>\n" for label, cells in rows
+    )
+    page = (
+        f'<!DOCTYPE html>\n<html><head><meta charset="{declared_charset}"><title>Белстат</title></head><body>\n'
+        f'<table class="layout"><tr><td>menu</td></tr></table>\n'
+        f"<table><caption>{caption}</caption>\n{head}{body}</table>\n<p>Примечание: synthetic.</p></body></html>\n"
+    )
+    return page.encode(encoding)
+
+
+# -- WIPO: IP Statistics Data Center CSV exports (synthetic values) -----------------------------------
+WIPO_TOTAL = "1 - Total patent applications (direct and PCT national phase entries)"
+
+
+def wipo_table_export(
+    rows: list[tuple[str, str, dict[str, str]]],
+    years: tuple[str, ...] = ("2021", "2022"),
+    last_updated: str = "2025-01-15",
+    indicator: str = WIPO_TOTAL,
+    header_start: tuple[str, ...] = ("Origin", "Origin (Code)", "Office", "Field of technology"),
+) -> bytes:
+    """The table export: BOM, ~6 preamble lines, `Origin, Origin (Code), Office, Field, <years>,` (trailing empty).
+    rows: (origin name, origin code, {year: cell text as WIPO writes it, e.g. '1,234'})."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["IP right:", "Patent"])
+    writer.writerow(["Indicator:", indicator])
+    writer.writerow(["Report type:", "Total count by applicant's origin"])
+    writer.writerow([f"Source: WIPO statistics database. Last updated: {last_updated}"])
+    writer.writerow(["(synthetic test export)"])
+    writer.writerow([])
+    writer.writerow([*header_start, *years, ""])
+    dims = ["Total"] * (len(header_start) - 2)
+    for name, code, cells in rows:
+        writer.writerow([name, code, *dims, *(cells.get(y, "") for y in years), ""])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def wipo_profile(
+    code: str,
+    name: str,
+    rows: dict[str, dict[str, str]],
+    years: tuple[str, ...] = ("2021", "2022"),
+    last_updated: str = "2025-01-15",
+) -> bytes:
+    """A country-profile export: origin and 'Last updated' preamble, then `Indicator, <years>,` and a row per label."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["Country profile:", name])
+    writer.writerow(["Origin (Code):", code])
+    writer.writerow([f"Source: WIPO statistics database. Last updated: {last_updated}"])
+    writer.writerow([])
+    writer.writerow(["Indicator", *years, ""])
+    for label, cells in rows.items():
+        writer.writerow([label, *(cells.get(y, "") for y in years), ""])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# -- Rosstat: a section page and an XLSX index table (synthetic values) -------------------------------
+def rosstat_section_page(links: list[tuple[str, str]]) -> bytes:
+    """A section page listing this release's files: (href, link text); hrefs may be relative."""
+    items = "".join(f'<li><a href="{href}">{text}</a></li>\n' for href, text in links)
+    return (
+        '<!DOCTYPE html>\n<html lang="ru"><head><meta charset="utf-8"><title>Раздел (synthetic)</title></head>'
+        f'<body><nav><a href="/statistics">Статистика</a></nav><ul class="document-list">\n{items}</ul></body></html>\n'
+    ).encode()
+
+
+def rosstat_workbook(
+    header: list[Any], rows: list[list[Any]], title: str = "Индексы (synthetic test workbook)", sheet_title: str = "1"
+) -> bytes:
+    """An index table: a merged title in A1, a blank row, a header row (labels may carry CR/LF, NBSP), data rows."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = sheet_title
+    sheet["A1"] = title
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(2, len(header)))
+    for c, value in enumerate(header, start=1):
+        sheet.cell(row=3, column=c, value=value)
+    for r, cells in enumerate(rows, start=4):
+        for c, value in enumerate(cells, start=1):
+            sheet.cell(row=r, column=c, value=value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
     return buffer.getvalue()

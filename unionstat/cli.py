@@ -146,23 +146,34 @@ def _print_frame(frame: Any) -> None:
 
 def _sources(args: argparse.Namespace) -> int:
     import scrapers
+    from unionstat import dq
 
     settings = Settings.from_env()
     known = {}
     if settings.published_db.exists():
         frame = _query(
-            "select source, count(*) as snapshots, max(fetched_at) as last_fetched, max(release_date) as last_release "
-            "from raw.snapshots group by source"
+            "select s.source, count(distinct s.sha256) as snapshots, "
+            "strftime(max(s.fetched_at), '%Y-%m-%d %H:%M UTC') as last_fetched, "
+            "cast(max(s.release_date) as varchar) as last_release, "
+            "(select cast(coalesce(sum(l.row_count), 0) as bigint) from raw.loads l where l.sha256 in "
+            "  (select sha256 from raw.snapshots s2 where s2.source = s.source)) as raw_rows "
+            "from raw.snapshots s group by s.source"
         )
         known = {row.source: row for row in frame.itertuples()}
+    states = {row["source"]: row for row in dq.freshness(settings)}
     for name, config in scrapers.registry().items():
         row = known.get(name)
-        state = (
-            f"{row.snapshots} snapshots, last fetched {row.last_fetched}, last release {row.last_release}"
+        state = states[name]
+        detail = (
+            f"{row.snapshots} snapshots, {row.raw_rows} raw rows, last fetched {row.last_fetched}, "
+            f"last release {row.last_release}"
             if row
             else "no snapshot yet"
         )
-        print(f"{name:<10} {config.publisher}\n{'':<10} {len(config.datasets)} datasets; {state}")
+        error = f"; last error: {state['last_error']}" if state["last_error"] else ""
+        print(f"{name:<10} {config.publisher}")
+        print(f"{'':<10} {len(config.datasets)} datasets; {detail}")
+        print(f"{'':<10} status: {state['state']} (releases: {config.release_cadence}){error}")
     return 0
 
 

@@ -33,9 +33,12 @@ class ExpectationOutcome:
     unexpected_count: int | None
     examples: list[Any] = field(default_factory=list)
     snapshots: list[str] = field(default_factory=list)
+    observed: Any = None
 
     def describe(self) -> str:
         where = f" on column {self.column!r}" if self.column else ""
+        if self.element_count is None:
+            return f"{self.table}: {self.expectation_type}{where} failed; observed {self.observed!r}"
         return (
             f"{self.table}: {self.expectation_type}{where} failed for {self.unexpected_count} of "
             f"{self.element_count} rows; e.g. {self.examples[:3]}"
@@ -265,6 +268,7 @@ def _run_suite(
                     element_count=details.get("element_count"),
                     unexpected_count=details.get("unexpected_count"),
                     examples=list(details.get("partial_unexpected_list") or [])[:5],
+                    observed=details.get("observed_value"),
                 )
             )
             if not res.success and index and table.startswith("raw."):

@@ -1,20 +1,124 @@
-{#- Each figure the paper printed beside what the warehouse recomputes, with a status and the reason. -#}
+{#- Each figure the paper printed (Tables 2-5, abstract) beside what the warehouse recomputes, with a status and why. -#}
 with figures as (
     select * from {{ ref('paper_printed_figures') }}
+),
+
+explanations as (
+    select * from {{ ref('paper_figure_explanations') }}
 ),
 
 table2 as (
     select * from {{ ref('mart_table2_country_comparison') }}
 ),
 
+table3 as (
+    select * from {{ ref('mart_table3_joint_initiatives') }}
+),
+
+table4 as (
+    select * from {{ ref('mart_table4_uniformity_test') }}
+),
+
+table5 as (
+    select * from {{ ref('mart_table5_trade_investment') }}
+),
+
 printed_inputs as (
     select
         metric_id,
-        max(case when country_iso3 = 'RUS' then printed_value end) as printed_russia,
-        max(case when country_iso3 = 'BLR' then printed_value end) as printed_belarus
+        max(case when kind = 'value' and country_iso3 = 'RUS' then printed_value end) as printed_russia,
+        max(case when kind = 'value' and country_iso3 = 'BLR' then printed_value end) as printed_belarus
     from figures
-    where kind = 'value'
     group by metric_id
+),
+
+printed_r as (
+    select max(printed_value) as printed_r
+    from figures
+    where kind = 'pearson_r' and paper_table = 'Table 5'
+),
+
+-- Table 3 per sector and in total; its figures are computed from the paper's own printed counts
+table3_with_total as (
+    select
+        sector_id as metric_id,
+        cast(initiative_count as double) as initiative_count,
+        share_pct
+    from table3
+    union all
+    select
+        'all_sectors' as metric_id,
+        cast(sum(initiative_count) as double) as initiative_count,
+        100.0 * sum(initiative_count) / sum(initiative_count) as share_pct
+    from table3
+),
+
+table3_measures as (
+    select
+        table3_with_total.metric_id,
+        kinds.kind,
+        case kinds.kind
+            when 'sector_count' then table3_with_total.initiative_count
+            else table3_with_total.share_pct
+        end as recomputed_value
+    from table3_with_total
+    cross join (values ('sector_count'), ('sector_share')) as kinds (kind)
+),
+
+-- Table 4 computed from Table 3's printed counts
+table4_measures as (
+    select
+        table4.test_id as metric_id,
+        kinds.kind,
+        case kinds.kind
+            when 'expected_frequency' then table4.expected_frequency
+            when 'degrees_of_freedom' then table4.df
+            when 'chi_square_statistic' then table4.statistic
+            else round(table4.p_value, 4)
+        end as recomputed_value
+    from table4
+    cross join (
+        values ('expected_frequency'), ('degrees_of_freedom'), ('chi_square_statistic'), ('p_value')
+    ) as kinds (kind)
+),
+
+-- Tables 3-5 in one long shape: (metric_id, kind) -> the recomputed value and what it was computed from.
+-- Table 3 and 4 figures come from the paper's own printed counts, so both values are the same there.
+analysis_measures as (
+    select
+        metric_id,
+        kind,
+        recomputed_value,
+        recomputed_value as value_from_printed_inputs,
+        cast(null as date) as data_vintage,
+        'paper' as publisher,
+        cast(null as varchar) as snapshot_sha256,
+        cast(null as varchar) as reason
+    from table3_measures
+    union all
+    select
+        metric_id,
+        kind,
+        recomputed_value,
+        recomputed_value as value_from_printed_inputs,
+        cast(null as date) as data_vintage,
+        'paper' as publisher,
+        cast(null as varchar) as snapshot_sha256,
+        cast(null as varchar) as reason
+    from table4_measures
+    union all
+    select
+        table5.metric_id,
+        table5.kind,
+        table5.metric_value as recomputed_value,
+        case when table5.kind = 'r_squared' then round(power(printed_r.printed_r, 2), 4) end
+            as value_from_printed_inputs,
+        table5.vintage as data_vintage,
+        table5.publisher,
+        table5.snapshot_sha256,
+        table5.status_reason as reason
+    from table5
+    cross join printed_r
 ),
 
 recomputed as (
@@ -28,30 +132,38 @@ recomputed as (
         figures.printed_value,
         figures.printed_decimals,
         figures.note,
+        explanations.explanation as known_explanation,
         case
             when figures.kind = 'pct_difference' then table2.pct_difference
-            when figures.country_iso3 = 'RUS' then table2.russia_value
-            when figures.country_iso3 = 'BLR' then table2.belarus_value
+            when figures.kind = 'value' and figures.country_iso3 = 'RUS' then table2.russia_value
+            when figures.kind = 'value' and figures.country_iso3 = 'BLR' then table2.belarus_value
+            else analysis_measures.recomputed_value
         end as recomputed_value,
         case
             when figures.kind = 'pct_difference'
                 then round({{ pct_difference('printed_inputs.printed_russia', 'printed_inputs.printed_belarus') }}, 4)
+            else analysis_measures.value_from_printed_inputs
         end as value_from_printed_inputs,
         case
             when figures.kind = 'pct_difference' then greatest(table2.russia_vintage, table2.belarus_vintage)
-            when figures.country_iso3 = 'RUS' then table2.russia_vintage
-            when figures.country_iso3 = 'BLR' then table2.belarus_vintage
+            when figures.kind = 'value' and figures.country_iso3 = 'RUS' then table2.russia_vintage
+            when figures.kind = 'value' and figures.country_iso3 = 'BLR' then table2.belarus_vintage
+            else analysis_measures.data_vintage
         end as data_vintage,
         case
-            when figures.country_iso3 = 'BLR' then table2.belarus_snapshot_sha256
-            else table2.russia_snapshot_sha256
+            when table2.metric_id is not null and figures.country_iso3 = 'BLR' then table2.belarus_snapshot_sha256
+            when table2.metric_id is not null then table2.russia_snapshot_sha256
+            else analysis_measures.snapshot_sha256
         end as snapshot_sha256,
-        table2.publisher,
-        table2.status as table2_status,
-        table2.status_reason as table2_reason
+        coalesce(table2.publisher, analysis_measures.publisher) as publisher,
+        coalesce(table2.status_reason, analysis_measures.reason) as reason
     from figures
-    left join table2 on figures.metric_id = table2.metric_id
+    left join table2
+        on figures.metric_id = table2.metric_id and figures.kind in ('value', 'pct_difference')
     left join printed_inputs on figures.metric_id = printed_inputs.metric_id
+    left join analysis_measures
+        on figures.metric_id = analysis_measures.metric_id and figures.kind = analysis_measures.kind
+    left join explanations on figures.figure_id = explanations.figure_id
 ),
 
 final as (
@@ -71,28 +183,34 @@ final as (
         case
             when recomputed_value is null then 'not reproducible'
             when {{ matches_printed('recomputed_value', 'printed_value', 'printed_decimals') }} then 'match'
+            when known_explanation is not null then 'explained'
             else 'mismatch'
         end as status,
         concat_ws(
             ' ',
             case
                 when recomputed_value is null
-                    then 'Not reproducible from the warehouse: ' || coalesce(table2_reason, 'no data') || '.'
+                    then 'Not reproducible from the warehouse: ' || coalesce(reason, 'no data') || '.'
                 when not {{ matches_printed('recomputed_value', 'printed_value', 'printed_decimals') }}
                     then
-                        'The ' || publisher || ' release of ' || cast(data_vintage as varchar) || ' gives '
-                        || cast(round(recomputed_value, 4) as varchar) || ', not the printed '
+                        'The ' || publisher
+                        || coalesce(' release of ' || cast(data_vintage as varchar), '''s printed inputs')
+                        || ' give' || case when data_vintage is null then '' else 's' end || ' '
+                        || cast(round(recomputed_value, printed_decimals + 2) as varchar) || ', not the printed '
                         || cast(printed_value as varchar) || '.'
             end,
             case
                 when
                     value_from_printed_inputs is not null
+                    and recomputed_value is distinct from value_from_printed_inputs
                     and not {{ matches_printed('value_from_printed_inputs', 'printed_value', 'printed_decimals') }}
                     then
-                        'The paper''s own printed inputs give ' || cast(round(value_from_printed_inputs, 1) as varchar)
+                        'The paper''s own printed inputs give '
+                        || cast(round(value_from_printed_inputs, printed_decimals + 1) as varchar)
                         || ', not the printed ' || cast(printed_value as varchar) || ' (printed rounding).'
             end,
-            note
+            note,
+            known_explanation
         ) as explanation
     from recomputed
 )

@@ -7,6 +7,10 @@ observations as (
     select * from {{ ref('int_observations__as_of') }}
 ),
 
+world_ranks as (
+    select * from {{ ref('paper_table2_world_ranks') }}
+),
+
 loaded_publishers as (
     select distinct publisher from {{ ref('int_observations__vintaged') }}
 ),
@@ -19,6 +23,22 @@ russia as (
 belarus as (
     select * from observations
     where country_iso3 = 'BLR'
+),
+
+-- world ranks the paper printed beside a Table 2 figure (Tables 1 and 6), where a publisher ranks it
+ranks as (
+    select
+        world_ranks.metric_id,
+        max(case when observations.country_iso3 = 'RUS' then observations.value end) as russia_world_rank,
+        max(case when observations.country_iso3 = 'BLR' then observations.value end) as belarus_world_rank,
+        max(observations.vintage) as world_rank_vintage
+    from world_ranks
+    inner join observations
+        on
+            world_ranks.publisher = observations.publisher
+            and world_ranks.indicator_code = observations.indicator_code
+            and world_ranks.period = observations.period
+    group by world_ranks.metric_id
 ),
 
 joined as (
@@ -37,6 +57,9 @@ joined as (
         belarus.vintage as belarus_vintage,
         russia.snapshot_sha256 as russia_snapshot_sha256,
         belarus.snapshot_sha256 as belarus_snapshot_sha256,
+        ranks.russia_world_rank,
+        ranks.belarus_world_rank,
+        ranks.world_rank_vintage,
         loaded_publishers.publisher is not null as publisher_loaded
     from metrics
     left join russia
@@ -51,6 +74,8 @@ joined as (
             and metrics.period = belarus.period
     left join loaded_publishers
         on metrics.publisher = loaded_publishers.publisher
+    left join ranks
+        on metrics.metric_id = ranks.metric_id
 ),
 
 compared as (
@@ -86,6 +111,9 @@ final as (
         belarus_vintage,
         russia_snapshot_sha256,
         belarus_snapshot_sha256,
+        cast(russia_world_rank as integer) as russia_world_rank,
+        cast(belarus_world_rank as integer) as belarus_world_rank,
+        world_rank_vintage,
         case
             when not publisher_loaded then 'pending'
             when russia_value is null and belarus_value is null then 'no data'

@@ -1,0 +1,37 @@
+{#- The paper's Table 6: each challenge description as a fact, with the statistics it cites and their current warehouse values. -#}
+with facts as (
+    select * from {{ ref('paper_table6_challenges') }}
+),
+
+statistics as (
+    select * from {{ ref('mart_paper_cited_statistics') }}
+),
+
+final as (
+    select
+        facts.fact_id,
+        facts.table_row,
+        facts.detail_number,
+        facts.challenge,
+        facts.description,
+        facts.potential_impact,
+        facts.note,
+        facts.news_category,
+        facts.cited_from,
+        statistics.statistic_id,
+        statistics.publisher,
+        statistics.indicator_code,
+        statistics.country_iso3,
+        statistics.period,
+        statistics.printed_text,
+        statistics.current_value,
+        statistics.vintage,
+        statistics.snapshot_sha256,
+        coalesce(facts.category, 'not stated') as category,
+        facts.fact_id || coalesce('/' || statistics.statistic_id, '') as evidence_row_id,
+        coalesce(statistics.evidence_status, 'paper only') as evidence_status
+    from facts
+    left join statistics on facts.fact_id = statistics.fact_id
+)
+
+select * from final

@@ -1,0 +1,134 @@
+"""The offline refresh with the WIPO and Rosstat connectors: their reference recordings reach Table 2 and the audit."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from flows.refresh import refresh
+from tests.conftest import query
+from unionstat.settings import Settings
+
+TABLE2 = (
+    "select metric_id, publisher, russia_value, belarus_value, pct_difference, higher_in, russia_vintage, status, "
+    "status_reason from marts.mart_table2_country_comparison"
+)
+AUDIT = "select figure_id, status, recomputed_value, publisher, explanation from marts.mart_replication_audit"
+
+
+def test_refresh_loads_wipo_and_rosstat_and_table2_is_computed_from_them(warehouse_env: Settings) -> None:
+    summary = refresh()
+
+    assert summary["status"] == "published"
+    assert summary["new_snapshots"]["wipo"] == 3  # the table export and two country profiles
+    assert summary["new_snapshots"]["rosstat"] == 4  # two section pages and the workbook each links
+    assert summary["not_recorded"]["wipo"] == ["pct_women_inventors_share"]  # the paper states no year
+    assert summary["rows_loaded"]["raw.wipo_observations"] == 6
+    assert summary["rows_loaded"]["raw.rosstat_observations"] == 4
+    db = warehouse_env.published_db
+    rows = {r[0]: r[1:] for r in query(db, TABLE2)}
+
+    assert rows["patent_applications"][:6] == ("wipo", 25188.0, 980.0, 2470.2041, "Russia", date(2024, 10, 1))
+    assert rows["patent_applications"][6] == "computed"
+    assert rows["patent_applications_per_million"][:5] == ("wipo", 135.0, 38.4, 251.5625, "Russia")
+    assert rows["patent_applications_per_million"][6] == "computed"
+    assert rows["it_services_index"][:3] == ("rosstat", 132.7, None)
+    assert rows["it_services_index"][6] == "computed"
+    assert rows["rnd_index"][:3] == ("rosstat", 107.3, None)
+    assert rows["rnd_index"][6] == "computed"
+    women = rows["women_inventors_share"]
+    assert (women[1], women[2], women[6], women[7]) == (
+        None,
+        None,
+        "no data",
+        "the paper states no period for this figure",
+    )
+
+    audit = {r[0]: r[1:] for r in query(db, AUDIT)}
+    for figure, value in {
+        "t2_patents_rus": 25188.0,
+        "t2_patents_blr": 980.0,
+        "t2_per_million_rus": 135.0,
+        "t2_per_million_blr": 38.4,
+        "t2_per_million_diff": 251.5625,
+        "t2_it_rus": 132.7,
+        "t2_rnd_rus": 107.3,
+    }.items():
+        status, recomputed, publisher, _ = audit[figure]
+        assert (status, publisher) == ("match", "wipo" if figure.startswith("t2_p") else "rosstat"), figure
+        assert recomputed == pytest.approx(value, abs=1e-4), figure
+    status, recomputed, _, explanation = audit["t2_patents_diff"]
+    assert status == "explained"  # a known printed-rounding difference, not a data mismatch
+    assert recomputed == pytest.approx(2470.2041, abs=1e-4)
+    assert "2470.2, not the printed 2471" in explanation
+    assert audit["t2_women_rus"][0] == "not reproducible"
+
+
+def test_indices_are_stored_as_indices_with_their_periods_and_ranks_beside_them(warehouse_env: Settings) -> None:
+    refresh()
+    db = warehouse_env.published_db
+
+    observations = query(
+        db,
+        "select publisher, indicator_code, country_iso3, period, value, unit "
+        "from intermediate.int_observations__vintaged where publisher in ('wipo', 'rosstat') "
+        "order by publisher, indicator_code, country_iso3",
+    )
+    assert observations == [
+        ("rosstat", "rnd_index", "RUS", "2024", 107.3, "index (same period a year earlier = 100)"),
+        (
+            "rosstat",
+            "software_development_index",
+            "RUS",
+            "2024-01/2024-08",
+            132.7,
+            "index (same period a year earlier = 100)",
+        ),
+        ("wipo", "patent_applications_total_by_origin", "BLR", "2022", 980.0, "applications"),
+        ("wipo", "patent_applications_total_by_origin", "RUS", "2022", 25188.0, "applications"),
+        ("wipo", "patent_applications_world_rank", "BLR", "2022", 49.0, "rank (1 = most)"),
+        ("wipo", "patent_applications_world_rank", "RUS", "2022", 14.0, "rank (1 = most)"),
+        (
+            "wipo",
+            "resident_applications_per_million_population",
+            "BLR",
+            "2022",
+            38.4,
+            "applications per million population",
+        ),
+        (
+            "wipo",
+            "resident_applications_per_million_population",
+            "RUS",
+            "2022",
+            135.0,
+            "applications per million population",
+        ),
+    ]
+    discovered = query(
+        db,
+        "select link.file_url, workbook.snapshot_sha256 is not null "
+        "from raw.rosstat_observations link left join raw.rosstat_observations workbook "
+        "on workbook.document_kind = 'workbook' and workbook.file_url = link.file_url "
+        "where link.document_kind = 'section_page' order by 1",
+    )
+    assert discovered == [
+        ("https://rosstat.gov.ru/storage/mediabank/unionstat-reference-compiled-from-paper-rnd.xlsx", True),
+        ("https://rosstat.gov.ru/storage/mediabank/unionstat-reference-compiled-from-paper-software.xlsx", True),
+    ]
+
+
+def test_a_rosstat_file_served_as_html_fails_only_rosstat(warehouse_env: Settings, reference_copy: Path) -> None:
+    workbook = reference_copy / "responses" / "rosstat" / "unionstat-reference-compiled-from-paper-rnd.xlsx"
+    workbook.write_bytes(b"<!DOCTYPE html><html><body>Service temporarily unavailable</body></html>")
+
+    summary = refresh()
+
+    assert summary["status"] == "partial"
+    assert "expected an XLSX workbook; found an HTML page" in summary["failed_sources"]["rosstat"]
+    assert "raw.rosstat_observations" not in summary["rows_loaded"]
+    rows = {r[0]: r[1:] for r in query(warehouse_env.published_db, TABLE2)}
+    assert rows["patent_applications"][6] == "computed"  # WIPO is unaffected
+    assert rows["rnd_index"][6] == "pending"

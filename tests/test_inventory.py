@@ -1,0 +1,102 @@
+"""The inventory: flows, deployments, sources, raw tables, marts and suites, pinned so that a change shows in a diff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+import scrapers
+from flows.refresh import refresh
+from unionstat.settings import PROJECT_ROOT
+
+FLOWS = {"refresh"}
+DEPLOYMENTS = {"news-daily", "statistics-weekly", "belstat-monthly", "full-weekly", "replay"}
+SOURCES = {
+    "worldbank": "raw.worldbank_observations",
+    "wipo": "raw.wipo_observations",
+    "belstat": "raw.belstat_observations",
+    "rosstat": "raw.rosstat_observations",
+    "osw": "raw.osw_articles",
+    "rg": "raw.rg_articles",
+}
+MARTS = {
+    "mart_news_counts_by_sector_month",
+    "mart_news_item_categories",
+    "mart_news_items",
+    "mart_news_joint_initiatives_by_sector",
+    "mart_news_support_by_paper_row",
+    "mart_paper_cited_statistics",
+    "mart_reconciliation",
+    "mart_replication_audit",
+    "mart_revisions",
+    "mart_table1_cooperation_aspects",
+    "mart_table2_country_comparison",
+    "mart_table3_joint_initiatives",
+    "mart_table4_uniformity_by_sector",
+    "mart_table4_uniformity_statistics",
+    "mart_table4_uniformity_test",
+    "mart_table5_correlation",
+    "mart_table5_correlation_statistics",
+    "mart_table5_shares_by_year",
+    "mart_table5_trade_investment",
+    "mart_table6_challenges",
+    "mart_table7_digitalization",
+}
+
+
+def test_flows() -> None:
+    assert {refresh.name} == FLOWS
+
+
+def test_deployments_of_prefect_yaml() -> None:
+    declared = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]
+    assert {d["name"] for d in declared} == DEPLOYMENTS
+    assert {d["entrypoint"] for d in declared} == {"flows/refresh.py:refresh"}
+    for deployment in declared:
+        unknown = set(deployment.get("parameters", {}).get("sources") or []) - set(SOURCES)
+        assert not unknown, f"{deployment['name']} names unknown sources {unknown}"
+
+
+def test_sources_and_their_raw_tables() -> None:
+    assert {name: config.raw_table for name, config in scrapers.registry().items()} == SOURCES
+
+
+def test_every_source_can_be_pointed_at_another_host() -> None:
+    from unionstat.settings import Settings
+
+    for name in SOURCES:
+        settings = Settings.from_env({f"UNIONSTAT_{name.upper()}_BASE_URL": "http://127.0.0.1:9"})
+        assert scrapers.connector(name, settings).base_url == "http://127.0.0.1:9"
+
+
+def test_marts() -> None:
+    models = PROJECT_ROOT / "dbt_project" / "models" / "marts"
+    found = {p.stem for p in models.rglob("*") if p.suffix in (".sql", ".py")}
+    assert found == MARTS
+
+
+def test_every_raw_table_and_mart_has_an_expectation_suite() -> None:
+    suites = {p.stem for p in (PROJECT_ROOT / "expectations").glob("*.json")}
+    assert suites == set(SOURCES.values()) | {f"marts.{m}" for m in MARTS}
+
+
+def test_every_mart_documents_its_grain() -> None:
+    models = PROJECT_ROOT / "dbt_project" / "models" / "marts"
+    described: dict[str, str] = {}
+    for path in models.rglob("*.yml"):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            described[model["name"]] = " ".join(str(model.get("description", "")).split()).lower()
+    for mart in MARTS:
+        assert "one row per" in described.get(mart, "") or "grain" in described.get(mart, ""), mart
+
+
+def test_every_reference_recording_says_what_it_was_compiled_from() -> None:
+    import json
+
+    manifest = json.loads((PROJECT_ROOT / "warehouse" / "reference" / "manifest.json").read_text())
+    assert "not fetched" in manifest["statement"].lower() or "nothing here was fetched" in manifest["statement"].lower()
+    for recording in manifest["recordings"]:
+        assert recording["source"] in SOURCES
+        assert recording.get("compiled_from"), recording["id"]
+        assert Path(PROJECT_ROOT / "warehouse" / "reference" / recording["body"]).is_file()
