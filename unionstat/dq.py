@@ -102,23 +102,7 @@ def record_run(
                 json.dumps(summary, default=str),
             ],
         )
-        rows = [
-            [
-                run_id,
-                now,
-                o.suite,
-                o.table,
-                o.expectation_type,
-                o.column,
-                o.severity,
-                o.success,
-                o.element_count,
-                o.unexpected_count,
-                json.dumps(o.examples, default=str),
-                ",".join(o.snapshots),
-            ]
-            for o in outcomes
-        ]
+        rows = [o.as_row(run_id, now) for o in outcomes]
         if rows:
             con.executemany("insert into validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         q_rows = [

@@ -35,6 +35,23 @@ class ExpectationOutcome:
     snapshots: list[str] = field(default_factory=list)
     observed: Any = None
 
+    def as_row(self, run_id: str, at: datetime) -> list[Any]:
+        """The row of dq.validation_results (in the warehouse and in the history store alike)."""
+        return [
+            run_id,
+            at,
+            self.suite,
+            self.table,
+            self.expectation_type,
+            self.column,
+            self.severity,
+            self.success,
+            self.element_count,
+            self.unexpected_count,
+            json.dumps(self.examples, default=str),
+            ",".join(self.snapshots),
+        ]
+
     def describe(self) -> str:
         where = f" on column {self.column!r}" if self.column else ""
         if self.element_count is None:
@@ -311,21 +328,5 @@ def _store(con: duckdb.DuckDBPyConnection, outcomes: list[ExpectationOutcome], r
     now = datetime.now(UTC)
     con.executemany(
         "insert into dq.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            [
-                run_id,
-                now,
-                o.suite,
-                o.table,
-                o.expectation_type,
-                o.column,
-                o.severity,
-                o.success,
-                o.element_count,
-                o.unexpected_count,
-                json.dumps(o.examples, default=str),
-                ",".join(o.snapshots),
-            ]
-            for o in outcomes
-        ],
+        [o.as_row(run_id, now) for o in outcomes],
     )

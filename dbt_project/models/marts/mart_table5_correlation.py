@@ -18,7 +18,11 @@ def model(dbt, session):  # type: ignore[no-untyped-def]
 def add_p_value(statistics: pd.DataFrame) -> pd.DataFrame:
     """The two-sided p-value of H0: rho = 0, from t = r sqrt((n - 2) / (1 - r^2)); null where r is null."""
     frame = statistics.copy()
-    frame["p_value"] = [pearson_p_value(r, n) for r, n in zip(frame["r_unrounded"], frame["n"], strict=True)]
+    p_values = [pearson_p_value(r, n) for r, n in zip(frame["r_unrounded"], frame["n"], strict=True)]
+    # Typed columns: an all-null object column would reach DuckDB as type NULL.
+    frame["p_value"] = pd.Series(p_values, index=frame.index, dtype="Float64")
+    for column in frame.columns[frame.dtypes == object]:
+        frame[column] = frame[column].astype("string")
     return frame
 
 
