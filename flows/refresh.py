@@ -167,6 +167,7 @@ def refresh(
             connectors = scrapers.all_connectors(settings)
             with warehouse.connection(settings.build_db) as con:
                 warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
+                warehouse.write_sources(con, [c.config for c in connectors])
 
             stage = "import"
             if import_paths:

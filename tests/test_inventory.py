@@ -42,6 +42,7 @@ MARTS = {
     "mart_table5_trade_investment",
     "mart_table6_challenges",
     "mart_table7_digitalization",
+    "mart_variables",
 }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from filelock import FileLock, Timeout
@@ -99,6 +101,40 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, extra_ddl: list[str]) -> None:
     con.execute(CORE_DDL)
     for ddl in extra_ddl:
         con.execute(ddl)
+
+
+def write_sources(con: duckdb.DuckDBPyConnection, configs: list[Any]) -> None:
+    """The source registry as a table (ops.sources), so that dbt and analysts can join publisher metadata."""
+    con.execute(
+        """
+        create or replace table ops.sources (
+            source varchar primary key,
+            publisher varchar not null,
+            base_url varchar not null,
+            licence varchar not null,
+            release_cadence varchar not null,
+            release_cadence_days integer not null,
+            raw_table varchar not null,
+            datasets json not null
+        )
+        """
+    )
+    con.executemany(
+        "insert into ops.sources values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                c.name,
+                c.publisher,
+                c.base_url,
+                c.licence,
+                c.release_cadence,
+                c.release_cadence_days,
+                c.raw_table,
+                json.dumps(dict(c.datasets), ensure_ascii=False),
+            ]
+            for c in configs
+        ],
+    )
 
 
 @contextlib.contextmanager

@@ -116,3 +116,17 @@ def test_export_writes_every_mart_with_a_manifest(published: Settings, tmp_path,
     assert {"publisher": "worldbank", "indicator_code": "NY.GDP.MKTP.KD.ZG"}.items() <= manifest["vintages_used"][
         0
     ].items() or any(v["publisher"] == "worldbank" for v in manifest["vintages_used"])
+
+
+def test_variables_catalog_gives_unit_licence_and_citation(published: Settings) -> None:
+    from tests.conftest import query
+
+    rows = query(
+        published.published_db,
+        "select units, licence, citation from marts.mart_variables where indicator_code = 'NY.GDP.MKTP.KD.ZG'",
+    )
+    assert len(rows) == 1
+    units, licence, citation = rows[0]
+    assert (units, licence) == ("annual %", "CC BY 4.0")
+    assert "release of 2024-10-01" in citation
+    assert "raw.snapshots" in citation

@@ -26,7 +26,11 @@ worldbank_with_provenance as (
         worldbank.country_iso3,
         worldbank.period,
         worldbank.value,
-        worldbank.unit,
+        -- The API sends an empty unit; the indicator name carries it: "GDP growth (annual %)".
+        coalesce(
+            nullif(worldbank.unit, ''),
+            nullif(regexp_extract(worldbank.indicator_name, '\(([^()]*)\)\s*$', 1), '')
+        ) as unit,
         snapshots.fetched_at,
         worldbank.snapshot_sha256,
         snapshots.request_url as source_url,
