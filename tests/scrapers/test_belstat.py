@@ -347,7 +347,7 @@ def test_live_belstat_file_parses(dataset: str, monkeypatch: pytest.MonkeyPatch,
     connector = scrapers.connector("belstat", settings)
     assert isinstance(connector, Belstat)
     if "/unionstat-" in connector.target(dataset).path:
-        pytest.skip("scrapers/sources.json holds a compiled or placeholder path for this dataset, not a Belstat file")
+        pytest.fail("sources.json holds a compiled or placeholder path for this dataset: enter the real Belstat path")
     http = HttpClient(settings)
     try:
         captures = connector.fetch(http, dataset, {})
