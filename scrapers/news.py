@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,7 +20,9 @@ from bs4 import BeautifulSoup, Tag
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
-from unionstat.errors import ParseError
+from scrapers.base import Capture, Connector, Previous, SnapshotMeta
+from unionstat.errors import ParseError, SourceError
+from unionstat.http import HttpClient
 
 RAW_COLUMNS = [
     "item_kind",
@@ -348,3 +351,46 @@ def options_int(options: Mapping[str, str], key: str) -> int:
     if value < 1:
         raise ValueError(f"option {key} must be a positive bound; found {value}")
     return value
+
+
+class NewsConnector(Connector):
+    """What OSW and RG share: two datasets, `rss` (the feed) and `articles` (pages found by each site's own way)."""
+
+    def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
+        if dataset == "rss":
+            return self.fetch_feed(http, previous)
+        if dataset == "articles":
+            return self.fetch_articles(http, previous)
+        raise SourceError(self.name, dataset, f"a dataset of {sorted(self.config.datasets)}", repr(dataset))
+
+    def fetch_feed(self, http: HttpClient, previous: Mapping[str, Previous]) -> list[Capture]:
+        url = self.base_url + self.config.options["rss_path"]
+        prev = previous.get(url)
+        fetched = http.get(
+            self.name, url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
+        )
+        if fetched.not_modified:
+            return []
+        rows = self.parse_feed(fetched.body, fetched.url)  # a feed that does not parse is not stored
+        return [Capture("rss", fetched, newest_date(rows["published_at"].dt.to_pydatetime()))]
+
+    @abstractmethod
+    def fetch_articles(self, http: HttpClient, previous: Mapping[str, Previous]) -> list[Capture]:
+        """Each site finds its article pages its own way (OSW: listing pages; RG: daily sitemaps)."""
+
+    def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
+        if meta.dataset == "rss":
+            return self.parse_feed(body, meta.request_url)
+        if meta.dataset == "articles":
+            return self.parse_article(body, meta.request_url)
+        raise ParseError(self.name, meta.request_url, "dataset 'rss' or 'articles'", repr(meta.dataset))
+
+    def parse_feed(self, body: bytes, url: str) -> pd.DataFrame:
+        opts = self.config.options
+        return parse_rss(
+            self.name, url, body, self.base_url, opts["language"], Scope.from_option(opts["scope_keywords"])
+        )
+
+    @abstractmethod
+    def parse_article(self, body: bytes, url: str) -> pd.DataFrame:
+        """Each site's article layout differs."""

@@ -11,35 +11,17 @@ import pandas as pd
 from bs4 import Tag
 
 from scrapers import news
-from scrapers.base import Capture, Connector, Previous, SnapshotMeta
+from scrapers.base import Capture, Previous
 from unionstat.errors import ParseError
 from unionstat.http import HttpClient
 
 ARTICLE_PATH = re.compile(r"^/en/publikacje/(analyses|osw-commentary)/\d{4}-\d{2}-\d{2}/[^/?#]+/?$")
 
 
-class Osw(Connector):
+class Osw(news.NewsConnector):
     raw_ddl = news.news_ddl("raw.osw_articles")
 
     # -- fetch: copy the feed, or the article pages the listings lead to ----------------------------
-    def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
-        if dataset == "rss":
-            return self.fetch_feed(http, previous)
-        if dataset == "articles":
-            return self.fetch_articles(http, previous)
-        raise ValueError(f"osw: unknown dataset {dataset!r}; known: {sorted(self.config.datasets)}")
-
-    def fetch_feed(self, http: HttpClient, previous: Mapping[str, Previous]) -> list[Capture]:
-        url = self.base_url + self.config.options["rss_path"]
-        prev = previous.get(url)
-        fetched = http.get(
-            self.name, url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
-        )
-        if fetched.not_modified:
-            return []
-        rows = self.parse_feed(fetched.body, fetched.url)  # a feed that does not parse is not stored
-        return [Capture("rss", fetched, news.newest_date(rows["published_at"].dt.to_pydatetime()))]
-
     def fetch_articles(self, http: HttpClient, previous: Mapping[str, Previous]) -> list[Capture]:
         opts = self.config.options
         max_pages, max_articles = news.options_int(opts, "max_pages"), news.options_int(opts, "max_articles")
@@ -89,19 +71,7 @@ class Osw(Connector):
                 links.append(news.resolve_url(self.name, url, url, str(anchor["href"])))
         return links
 
-    # -- parse: stored bytes to raw rows -------------------------------------------------------
-    def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
-        if meta.dataset == "rss":
-            return self.parse_feed(body, meta.request_url)
-        if meta.dataset == "articles":
-            return self.parse_article(body, meta.request_url)
-        raise ParseError(self.name, meta.request_url, "dataset 'rss' or 'articles'", repr(meta.dataset))
-
-    def parse_feed(self, body: bytes, url: str) -> pd.DataFrame:
-        opts = self.config.options
-        scope = news.Scope.from_option(opts["scope_keywords"])
-        return news.parse_rss(self.name, url, body, self.base_url, opts["language"], scope)
-
+    # -- parse: the article page (the feed is parsed by NewsConnector) ----------------------------
     def parse_article(self, body: bytes, url: str) -> pd.DataFrame:
         """article[role=article] holds the body; the date is in meta article:published_time."""
         opts = self.config.options

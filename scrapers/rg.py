@@ -17,35 +17,17 @@ import pandas as pd
 from bs4 import BeautifulSoup, Tag
 
 from scrapers import news
-from scrapers.base import Capture, Connector, Previous, SnapshotMeta
+from scrapers.base import Capture, Previous
 from unionstat.errors import ParseError
 from unionstat.http import HttpClient
 
 ARTICLE_PATH = re.compile(r"^https?://[^/]+/\d{4}/\d{2}/\d{2}/[^/?#]+\.html$")
 
 
-class Rg(Connector):
+class Rg(news.NewsConnector):
     raw_ddl = news.news_ddl("raw.rg_articles")
 
     # -- fetch: copy the feed, or the in-scope article pages the daily sitemaps list ----------------
-    def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
-        if dataset == "rss":
-            return self.fetch_feed(http, previous)
-        if dataset == "articles":
-            return self.fetch_articles(http, previous, datetime.now(UTC))
-        raise ValueError(f"rg: unknown dataset {dataset!r}; known: {sorted(self.config.datasets)}")
-
-    def fetch_feed(self, http: HttpClient, previous: Mapping[str, Previous]) -> list[Capture]:
-        url = self.base_url + self.config.options["rss_path"]
-        prev = previous.get(url)
-        fetched = http.get(
-            self.name, url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
-        )
-        if fetched.not_modified:
-            return []
-        rows = self.parse_feed(fetched.body, fetched.url)  # a feed that does not parse is not stored
-        return [Capture("rss", fetched, news.newest_date(rows["published_at"].dt.to_pydatetime()))]
-
     def sitemap_url(self, day: datetime) -> str:
         start = datetime.combine(day.date(), time.min, tzinfo=UTC)
         end = start + timedelta(days=1) - timedelta(seconds=1)
@@ -54,7 +36,10 @@ class Rg(Connector):
             f"?date_start={int(start.timestamp())}&date_end={int(end.timestamp())}"
         )
 
-    def fetch_articles(self, http: HttpClient, previous: Mapping[str, Previous], now: datetime) -> list[Capture]:
+    def fetch_articles(
+        self, http: HttpClient, previous: Mapping[str, Previous], now: datetime | None = None
+    ) -> list[Capture]:
+        now = now or datetime.now(UTC)
         opts = self.config.options
         days, max_articles = news.options_int(opts, "sitemap_days"), news.options_int(opts, "max_articles")
         max_candidates = news.options_int(opts, "max_candidates")
@@ -88,19 +73,7 @@ class Rg(Connector):
             locs = nested
         return [loc for loc in locs if ARTICLE_PATH.match(loc)]
 
-    # -- parse: stored bytes to raw rows -------------------------------------------------------
-    def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
-        if meta.dataset == "rss":
-            return self.parse_feed(body, meta.request_url)
-        if meta.dataset == "articles":
-            return self.parse_article(body, meta.request_url)
-        raise ParseError(self.name, meta.request_url, "dataset 'rss' or 'articles'", repr(meta.dataset))
-
-    def parse_feed(self, body: bytes, url: str) -> pd.DataFrame:
-        opts = self.config.options
-        scope = news.Scope.from_option(opts["scope_keywords"])
-        return news.parse_rss(self.name, url, body, self.base_url, opts["language"], scope)
-
+    # -- parse: the article page (the feed is parsed by NewsConnector) ----------------------------
     def parse_article(self, body: bytes, url: str) -> pd.DataFrame:
         """Hashed class names matched by their stable prefix; meta and <h1> as fallbacks; Moscow time to UTC."""
         opts = self.config.options
