@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 import scrapers
-from unionstat import dq, fetch, imports, load, transform, validate, warehouse
+from unionstat import analysis_report, dq, fetch, imports, load, transform, validate, warehouse
 from unionstat import report as dq_report
 from unionstat.errors import StageFailed, UnionstatError
 from unionstat.http import HttpClient, Reference
@@ -54,6 +55,23 @@ class RunSummary:
     dbt_docs: str | None = None
     dq_report: str | None = None
     inputs_fingerprint: str | None = None
+    code_fingerprint: str | None = None
+    build_selection: str | None = None
+    stage_timings: list[dict[str, Any]] = field(default_factory=list)
+
+    def enter(self, stage: str) -> str:
+        """Close the running stage's timing and open `stage`'s (wall clock, epoch seconds)."""
+        now = time.time()
+        if self.stage_timings:
+            last = self.stage_timings[-1]
+            last["seconds"] = round(now - last["started"], 3)
+        self.stage_timings.append({"stage": stage, "started": now, "seconds": None})
+        return stage
+
+    def close_timings(self) -> None:
+        if self.stage_timings and self.stage_timings[-1]["seconds"] is None:
+            last = self.stage_timings[-1]
+            last["seconds"] = round(time.time() - last["started"], 3)
 
     def markdown(self) -> str:
         lines = [
@@ -117,8 +135,8 @@ def validate_marts_task(settings: Settings, run_id: str) -> validate.ValidationR
 
 
 @task(name="dbt-build", cache_policy=NONE)
-def transform_task(settings: Settings, as_of: str | None) -> transform.TransformResult:
-    return transform.dbt_build(settings, settings.build_db, as_of=as_of)
+def transform_task(settings: Settings, as_of: str | None, select: list[str] | None) -> transform.TransformResult:
+    return transform.dbt_build(settings, settings.build_db, as_of=as_of, select=select)
 
 
 @task(name="publish", cache_policy=NONE)
@@ -155,11 +173,11 @@ def refresh(
         raise UnionstatError(f"unknown source(s) {unknown}; known: {sorted(scrapers.registry())}")
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     summary = RunSummary(run_id=run_id, mode=settings.mode, as_of=as_of, started_at=datetime.now(UTC).isoformat())
-    stage = "lock"
+    stage = summary.enter("lock")
     report = validate.ValidationReport()
     try:
         with warehouse.writer_lock(settings):
-            stage = "prepare"
+            stage = summary.enter("prepare")
             if settings.mode == "replay":
                 Reference.load(settings.reference_dir)  # a missing or broken reference fails here, by name
             warehouse.begin_build(settings)
@@ -169,11 +187,11 @@ def refresh(
                 warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
                 warehouse.write_sources(con, [c.config for c in connectors])
 
-            stage = "import"
+            stage = summary.enter("import")
             if import_paths:
                 summary.imported = import_task(settings, import_paths, run_id)
 
-            stage = "fetch"
+            stage = summary.enter("fetch")
             for source in sources:
                 delays = list(settings.fetch_retry_delays_s)
                 fetch_with_retries = fetch_task.with_options(retries=len(delays), retry_delay_seconds=delays or 0)
@@ -189,14 +207,16 @@ def refresh(
             if sources and len(summary.failed_sources) == len(sources) and not import_paths:
                 raise UnionstatError("every source failed: " + "; ".join(summary.failed_sources.values()))
 
-            stage = "load"
+            stage = summary.enter("load")
             loaded_sources = sorted({*sources, *(i["source"] for i in summary.imported)} - set(summary.failed_sources))
             loaded = load_task(settings, loaded_sources, run_id)
             summary.rows_loaded = loaded.rows
             summary.failed_sources.update(loaded.errors)
 
-            summary.inputs_fingerprint = inputs_fingerprint(settings, as_of)
-            if summary.inputs_fingerprint == published_fingerprint(settings) and not summary.failed_sources:
+            summary.code_fingerprint = code_fingerprint(settings)
+            summary.inputs_fingerprint = inputs_fingerprint(settings, as_of, summary.code_fingerprint)
+            previous = published_summary(settings)
+            if summary.inputs_fingerprint == previous.get("inputs_fingerprint") and not summary.failed_sources:
                 # Same snapshots, same code, same as-of date: the published warehouse is already this build.
                 summary.status = "unchanged"
                 warehouse.discard_build(settings)
@@ -206,26 +226,31 @@ def refresh(
                 logger.info("refresh %s: inputs unchanged, nothing to rebuild", run_id)
                 return asdict(summary)
 
-            stage = "validate"
+            stage = summary.enter("validate")
             report.extend(validate_task(settings, loaded.snapshots, run_id))
             _count(summary, report)
             report.gate()
 
-            stage = "transform"
-            built = transform_task(settings, as_of)
+            stage = summary.enter("transform")
+            changed = sorted(c.name for c in connectors if c.config.raw_table in loaded.snapshots)
+            select = build_selection(previous, summary, changed)
+            summary.build_selection = "everything" if select is None else " ".join(select) or "nothing"
+            logger.info("dbt build selection: %s", summary.build_selection)
+            built = transform_task(settings, as_of, select)
             summary.dbt_models, summary.dbt_tests = built.models, built.tests
 
-            stage = "validate-marts"
+            stage = summary.enter("validate-marts")
             report.extend(validate_marts_task(settings, run_id))
             _count(summary, report)
             report.gate()
 
-            stage = "publish"
+            stage = summary.enter("publish")
             summary.status = "partial" if summary.failed_sources else "published"
             summary.published = publish_task(settings, summary)
             summary.dbt_docs = str(settings.reports_dir / "dbt_docs" / "index.html")
             docs_index = settings.reports_dir / "data_docs" / "index.html"
             summary.data_docs = str(docs_index) if docs_index.is_file() else None
+            _write_analysis_report(settings)
     except Exception as exc:
         summary.status, summary.failed_stage, summary.error = "failed", stage, str(exc)
         if stage != "lock":
@@ -257,12 +282,9 @@ FINGERPRINTED = ("dbt_project", "expectations", "scrapers", "unionstat", "flows"
 FINGERPRINT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
 
 
-def inputs_fingerprint(settings: Settings, as_of: str | None) -> str:
-    """What a build depends on: every loaded snapshot, the code and configuration, and the as-of date."""
-    digest = hashlib.sha256(f"as_of={as_of}\n".encode())
-    with warehouse.connection(settings.build_db, read_only=True) as con:
-        for sha, table in con.execute("select sha256, raw_table from raw.loads order by 1, 2").fetchall():
-            digest.update(f"{table}:{sha}\n".encode())
+def code_fingerprint(settings: Settings) -> str:
+    """The code and configuration a build depends on: models, suites, connectors, stages, flows."""
+    digest = hashlib.sha256()
     for folder in FINGERPRINTED:
         for path in sorted((settings.project_root / folder).rglob("*")):
             if path.is_file() and path.suffix in FINGERPRINT_SUFFIXES and not _generated(path, settings):
@@ -271,19 +293,40 @@ def inputs_fingerprint(settings: Settings, as_of: str | None) -> str:
     return digest.hexdigest()
 
 
+def inputs_fingerprint(settings: Settings, as_of: str | None, code: str) -> str:
+    """What a build depends on: every loaded snapshot, the code fingerprint and the as-of date."""
+    digest = hashlib.sha256(f"as_of={as_of}\ncode={code}\n".encode())
+    with warehouse.connection(settings.build_db, read_only=True) as con:
+        for sha, table in con.execute("select sha256, raw_table from raw.loads order by 1, 2").fetchall():
+            digest.update(f"{table}:{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def build_selection(previous: dict[str, Any], summary: RunSummary, changed_sources: list[str]) -> list[str] | None:
+    """dbt selectors for what this run changed: everything downstream of each source with new rows.
+
+    The build starts as a copy of the published warehouse, so relations no changed source feeds are already
+    current, as long as the published build came from the same code and the same as-of date. Otherwise (or
+    with nothing published) everything is rebuilt (None).
+    """
+    same_code = summary.code_fingerprint is not None and previous.get("code_fingerprint") == summary.code_fingerprint
+    if not same_code or previous.get("as_of") != summary.as_of:
+        return None
+    return [f"source:{name}+" for name in changed_sources]
+
+
 def _generated(path: Path, settings: Settings) -> bool:
     parts = path.relative_to(settings.project_root).parts
     return "__pycache__" in parts or parts[:2] in {("dbt_project", "target"), ("dbt_project", "logs")}
 
 
-def published_fingerprint(settings: Settings) -> str | None:
+def published_summary(settings: Settings) -> dict[str, Any]:
+    """The summary of the run that built the published warehouse ({} when nothing is published)."""
     if not settings.published_db.exists():
-        return None
+        return {}
     with warehouse.connection(settings.published_db, read_only=True) as con:
-        row = con.execute(
-            "select summary ->> 'inputs_fingerprint' from ops.runs order by published_at desc limit 1"
-        ).fetchone()
-    return row[0] if row else None
+        row = con.execute("select summary from ops.runs order by published_at desc limit 1").fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
 
 
 def _count(summary: RunSummary, report: validate.ValidationReport) -> None:
@@ -294,8 +337,19 @@ def _count(summary: RunSummary, report: validate.ValidationReport) -> None:
     summary.data_docs = str(report.docs_index) if report.docs_index else summary.data_docs
 
 
+def _write_analysis_report(settings: Settings) -> None:
+    """The analysts' report, from the warehouse just published; a failure is logged and never fails the refresh."""
+    try:
+        path = analysis_report.write_analysis_report(settings)
+    except Exception as exc:  # the publish already happened: the report must not undo or fail it
+        get_run_logger().error("the analysis report could not be written: %s: %s", type(exc).__name__, exc)
+    else:
+        get_run_logger().info("analysis report: %s", path)
+
+
 def _record(settings: Settings, summary: RunSummary, report: validate.ValidationReport) -> None:
     """Every run, failed ones too, goes to the data-quality history beside the warehouse, then the report."""
+    summary.close_timings()
     summary.finished_at = datetime.now(UTC).isoformat()
     dbt_results = dq.read_dbt_results(settings.build_dir / transform.BUILD_RESULTS)
     dq.record_run(settings, asdict(summary), report.outcomes, report.quarantined, dbt_results)

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from unionstat.http import Fetched, HttpClient
@@ -114,4 +115,9 @@ class Connector(ABC):
 
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
         """If `body` is one of this publisher's download formats, describe it; else None."""
+        return None
+
+    def load_native(self, con: duckdb.DuckDBPyConnection, path: Path, meta: SnapshotMeta) -> int | None:
+        """Insert this snapshot's raw rows with DuckDB reading the stored file itself (the fast path for big
+        files), returning the row count; None sends the snapshot through `parse` instead."""
         return None

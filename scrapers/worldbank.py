@@ -6,12 +6,16 @@ import csv
 import io
 import json
 import re
+import tempfile
 import zipfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import duckdb
 import pandas as pd
 
 from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
@@ -34,6 +38,10 @@ RAW_COLUMNS = [
 BULK_CSV_MEMBER = re.compile(r"^API_[A-Za-z0-9.]+_DS2_[a-z]{2}_csv_v2(_\d+)?\.csv$")
 BULK_HEADER_START = ["Country Name", "Country Code", "Indicator Name", "Indicator Code"]
 MAX_ARCHIVE_MEMBER_BYTES = 512 * 1024 * 1024
+BULK_HEAD_BYTES = 16 * 1024
+COPY_CHUNK_BYTES = 1024 * 1024
+BULK_VALUE_ERROR = "bulk-csv: not a number:"
+T = TypeVar("T")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
 
@@ -151,97 +159,217 @@ class WorldBank(Connector):
 
     # -- import: bulk CSV files downloaded by hand ---------------------------------------------
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
-        try:
-            text, member = _bulk_csv_text(self.name, str(path), body)
-        except ParseError:
+        with tempfile.TemporaryDirectory(prefix="unionstat-bulk-") as scratch:
+            given = Path(scratch) / "given"
+            given.write_bytes(body)
+            try:
+                bulk = BulkCsv.open(self.name, str(path), given, Path(scratch))
+            except ParseError:
+                return None
+            con = duckdb.connect()
+            try:
+                codes = bulk.run(lambda _: con.sql(bulk.indicator_codes_sql()).fetchall())
+            finally:
+                con.close()
+        content_type = "application/zip" if body[:2] == b"PK" else "text/csv"
+        return ImportedFile(";".join(code for (code,) in codes), bulk.release_date, content_type, body)
+
+    # -- load: DuckDB reads a stored bulk CSV itself ----------------------------------------------
+    def load_native(self, con: duckdb.DuckDBPyConnection, path: Path, meta: SnapshotMeta) -> int | None:
+        """Bulk CSVs (and their zips) go straight from the stored file into the raw table; API pages parse."""
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        if not (meta.request_url.startswith("file:") or head[:2] == b"PK" or head.lstrip(b"\xef\xbb\xbf")[:1] == b'"'):
             return None
-        preamble = _bulk_preamble(self.name, str(path), text)
-        frame = parse_bulk_csv(self.name, str(path), body)
-        codes = sorted(frame["indicator_id"].unique())
-        content_type = "application/zip" if member else "text/csv"
-        return ImportedFile(";".join(codes), preamble["release_date"], content_type, body)
+        with tempfile.TemporaryDirectory(prefix="unionstat-bulk-") as scratch:
+            bulk = BulkCsv.open(self.name, meta.request_url, path, Path(scratch))
+            insert = "insert into raw.worldbank_observations by name select ? as snapshot_sha256, * from ({})"
+
+            def execute(sql: str) -> int:
+                row = con.execute(insert.format(sql), [meta.sha256]).fetchone()
+                return int(row[0]) if row else 0
+
+            rows = bulk.run(execute)
+        if rows == 0:
+            raise ParseError(self.name, meta.request_url, "at least one data row after the header", "none")
+        return rows
 
 
 CONNECTOR = WorldBank
 
 
 def parse_bulk_csv(source: str, location: str, body: bytes) -> pd.DataFrame:
-    """The bulk CSV: BOM, four preamble lines, a wide header of years, a trailing empty column."""
-    text, _ = _bulk_csv_text(source, location, body)
-    preamble = _bulk_preamble(source, location, text)
-    reader = csv.reader(io.StringIO(text))
-    lines = list(reader)
-    header = lines[preamble["header_line"]]
-    while header and header[-1] == "":
-        header = header[:-1]
-    years = header[4:]
-    if not years or not all(y.isdigit() and len(y) == 4 for y in years):
-        raise ParseError(source, location, "year columns (YYYY) after 'Indicator Code'", f"{years[:5]}")
-    records = []
-    for line_no, cells in enumerate(lines[preamble["header_line"] + 1 :], start=preamble["header_line"] + 2):
-        if not cells or all(c == "" for c in cells):
-            continue
-        if len(cells) < len(header):
-            raise ParseError(
-                source,
-                location,
-                f"{len(header)} cells per row",
-                f"{len(cells)} cells on line {line_no}: truncated?",
-            )
-        name, code, ind_name, ind_code = cells[:4]
-        for year, cell in zip(years, cells[4 : len(header)], strict=True):
-            records.append(
-                {
-                    "indicator_id": ind_code,
-                    "indicator_name": ind_name,
-                    "country_iso2": None,
-                    "countryiso3code": code,
-                    "country_name": name,
-                    "date": year,
-                    "value": _number(source, location, cell if cell != "" else None, line_no),
-                    "unit": None,
-                    "obs_status": None,
-                    "decimal": None,
-                    "lastupdated": preamble["release_date"],
-                }
-            )
+    """The bulk CSV (or the zip holding it) as raw rows, read by DuckDB; for small files and tests."""
+    with tempfile.TemporaryDirectory(prefix="unionstat-bulk-") as scratch:
+        given = Path(scratch) / "given"
+        given.write_bytes(body)
+        bulk = BulkCsv.open(source, location, given, Path(scratch))
+        con = duckdb.connect()
+        try:
+            relation = bulk.run(lambda sql: con.sql(f"{sql} order by row_number"))
+            records = bulk.run(lambda _: [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()])
+        finally:
+            con.close()
     if not records:
         raise ParseError(source, location, "at least one data row after the header", "none")
     return _frame(records)
 
 
-def _bulk_csv_text(source: str, location: str, body: bytes) -> tuple[str, str | None]:
-    member_name: str | None = None
-    if body[:2] == b"PK":
+@dataclass(frozen=True)
+class BulkCsv:
+    """A bulk CSV on disk (a zip's data member extracted beside it), its preamble checked, ready for DuckDB."""
+
+    source: str
+    location: str
+    path: Path
+    skip_lines: int
+    columns: tuple[str, ...]
+    years: tuple[str, ...]
+    release_date: date
+
+    @classmethod
+    def open(cls, source: str, location: str, path: Path, scratch: Path) -> BulkCsv:
+        csv_path = _bulk_member(source, location, path, scratch)
+        with open(csv_path, "rb") as handle:
+            head = handle.read(BULK_HEAD_BYTES)
+        if len(head) == BULK_HEAD_BYTES:
+            head = head[: head.rfind(b"\n") + 1]  # whole lines only: never a cut multi-byte character
         try:
-            archive = zipfile.ZipFile(io.BytesIO(body))
-        except zipfile.BadZipFile as exc:
-            raise ParseError(source, location, "a readable zip archive", str(exc)) from exc
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ParseError(source, location, "UTF-8 text", f"undecodable bytes at {exc.start}") from exc
+        if not text.startswith('"Data Source"'):
+            raise ParseError(source, location, 'a bulk CSV starting with "Data Source"', repr(text[:40]))
+        preamble = _bulk_preamble(source, location, text)
+        raw_header = next(csv.reader(io.StringIO(text.splitlines()[preamble["header_line"]])))
+        header = list(raw_header)
+        while header and header[-1] == "":
+            header = header[:-1]
+        years = header[4:]
+        if not years or not all(y.isdigit() and len(y) == 4 for y in years):
+            raise ParseError(source, location, "year columns (YYYY) after 'Indicator Code'", f"{years[:5]}")
+        if len(set(years)) != len(years):
+            raise ParseError(source, location, "each year column once", f"{years}")
+        names = ["country_name", "country_code", "indicator_name", "indicator_code", *years]
+        names += [f"trailing_{i}" for i in range(len(raw_header) - len(header))]
+        return cls(
+            source,
+            location,
+            csv_path,
+            preamble["header_line"] + 1,
+            tuple(names),
+            tuple(years),
+            preamble["release_date"],
+        )
+
+    def select_sql(self) -> str:
+        """Raw rows (with row_number) in one pass: wide years unpivoted, values checked as they are cast."""
+        years = ", ".join(f'"{y}"' for y in self.years)
+        year_list = ", ".join(f"'{y}'" for y in self.years)
+        message = f"{BULK_VALUE_ERROR} ".replace("'", "''")
+        # Only validated parts are spliced in: an escaped path, four-digit years, a checked date.
+        return f"""
+        with lines as (
+            select row_number() over () as line_index, *
+            from {self.read_csv_sql()}
+        ),
+        cells as (
+            select * from lines unpivot include nulls (cell for year in ({years}))
+        )
+        select
+            (line_index - 1) * {len(self.years)} + array_position([{year_list}], year) as row_number,
+            indicator_code as indicator_id,
+            indicator_name,
+            cast(null as varchar) as country_iso2,
+            country_code as countryiso3code,
+            country_name,
+            year as date,
+            case
+                when cell is null or trim(cell) = '' then cast(null as double)
+                when regexp_full_match(trim(cell), '{NUMBER.pattern[1:-1]}') then cast(trim(cell) as double)
+                else error('{message}' || cell || ' (data line ' || line_index || ', year ' || year || ')')
+            end as value,
+            cast(null as varchar) as unit,
+            cast(null as varchar) as obs_status,
+            cast(null as integer) as decimal,
+            date '{self.release_date.isoformat()}' as lastupdated
+        from cells
+        where coalesce(country_name, country_code, indicator_name, indicator_code) is not null
+        """  # noqa: S608
+
+    def read_csv_sql(self) -> str:
+        """DuckDB's reader over the data lines: every column text, the exact column count enforced."""
+        path = str(self.path).replace("'", "''")
+        columns = ", ".join(f"'{name}': 'VARCHAR'" for name in self.columns)
+        return f"""read_csv('{path}', skip = {self.skip_lines}, header = false, auto_detect = false,
+            delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false,
+            columns = {{{columns}}})"""
+
+    def indicator_codes_sql(self) -> str:
+        return f"select distinct indicator_code from {self.read_csv_sql()} where indicator_code is not null order by 1"  # noqa: S608
+
+    def run(self, execute: Callable[[str], T]) -> T:
+        """Run this file's SQL; DuckDB's own errors become ParseErrors naming the file and what was expected."""
+        try:
+            return execute(self.select_sql())
+        except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
+            raise  # the query is wrong, not the file
+        except duckdb.Error as exc:
+            raise self.parse_error(exc) from exc
+
+    def parse_error(self, exc: duckdb.Error) -> ParseError:
+        message = " ".join(str(exc).split())
+        if BULK_VALUE_ERROR in message:
+            found = message.split(BULK_VALUE_ERROR, 1)[1].strip()
+            return ParseError(self.source, self.location, "a number or an empty cell as value", found[:200])
+        lowered = message.lower()
+        if "columns" in lowered:
+            return ParseError(
+                self.source,
+                self.location,
+                f"{len(self.columns)} cells per row",
+                f"another count (truncated?): {message[:300]}",
+            )
+        if "unicode" in lowered or "utf-8" in lowered or "utf8" in lowered:
+            return ParseError(self.source, self.location, "UTF-8 text", message[:300])
+        return ParseError(self.source, self.location, "a well-formed bulk CSV", message[:300])
+
+
+def _bulk_member(source: str, location: str, path: Path, scratch: Path) -> Path:
+    """The CSV itself, or the zip's one data member streamed (size-capped) to a fixed name in `scratch`."""
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic != b"PK":
+        return path
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ParseError(source, location, "a readable zip archive", str(exc)) from exc
+    with archive:
         members = [i for i in archive.infolist() if BULK_CSV_MEMBER.match(Path(i.filename).name)]
         if len(members) != 1:
             names = [i.filename for i in archive.infolist()]
             raise ParseError(source, location, "exactly one API_<code>_DS2_en_csv_v2*.csv member", f"{names}")
         member = members[0]
+        cap = f"a member of at most {MAX_ARCHIVE_MEMBER_BYTES} bytes"
         if member.file_size > MAX_ARCHIVE_MEMBER_BYTES:
-            raise ParseError(
-                source,
-                location,
-                f"a member of at most {MAX_ARCHIVE_MEMBER_BYTES} bytes",
-                f"{member.file_size}",
-            )
-        body = archive.read(member)
-        member_name = member.filename
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(source, location, "UTF-8 text", f"undecodable bytes at {exc.start}") from exc
-    if not text.startswith('"Data Source"'):
-        raise ParseError(source, location, 'a bulk CSV starting with "Data Source"', repr(text[:40]))
-    return text, member_name
+            raise ParseError(source, location, cap, f"{member.file_size}")
+        target = scratch / "bulk-member.csv"  # never the member's own name: it cannot point outside `scratch`
+        written = 0
+        try:
+            with archive.open(member) as data, open(target, "wb") as out:
+                while chunk := data.read(COPY_CHUNK_BYTES):
+                    written += len(chunk)
+                    if written > MAX_ARCHIVE_MEMBER_BYTES:
+                        raise ParseError(source, location, cap, "more once decompressed")
+                    out.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise ParseError(source, location, "a readable zip member", str(exc)) from exc
+    return target
 
 
 def _bulk_preamble(source: str, location: str, text: str) -> dict[str, Any]:
-    lines = list(csv.reader(io.StringIO(text[:4096])))
+    lines = list(csv.reader(io.StringIO(text[:BULK_HEAD_BYTES])))
     release: date | None = None
     for index, cells in enumerate(lines):
         if cells[:1] == ["Last Updated Date"] and len(cells) > 1:

@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write every mart as Parquet and CSV with a provenance manifest")
     export.add_argument("--to", help="target folder (default: warehouse/exports/<run id>/)")
     export.set_defaults(handler=_export)
+
+    report = sub.add_parser("report", help="regenerate the analysts' HTML report from the published warehouse")
+    report.set_defaults(handler=_analysis_report)
     return parser
 
 
@@ -314,6 +317,13 @@ def _export(args: argparse.Namespace) -> int:
 
     out = export_marts(Settings.from_env(), Path(args.to) if args.to else None)
     print(f"exported the marts to {out} (manifest: {out / 'manifest.json'})")
+    return 0
+
+
+def _analysis_report(args: argparse.Namespace) -> int:
+    from unionstat.analysis_report import write_analysis_report
+
+    print(f"analysis report: {write_analysis_report(Settings.from_env())}")
     return 0
 
 

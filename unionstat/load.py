@@ -69,20 +69,30 @@ def load_snapshot(
     meta: SnapshotMeta,
     run_id: str,
 ) -> int:
+    table = connector.config.raw_table
+    rows = connector.load_native(con, store.verified_path(meta.sha256), meta)
+    if rows is None:
+        rows = _insert_parsed(con, store, connector, meta, table)
+    con.execute(
+        "insert into raw.loads values (?, ?, ?, ?, ?)",
+        [meta.sha256, table, rows, datetime.now(UTC), run_id],
+    )
+    LOG.info("loaded %d rows into %s from snapshot %s", rows, table, meta.sha256[:12])
+    return rows
+
+
+def _insert_parsed(
+    con: duckdb.DuckDBPyConnection, store: SnapshotStore, connector: Connector, meta: SnapshotMeta, table: str
+) -> int:
+    """Small formats (HTML, XLSX, JSON pages): the connector parses in Python, DuckDB takes the frame."""
     frame = connector.parse(store.read(meta.sha256), meta)
     if frame.empty:
         raise ParseError(connector.name, meta.request_url, "at least one row", "zero rows")
     frame.insert(0, "row_number", range(1, len(frame) + 1))
     frame.insert(0, "snapshot_sha256", meta.sha256)
-    table = connector.config.raw_table
     con.register("incoming_rows", frame)
     try:
         con.execute(f"insert into {table} by name select * from incoming_rows")  # noqa: S608
     finally:
         con.unregister("incoming_rows")
-    con.execute(
-        "insert into raw.loads values (?, ?, ?, ?, ?)",
-        [meta.sha256, table, len(frame), datetime.now(UTC), run_id],
-    )
-    LOG.info("loaded %d rows into %s from snapshot %s", len(frame), table, meta.sha256[:12])
     return len(frame)

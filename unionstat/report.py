@@ -16,6 +16,7 @@ HISTORY_LIMIT = 30
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>unionstat data quality</title>
+<link rel="icon" href="data:,">
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:80rem}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
@@ -27,7 +28,8 @@ code{font-size:.85rem}
 </style></head><body>
 <h1>unionstat — data quality</h1>
 <p>Generated {{ generated }}. Links: <a href="data_docs/index.html">Great Expectations Data Docs</a> ·
-<a href="dbt_docs/index.html">dbt docs</a></p>
+<a href="dbt_docs/index.html">dbt docs</a> ·
+<a href="analysis/index.html">analysis report (the paper's tables from the data)</a></p>
 {% if latest %}
 <div class="banner {{ 'bad' if latest.status == 'failed' else 'ok' }}">
 Latest run <code>{{ latest.run_id }}</code>: <strong>{{ latest.status }}</strong>

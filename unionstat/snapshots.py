@@ -9,6 +9,8 @@ from pathlib import Path
 
 from unionstat.errors import UnionstatError
 
+CHUNK_BYTES = 4 * 1024 * 1024
+
 
 def sha256_of(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
@@ -42,6 +44,19 @@ class SnapshotStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return sha
+
+    def verified_path(self, sha256: str) -> Path:
+        """The stored file, its checksum checked in a streaming pass (for readers that open it themselves)."""
+        path = self.path_for(sha256)
+        if not path.is_file():
+            raise UnionstatError(f"snapshot store: snapshot {sha256} is listed but missing at {path}")
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            raise UnionstatError(f"snapshot store: {path} does not match its checksum {sha256} (corrupted)")
+        return path
 
     def read(self, sha256: str) -> bytes:
         path = self.path_for(sha256)

@@ -28,8 +28,14 @@ class TransformResult:
         return "dbt_docs"
 
 
-def dbt_build(settings: Settings, db_path: Path, as_of: str | None = None) -> TransformResult:
-    """Run `dbt build` and `dbt docs generate` against the database being built; close it afterwards."""
+def dbt_build(
+    settings: Settings, db_path: Path, as_of: str | None = None, select: list[str] | None = None
+) -> TransformResult:
+    """Run `dbt build` and `dbt docs generate` against the database being built; close it afterwards.
+
+    `select` limits the build to dbt selectors (e.g. `source:worldbank+`); an empty list builds nothing (the
+    build copy already holds every relation) and only regenerates the docs; None builds everything.
+    """
     from dbt.cli.main import dbtRunner
 
     export_dbt_env(db_path, settings)
@@ -47,20 +53,17 @@ def dbt_build(settings: Settings, db_path: Path, as_of: str | None = None) -> Tr
     ]
     runner = dbtRunner()
     try:
-        outcome = runner.invoke(["--quiet", "build", *common])
         artifact = settings.build_dir / "dbt_target" / "run_results.json"
-        if artifact.is_file():
-            shutil.copy2(artifact, settings.build_dir / BUILD_RESULTS)
-        result = _summarise(outcome)
-        if not outcome.success:
-            failures = [
-                f"{node}: {status}"
-                for node, status in result.statuses.items()
-                if status not in _OK and not status.startswith("skipped")
-            ]
-            skipped = sum(status.startswith("skipped") for status in result.statuses.values())
-            detail = "; ".join(failures) or str(outcome.exception)
-            raise TransformFailed(f"dbt build failed: {detail} ({skipped} downstream nodes skipped)")
+        artifact.unlink(missing_ok=True)
+        result = TransformResult()
+        if select != []:
+            selection = ["--select", *select] if select else []
+            outcome = runner.invoke(["--quiet", "build", *common, *selection])
+            if artifact.is_file():
+                shutil.copy2(artifact, settings.build_dir / BUILD_RESULTS)
+            result = _summarise(outcome)
+            if not outcome.success:
+                raise TransformFailed(_failure(result, outcome))
         docs = runner.invoke(["--quiet", "docs", "generate", "--static", *common])
         if not docs.success:
             raise TransformFailed(f"dbt docs generate failed: {docs.exception}")
@@ -70,6 +73,17 @@ def dbt_build(settings: Settings, db_path: Path, as_of: str | None = None) -> Tr
 
 
 _OK = {"success", "pass"}
+
+
+def _failure(result: TransformResult, outcome: Any) -> str:
+    failures = [
+        f"{node}: {status}"
+        for node, status in result.statuses.items()
+        if status not in _OK and not status.startswith("skipped")
+    ]
+    skipped = sum(status.startswith("skipped") for status in result.statuses.values())
+    detail = "; ".join(failures) or str(outcome.exception)
+    return f"dbt build failed: {detail} ({skipped} downstream nodes skipped)"
 
 
 def _summarise(outcome: object) -> TransformResult:

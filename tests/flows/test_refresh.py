@@ -88,7 +88,8 @@ def test_second_refresh_adds_no_snapshot_and_leaves_marts_identical(warehouse_en
 
 
 def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env: Settings, tmp_path: Path) -> None:
-    refresh()
+    full = refresh()
+    assert full["build_selection"] == "everything"
     # Synthetic values (not World Bank figures): they only need to differ from the reference vintage.
     csv_path = tmp_path / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
     csv_path.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "1.25"}, "BLR": {"2023": "2.5"}}, "2025-07-01"))
@@ -97,7 +98,21 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env
 
     assert summary["imported"][0]["new"] is True
     assert summary["imported"][0]["dataset"] == "NY.GDP.MKTP.KD.ZG"
+    # Only the World Bank changed: dbt rebuilds what it feeds and leaves the news marts as published.
+    assert summary["build_selection"] == "source:worldbank+"
+    assert 0 < summary["dbt_models"] < full["dbt_models"]
+    built = {
+        node
+        for (node,) in query(
+            warehouse_env.warehouse_dir / "dq_history.duckdb",
+            "select unique_id from dbt_results where run_id = ? and resource_type = 'model'",
+            [summary["run_id"]],
+        )
+    }
+    assert {"model.unionstat.int_observations__vintaged", "model.unionstat.mart_table2_country_comparison"} <= built
+    assert not {"model.unionstat.mart_news_items", "model.unionstat.stg_osw__articles"} & built
     db = warehouse_env.published_db
+    assert query(db, "select count(*) from marts.mart_news_items")[0][0] > 0
     vintages = query(
         db,
         "select vintage, value from intermediate.int_observations__vintaged "
