@@ -176,7 +176,7 @@ def refresh(
     stage = summary.enter("lock")
     report = validate.ValidationReport()
     try:
-        with warehouse.writer_lock(settings):
+        with warehouse.writer_lock(settings, run_id):
             stage = summary.enter("prepare")
             if settings.mode == "replay":
                 Reference.load(settings.reference_dir)  # a missing or broken reference fails here, by name

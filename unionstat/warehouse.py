@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import shutil
+import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,21 +140,52 @@ def write_sources(con: duckdb.DuckDBPyConnection, configs: list[Any]) -> None:
 
 
 @contextlib.contextmanager
-def writer_lock(settings: Settings) -> Iterator[None]:
-    """One refresh at a time. The OS releases the lock when a killed process dies, so it never goes stale."""
+def writer_lock(settings: Settings, run_id: str = "") -> Iterator[None]:
+    """One refresh at a time. The OS releases the lock when a killed process dies, so it never goes stale.
+
+    The holder writes who it is beside the lock (run id, pid, host, start time), so a refresh that cannot get
+    the lock names the one that holds it; a leftover owner file of a killed run is simply overwritten.
+    """
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(settings.lock_path))
     try:
         lock.acquire(timeout=settings.lock_timeout_s)
     except Timeout as exc:
         raise RefreshBusy(
-            f"another refresh holds {settings.lock_path}; waited {settings.lock_timeout_s:.0f} s "
-            "(set UNIONSTAT_LOCK_TIMEOUT_S to wait longer)"
+            f"another refresh ({lock_owner(settings)}) holds {settings.lock_path}; waited "
+            f"{settings.lock_timeout_s:.0f} s (set UNIONSTAT_LOCK_TIMEOUT_S to wait longer)"
         ) from exc
+    owner = owner_path(settings)
     try:
+        owner.write_text(
+            json.dumps(
+                {
+                    "run_id": run_id,
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            ),
+            encoding="utf-8",
+        )
         yield
     finally:
+        owner.unlink(missing_ok=True)
         lock.release()
+
+
+def owner_path(settings: Settings) -> Path:
+    return settings.lock_path.with_name(settings.lock_path.name + ".owner.json")
+
+
+def lock_owner(settings: Settings) -> str:
+    """Who holds the writer lock, as its owner file says ('unknown holder' if it has not written one yet)."""
+    try:
+        owner = json.loads(owner_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unknown holder"
+    run, pid, host, since = (owner.get(k) for k in ("run_id", "pid", "host", "started_at"))
+    return f"run {run or '?'}, pid {pid} on {host}, since {since}"
 
 
 def begin_build(settings: Settings) -> Path:

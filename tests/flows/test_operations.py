@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from flows.refresh import refresh
 from tests.conftest import query
 from unionstat.errors import StageFailed
 from unionstat.settings import Settings
+from unionstat.warehouse import owner_path
 
 HOLD_LOCK = textwrap.dedent(
     """
@@ -39,7 +41,8 @@ def _hold_lock(path: Path) -> subprocess.Popen[str]:
 def test_a_second_refresh_exits_naming_the_running_one(warehouse_env: Settings) -> None:
     holder = _hold_lock(warehouse_env.lock_path)
     try:
-        with pytest.raises(StageFailed, match=rf"stage 'lock'.*another refresh holds {warehouse_env.lock_path}"):
+        busy = rf"stage 'lock'.*another refresh \(unknown holder\) holds {warehouse_env.lock_path}"
+        with pytest.raises(StageFailed, match=busy):
             refresh()
     finally:
         holder.kill()
@@ -108,3 +111,43 @@ def test_readers_query_the_published_warehouse_throughout_a_refresh(warehouse_en
     # Each answer is one whole publish: the old one (1 run) or the new one (2 runs), never a mix.
     assert answers in ("ANSWERS [(1, 3.6)]", "ANSWERS [(1, 3.6), (2, 3.6)]"), answers
     assert query(warehouse_env.published_db, "select count(*) from ops.runs") == [(2,)]
+
+
+def test_two_refreshes_at_once_the_second_names_the_first_or_waits_for_it(
+    warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    # The first refresh is a real `unionstat refresh` in another process, on the same warehouse.
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "unionstat.cli", "refresh"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    owner = owner_path(warehouse_env)
+    deadline = time.monotonic() + 180
+    while not owner.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert owner.exists(), "the first refresh never took the lock"
+    holder = json.loads(owner.read_text())
+    assert holder["pid"] == first.pid
+
+    # Started together with no patience: it stops at once and names the running refresh.
+    monkeypatch.setenv("UNIONSTAT_LOCK_TIMEOUT_S", "0")
+    with pytest.raises(StageFailed, match=rf"stage 'lock'.*another refresh \(run {holder['run_id']}, pid {first.pid}"):
+        refresh()
+    assert first.poll() is None  # the first one is untouched by the attempt
+
+    # With patience it waits for the first to finish, then finds its publish already current.
+    monkeypatch.setenv("UNIONSTAT_LOCK_TIMEOUT_S", "600")
+    second = refresh()
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 0, out
+    assert second["status"] == "unchanged"
+    waited = next(t["seconds"] for t in second["stage_timings"] if t["stage"] == "lock")
+    assert waited > 1.0  # it really waited for the lock (the first refresh takes tens of seconds)
+    assert query(warehouse_env.published_db, "select count(*) from ops.runs") == [(1,)]
+    assert not owner.exists()
