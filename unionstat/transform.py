@@ -34,7 +34,8 @@ def dbt_build(
     """Run `dbt build` and `dbt docs generate` against the database being built; close it afterwards.
 
     `select` limits the build to dbt selectors (e.g. `source:worldbank+`); an empty list builds nothing (the
-    build copy already holds every relation) and only regenerates the docs; None builds everything.
+    build copy already holds every relation) and only regenerates the docs; None builds everything, incremental
+    models from scratch.
     """
     from dbt.cli.main import dbtRunner
 
@@ -57,7 +58,8 @@ def dbt_build(
         artifact.unlink(missing_ok=True)
         result = TransformResult()
         if select != []:
-            selection = ["--select", *select] if select else []
+            # Everything: incremental models are rebuilt from scratch too (the code or the as-of date changed).
+            selection = ["--select", *select] if select else ["--full-refresh"]
             outcome = runner.invoke(["--quiet", "build", *common, *selection])
             if artifact.is_file():
                 shutil.copy2(artifact, settings.build_dir / BUILD_RESULTS)

@@ -1,5 +1,7 @@
 {#- The figure as known on var('as_of'): the newest vintage released on or before that date (or the newest). -#}
 {% set as_of = var('as_of', none) %}
+{#- A table: every statistics mart reads it, so the window over all vintages runs once per build. -#}
+{{ config(materialized='table') }}
 
 with vintaged as (
     select * from {{ ref('int_observations__vintaged') }}
@@ -13,13 +15,32 @@ eligible as (
     {% endif %}
 ),
 
-final as (
-    select *
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by publisher, indicator_code, country_iso3, period
+            order by vintage desc, fetched_at desc
+        ) as vintage_rank
     from eligible
-    qualify row_number() over (
-        partition by publisher, indicator_code, country_iso3, period
-        order by vintage desc, fetched_at desc
-    ) = 1
+),
+
+-- int_observations__vintaged's columns (listed: `qualify` and `select * exclude` are DuckDB's)
+final as (
+    select
+        publisher,
+        indicator_code,
+        country_iso3,
+        period,
+        value,
+        unit,
+        fetched_at,
+        snapshot_sha256,
+        source_url,
+        origin,
+        vintage
+    from ranked
+    where vintage_rank = 1
 )
 
 select * from final

@@ -1,4 +1,12 @@
-{#- Every publisher's observations in one shape, one row per figure and release (vintage). -#}
+{#- Every publisher's observations in one shape, one row per figure and release (vintage).
+    Incremental: a build reads only the rows of snapshots this table has not taken in yet, and settles each
+    figure-and-vintage they touch against the rows already here, by the same rule as a full build. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['publisher', 'indicator_code', 'country_iso3', 'period', 'vintage'],
+) }}
+
 with worldbank as (
     select * from {{ ref('stg_worldbank__observations') }}
 ),
@@ -29,7 +37,7 @@ worldbank_with_provenance as (
         -- The API sends an empty unit; the indicator name carries it: "GDP growth (annual %)".
         coalesce(
             nullif(worldbank.unit, ''),
-            nullif(regexp_extract(worldbank.indicator_name, '\(([^()]*)\)\s*$', 1), '')
+            nullif({{ regex_extract('worldbank.indicator_name', "'\\(([^()]*)\\)\\s*$'", 1) }}, '')
         ) as unit,
         snapshots.fetched_at,
         worldbank.snapshot_sha256,
@@ -124,14 +132,80 @@ all_publishers as (
     select * from rosstat_with_provenance
 ),
 
+{% if is_incremental() %}
+    -- Snapshots this table has already taken in.
+    taken_in as (
+        select distinct held.snapshot_sha256 from {{ this }} as held
+    ),
+{% endif %}
+
+-- Rows of snapshots not taken in yet (all of them in a full build).
+incoming as (
+    select * from all_publishers
+    {% if is_incremental() %}
+        where snapshot_sha256 not in (select taken_in.snapshot_sha256 from taken_in)
+    {% endif %}
+),
+
+{% if is_incremental() %}
+    -- The figures and vintages the incoming rows touch, as this table holds them now.
+    touched as (
+        select distinct
+            publisher,
+            indicator_code,
+            country_iso3,
+            period,
+            vintage
+        from incoming
+    ),
+
+    existing_touched as (
+        select held.*
+        from {{ this }} as held
+        inner join touched
+            on
+                held.publisher = touched.publisher
+                and held.indicator_code = touched.indicator_code
+                and held.country_iso3 = touched.country_iso3
+                and held.period = touched.period
+                and held.vintage = touched.vintage
+    ),
+{% endif %}
+
+candidates as (
+    select * from incoming
+    {% if is_incremental() %}
+        union all
+        select * from existing_touched
+    {% endif %}
+),
+
 -- The same release can arrive twice (an API page and a bulk CSV): keep the latest fetch of each figure.
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by publisher, indicator_code, country_iso3, period, vintage
+            order by fetched_at desc, snapshot_sha256 asc
+        ) as fetch_rank
+    from candidates
+),
+
 final as (
-    select *
-    from all_publishers
-    qualify row_number() over (
-        partition by publisher, indicator_code, country_iso3, period, vintage
-        order by fetched_at desc, snapshot_sha256 asc
-    ) = 1
+    select
+        publisher,
+        indicator_code,
+        country_iso3,
+        period,
+        value,
+        unit,
+        fetched_at,
+        snapshot_sha256,
+        source_url,
+        origin,
+        vintage
+    from ranked
+    where fetch_rank = 1
 )
 
 select * from final
