@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from unionstat.data_docs_assets import localize_site
 from unionstat.errors import ValidationFailed
 from unionstat.settings import Settings
 
@@ -165,6 +166,7 @@ def _validate(
         report.outcomes.extend(outcomes)
         report.quarantined.extend(quarantined)
     context.build_data_docs(site_names=[DOCS_SITE])
+    localize_site(settings.reports_dir / "data_docs")  # offline: local copies of GX's CDN assets (data_docs_assets)
     report.docs_index = settings.reports_dir / "data_docs" / "index.html"
     return report
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import html.parser
 import http.server
+import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -14,6 +18,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from unionstat.data_docs_assets import DataDocsNotOffline, localize_site
 from unionstat.settings import Settings
 
 CHROMIUM_FLAGS = [
@@ -162,15 +167,153 @@ def test_the_data_docs_load_every_local_file(browser: Any, reports_url: str, tmp
         loaded.page.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Great Expectations' Data Docs load jQuery, Bootstrap, Vega and Font Awesome from CDNs "
-    "(code.jquery.com, unpkg.com, cdn.jsdelivr.net, ...): offline every one fails and `$ is not defined` follows. "
-    "Remove this mark once the Data Docs are built with local copies of those assets.",
-)
-def test_the_data_docs_load_without_console_errors(browser: Any, reports_url: str) -> None:
+def data_docs_pages(settings: Settings) -> list[Path]:
+    site = settings.reports_dir / "data_docs"
+    return sorted(p for p in site.rglob("*.html") if "vendor" not in p.relative_to(site).parts)
+
+
+def test_the_data_docs_load_without_console_errors(browser: Any, reports_url: str, report_warehouse: Settings) -> None:
+    site = report_warehouse.reports_dir / "data_docs"
+    pages = data_docs_pages(report_warehouse)
+    suite_page = site / "expectations" / "marts" / "mart_table2_country_comparison.html"
+    result_page = next(p for p in pages if p.parts[-6:-3] == ("validations", "raw", "worldbank_observations"))
+    for page in (site / "index.html", suite_page, result_page):
+        loaded = Loaded(browser, f"{reports_url}/{page.relative_to(report_warehouse.reports_dir).as_posix()}")
+        try:
+            assert loaded.response is not None and loaded.response.status == 200
+            assert loaded.errors == [], "\n".join([page.name, *loaded.errors, *loaded.failed_requests])
+            assert loaded.failed_requests == [] and loaded.bad_responses == [], page
+            # jQuery, Bootstrap's plugins, bootstrap-table and Font Awesome's font all arrived and work.
+            assert loaded.page.evaluate("() => [typeof $, typeof $.fn.modal, typeof $.fn.bootstrapTable]") == [
+                "function",
+                "function",
+                "function",
+            ]
+            faces = "async () => (await document.fonts.load('900 16px \"Font Awesome 6 Free\"')).map(f => f.status)"
+            assert loaded.page.evaluate(faces) == ["loaded"]
+            assert loaded.errors == [], "\n".join(loaded.errors)  # a missing .woff2 shows here as a 404
+            icons = loaded.page.locator("i.fas")
+            if page != suite_page:  # the suite pages show no icon
+                assert icons.count() > 0
+                before = icons.first.evaluate("e => getComputedStyle(e, '::before').fontFamily")
+                assert before == '"Font Awesome 6 Free"'
+        finally:
+            loaded.page.close()
+    # Vega, Vega-Lite and Vega-Embed (loaded by every page, used by GX's charts) draw a chart from the local copies.
     loaded = Loaded(browser, f"{reports_url}/data_docs/index.html")
     try:
-        assert loaded.errors == [], "\n".join(loaded.errors + loaded.failed_requests)
+        drawn = loaded.page.evaluate(
+            """async () => {
+                const div = document.createElement('div'); document.body.appendChild(div);
+                const spec = {data: {values: [{x: 'a', y: 3}, {x: 'b', y: 5}]}, mark: 'bar',
+                              encoding: {x: {field: 'x', type: 'nominal'}, y: {field: 'y', type: 'quantitative'}}};
+                await vegaEmbed(div, spec, {renderer: 'svg', actions: false});
+                return [vega.version, vegaLite.version, div.querySelectorAll('svg path').length];
+            }"""
+        )
+        assert drawn[:2] == ["5.33.1", "5.23.0"] and drawn[2] >= 2
+        assert loaded.errors == [], "\n".join(loaded.errors)
     finally:
         loaded.page.close()
+
+
+OFF_SITE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+CSS_URL = re.compile(r"url\(\s*[\"']?([^\"')\s]+)|@import\s+[\"']([^\"']+)", re.IGNORECASE)
+
+
+class AssetLinks(html.parser.HTMLParser):
+    """What a browser fetches by itself from a page: scripts, <link>s, images and media, CSS url() and @import."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in {"script", "img", "iframe", "source", "embed", "audio", "video", "input"} and values.get("src"):
+            self.urls.append(values["src"] or "")
+        if tag == "link" and values.get("href"):
+            self.urls.append(values["href"] or "")
+        if values.get("style"):
+            self.urls.extend(css_urls(values["style"] or ""))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.urls.extend(css_urls(data))
+
+
+def css_urls(css: str) -> list[str]:
+    return [a or b for a, b in CSS_URL.findall(css) if not (a or b).startswith("data:")]
+
+
+def test_no_data_docs_page_loads_a_script_stylesheet_font_or_image_from_off_site(report_warehouse: Settings) -> None:
+    site = report_warehouse.reports_dir / "data_docs"
+    pages = data_docs_pages(report_warehouse)
+    assert len(pages) > 30  # the index, one page per suite, one per validation result
+    stylesheets = [*site.rglob("*.css")]
+    seen: set[Path] = set()
+    for path in pages + stylesheets:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".html":
+            parser = AssetLinks()
+            parser.feed(text)
+            urls = parser.urls
+        else:
+            urls = css_urls(text)
+        off_site = [url for url in urls if OFF_SITE.match(url)]
+        assert off_site == [], f"{path.relative_to(site)} loads {off_site}"
+        for url in urls:
+            target = (path.parent / url.split("?")[0].split("#")[0]).resolve()
+            assert target.is_file(), f"{path.relative_to(site)} links {url}: no file {target}"
+            seen.add(target)
+    vendor = (site / "static" / "vendor").resolve()
+    used = {p.relative_to(vendor).as_posix() for p in seen if vendor in p.parents}
+    # Every vendored script and stylesheet is used, and the fonts are reached through Font Awesome's stylesheet.
+    assert {"jquery-3.7.1/jquery.min.js", "vega-5.33.1/vega.min.js", "bootstrap-4.3.1/bootstrap.min.css"} <= used
+    assert "fontawesome-free-6.6.0/webfonts/fa-solid-900.woff2" in used
+    manifest = json.loads((vendor / "MANIFEST.json").read_text(encoding="utf-8"))
+    vendored_code = {a["file"].removeprefix("vendor/") for a in manifest["assets"] if a["replaces"]}
+    assert vendored_code <= used, vendored_code - used
+    for asset in manifest["assets"]:
+        data = (vendor / asset["file"].removeprefix("vendor/")).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == asset["sha256"], asset["file"]
+
+
+def test_an_unknown_off_site_asset_fails_the_data_docs_build_naming_page_and_url(tmp_path: Path) -> None:
+    page = tmp_path / "expectations" / "raw" / "x.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        '<html><head><script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>'
+        '<script src="https://cdn.example.org/newlib@2/lib.min.js"></script></head></html>',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataDocsNotOffline, match=r"x\.html.*https://cdn\.example\.org/newlib@2/lib\.min\.js"):
+        localize_site(tmp_path)
+    assert "https://code.jquery.com" in page.read_text(encoding="utf-8")  # a failing page is not half rewritten
+
+    page.write_text(
+        '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>'
+        '<script src="https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js" '
+        'integrity="sha384-JjSmVgyd0p3pXB1rRibZUAYoIIy6OrQ6VrjIEaFf/nJGzIxFDsf4x0xIM+B07jRM" '
+        'crossorigin="anonymous"></script>',
+        encoding="utf-8",
+    )
+    assert localize_site(tmp_path) == 1
+    assert page.read_text(encoding="utf-8") == (
+        '<script src="../../static/vendor/jquery-3.7.1/jquery.min.js"></script>'
+        '<script src="../../static/vendor/bootstrap-4.3.1/bootstrap.min.js"></script>'
+    )
+    assert (tmp_path / "static" / "vendor" / "bootstrap-4.3.1" / "bootstrap.min.js").is_file()
+
+    page.write_text(
+        '<script src="https://code.jquery.com/jquery-3.7.1.min.js" integrity="sha384-another" '
+        'crossorigin="anonymous"></script>',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataDocsNotOffline, match=r"pinned to sha384-another, but the local copy"):
+        localize_site(tmp_path)
