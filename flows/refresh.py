@@ -88,7 +88,9 @@ class RunSummary:
             )
         lines.append(f"\nrows loaded: {self.rows_loaded or 'none'}")
         lines.append(f"expectations: {self.expectations_passed} passed, {self.expectations_failed} failed")
-        lines.append(f"dbt: {self.dbt_models} models, {self.dbt_tests} tests")
+        lines.append(f"dbt: {self.dbt_models} models, {self.dbt_tests} tests (built: {self.build_selection})")
+        timings = ", ".join(f"{t['stage']} {t['seconds']} s" for t in self.stage_timings if t["seconds"] is not None)
+        lines.append(f"stage wall times: {timings or 'none'}")
         return "\n".join(lines)
 
 
