@@ -111,12 +111,18 @@ def validate_new_rows(
         suite_path = settings.expectations_dir / f"{table}.json"
         if not suite_path.is_file():
             raise ValidationFailed(f"{table}: no expectation suite; expected {suite_path}")
-    report = _validate(
-        settings,
-        con,
-        {table: (_batch(con, table, shas), shas, list(RAW_INDEX)) for table, shas in sorted(batches.items())},
-        run_id,
-    )
+    frames: dict[str, tuple[pd.DataFrame, list[str], list[str]]] = {}
+    changes: list[ExpectationOutcome] = []
+    for table, shas in sorted(batches.items()):
+        compare = _compare_columns(settings.expectations_dir / f"{table}.json")
+        batch = _batch(con, table, shas, compare)
+        if compare:
+            changes.append(_changed_rows_outcome(con, table, shas, compare, len(batch)))
+        if len(batch) or not compare:
+            frames[table] = (batch, shas, list(RAW_INDEX))
+    report = _validate(settings, con, frames, run_id)
+    _store(con, changes, run_id)
+    report.outcomes.extend(changes)
     for table, shas in sorted(batches.items()):
         drops = _row_count_drops(con, table, shas, _row_count_floor(settings.expectations_dir / f"{table}.json"))
         _store(con, drops, run_id)
@@ -237,9 +243,54 @@ def _context(gx: Any, settings: Settings) -> Any:
     return context
 
 
-def _batch(con: duckdb.DuckDBPyConnection, table: str, shas: list[str]) -> pd.DataFrame:
-    """Only the rows of the snapshots this run loaded: batches are the size of what changed."""
-    return con.execute(f"select * from {table} where snapshot_sha256 in (select unnest(?))", [shas]).df()  # noqa: S608
+def _batch(con: duckdb.DuckDBPyConnection, table: str, shas: list[str], compare: list[str]) -> pd.DataFrame:
+    """The rows of the snapshots this run loaded; with `compare` columns, only those no earlier snapshot of the
+    table already holds with the same values (new figures and revised values): a new release of a large
+    dataset is validated by the size of what changed. DuckDB finds them with one anti-join."""
+    if not compare:
+        return con.execute(f"select * from {table} where snapshot_sha256 in (select unnest(?))", [shas]).df()  # noqa: S608
+    same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
+    return con.execute(
+        f"""
+        select * from {table} as loaded
+        where loaded.snapshot_sha256 in (select unnest($shas))
+          and not exists (
+            select 1 from {table} as earlier
+            where earlier.snapshot_sha256 not in (select unnest($shas)) and {same}
+          )
+        """,  # noqa: S608
+        {"shas": shas},
+    ).df()
+
+
+def _compare_columns(suite_path: Path) -> list[str]:
+    """The suite's `meta.changed_rows.compare_columns`: the columns that make a row the same figure and value."""
+    meta = json.loads(suite_path.read_text(encoding="utf-8")).get("meta", {})
+    columns = meta.get("changed_rows", {}).get("compare_columns", [])
+    if not all(isinstance(c, str) and c.isidentifier() for c in columns):
+        raise ValidationFailed(f"{suite_path}: meta.changed_rows.compare_columns must be column names, found {columns}")
+    return list(columns)
+
+
+def _changed_rows_outcome(
+    con: duckdb.DuckDBPyConnection, table: str, shas: list[str], compare: list[str], changed: int
+) -> ExpectationOutcome:
+    """How many loaded rows were new or revised, and so went through the suite (the rest were validated before)."""
+    row = con.execute(f"select count(*) from {table} where snapshot_sha256 in (select unnest(?))", [shas]).fetchone()  # noqa: S608
+    loaded = int(row[0]) if row else 0
+    return ExpectationOutcome(
+        suite="changed_rows",
+        table=table,
+        expectation_type="changed_rows_validated",
+        column=None,
+        severity="warning",
+        success=True,
+        element_count=loaded,
+        unexpected_count=None,
+        examples=[f"{changed} of {loaded} loaded rows new or revised (compared on {', '.join(compare)})"],
+        snapshots=sorted(shas),
+        observed={"loaded": loaded, "new_or_revised": changed, "compared_on": compare},
+    )
 
 
 def _run_suite(

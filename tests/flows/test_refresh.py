@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,38 @@ def test_a_second_refresh_waits_for_the_lock_and_says_so(warehouse_env: Settings
     busy = r"another refresh \(unknown holder\) holds"
     with FileLock(str(warehouse_env.lock_path)), pytest.raises(StageFailed, match=busy):
         refresh()
+
+
+def test_a_new_release_is_validated_by_what_changed(warehouse_env: Settings, tmp_path: Path) -> None:
+    # Synthetic values (not World Bank figures). The second release repeats every figure but revises one.
+    first = tmp_path / "a" / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
+    second = tmp_path / "b" / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_2.csv"
+    first.parent.mkdir()
+    second.parent.mkdir()
+    values = {"RUS": {"2022": "1.5", "2023": "1.25"}, "BLR": {"2023": "2.5"}}
+    first.write_bytes(worldbank_bulk_csv(values, "2025-07-01"))
+    values["RUS"]["2023"] = "1.75"
+    second.write_bytes(worldbank_bulk_csv(values, "2025-10-01"))
+
+    refresh(import_paths=[str(first)])
+    summary = refresh(import_paths=[str(second)])
+
+    assert summary["rows_loaded"] == {"raw.worldbank_observations": 130}  # the whole release is kept
+    db = warehouse_env.published_db
+    checked = query(
+        db,
+        "select run_id, element_count, unexpected_examples from dq.validation_results "
+        "where expectation_type = 'changed_rows_validated' order by validated_at",
+    )
+    assert [(r[1], json.loads(r[2])) for r in checked] == [
+        (130, ["130 of 130 loaded rows new or revised (compared on indicator_id, countryiso3code, date, value)"]),
+        (130, ["1 of 130 loaded rows new or revised (compared on indicator_id, countryiso3code, date, value)"]),
+    ]
+    # The suite itself ran on that one row only.
+    counts = query(
+        db,
+        "select distinct element_count from dq.validation_results where run_id = ? and suite = "
+        "'raw.worldbank_observations' and expectation_type = 'expect_column_values_to_not_be_null'",
+        [summary["run_id"]],
+    )
+    assert counts == [(1,)]
