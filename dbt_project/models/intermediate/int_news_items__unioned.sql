@@ -11,15 +11,42 @@ snapshots as (
     select * from {{ ref('stg_unionstat__snapshots') }}
 ),
 
+-- the staging views share one column list (listed, not `union all by name`: that is DuckDB's)
 all_publishers as (
     select
         'osw' as source,  -- noqa: RF04
-        *
+        snapshot_sha256,
+        snapshot_row,
+        item_kind,
+        url,
+        title,
+        summary,
+        body_text,
+        published_at_text,
+        language,
+        image_url,
+        in_scope,
+        published_at,
+        tags,
+        links
     from osw
-    union all by name
+    union all
     select
         'rg' as source,  -- noqa: RF04
-        *
+        snapshot_sha256,
+        snapshot_row,
+        item_kind,
+        url,
+        title,
+        summary,
+        body_text,
+        published_at_text,
+        language,
+        image_url,
+        in_scope,
+        published_at,
+        tags,
+        links
     from rg
 ),
 
@@ -28,7 +55,10 @@ with_provenance as (
         all_publishers.*,
         snapshots.fetched_at,
         snapshots.origin,
-        snapshots.request_url
+        snapshots.request_url,
+        -- The same text under two URLs is one item: the text with whitespace and case folded is hashed below.
+        lower(trim(regexp_replace(coalesce(all_publishers.body_text, all_publishers.title), '\s+', ' ', 'g')))
+            as folded_text
     from all_publishers
     inner join snapshots
         on
@@ -62,14 +92,13 @@ final as (
             else
                 regexp_replace(
                     'https://'
-                    || lower(regexp_extract(url, '^https?://([^/?#]+)', 1))
-                    || regexp_extract(url, '^https?://[^/?#]+([^?#]*)', 1),
+                    || lower({{ regex_extract('url', "'^https?://([^/?#]+)'", 1) }})
+                    || {{ regex_extract('url', "'^https?://[^/?#]+([^?#]*)'", 1) }},
                     '/+$',
                     ''
                 )
         end as canonical_url,
-        -- The same text under two URLs is one item: hash the text with whitespace and case folded.
-        sha256(lower(trim(regexp_replace(coalesce(body_text, title), '\s+', ' ', 'g')))) as content_sha256,
+        {{ sha256_hex('folded_text') }} as content_sha256,
         url like 'urn:unionstat:paper:%' as is_compiled_from_paper,
         case item_kind when 'article' then 1 else 2 end as kind_rank
     from with_provenance

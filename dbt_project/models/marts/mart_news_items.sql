@@ -10,32 +10,45 @@ in_scope as (
 ),
 
 -- One row per canonical URL: a full article page beats a feed item; then the earliest fetch.
-by_url as (
+url_ranked as (
     select
         *,
-        count(*) over (partition by canonical_url) as url_versions
+        count(*) over (partition by canonical_url) as url_versions,
+        row_number() over (
+            partition by canonical_url
+            order by kind_rank asc, fetched_at asc, snapshot_sha256 asc, snapshot_row asc
+        ) as url_rank
     from in_scope
-    qualify row_number() over (
-        partition by canonical_url
-        order by kind_rank asc, fetched_at asc, snapshot_sha256 asc, snapshot_row asc
-    ) = 1
+),
+
+by_url as (
+    select *
+    from url_ranked
+    where url_rank = 1
 ),
 
 -- One row per text: the same text under two URLs is one item; the earliest published is kept.
+content_ranked as (
+    select
+        *,
+        row_number() over (
+            partition by content_sha256
+            order by published_at asc, fetched_at asc, canonical_url asc
+        ) as content_rank
+    from by_url
+),
+
 kept as (
     select *
-    from by_url
-    qualify row_number() over (
-        partition by content_sha256
-        order by published_at asc, fetched_at asc, canonical_url asc
-    ) = 1
+    from content_ranked
+    where content_rank = 1
 ),
 
 duplicates as (
     select
         kept.content_sha256,
         count(*) as duplicate_count,
-        list(other.canonical_url order by other.canonical_url) as duplicate_urls
+        array_agg(other.canonical_url order by other.canonical_url) as duplicate_urls
     from kept
     inner join by_url as other
         on
@@ -63,7 +76,7 @@ final as (
         kept.is_compiled_from_paper as date_is_publication_proxy,
         timezone('UTC', kept.published_at) as published_at,
         coalesce(duplicates.duplicate_count, 0) as duplicate_count,
-        coalesce(duplicates.duplicate_urls, []) as duplicate_urls
+        coalesce(duplicates.duplicate_urls, cast(array[] as varchar[])) as duplicate_urls
     from kept
     left join duplicates
         on kept.content_sha256 = duplicates.content_sha256

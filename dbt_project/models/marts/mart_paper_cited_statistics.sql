@@ -12,7 +12,7 @@ loaded_publishers as (
 ),
 
 -- the observation at the cited period, or the newest period loaded where the paper states none
-linked as (
+candidates as (
     select
         cited.statistic_id,
         observations.period,
@@ -20,7 +20,10 @@ linked as (
         observations.unit,
         observations.vintage,
         observations.snapshot_sha256,
-        observations.source_url
+        observations.source_url,
+        row_number() over (
+            partition by cited.statistic_id order by observations.period desc nulls last
+        ) as period_rank
     from cited
     inner join observations
         on
@@ -28,7 +31,12 @@ linked as (
             and cited.indicator_code = observations.indicator_code
             and cited.country_iso3 = observations.country_iso3
             and (cited.period is null or cited.period = observations.period)
-    qualify row_number() over (partition by cited.statistic_id order by observations.period desc nulls last) = 1
+),
+
+linked as (
+    select *
+    from candidates
+    where period_rank = 1
 ),
 
 final as (

@@ -15,8 +15,21 @@ table3 as (
     select * from {{ ref('mart_table3_joint_initiatives') }}
 ),
 
+-- the chi-square p-value needs a distribution function: scipy, in a Python model that only DuckDB runs
 table4 as (
-    select * from {{ ref('mart_table4_uniformity_test') }}
+    {% if target.type == 'duckdb' -%}
+        select
+            *,
+            cast(null as varchar) as p_value_reason
+        from {{ ref('mart_table4_uniformity_test') }}
+    {%- else -%}
+        select
+            *,
+            cast(null as double precision) as p_value,
+            'the chi-square p-value is computed by a Python model (scipy) that runs on DuckDB only, not on '
+            || '{{ target.type }}' as p_value_reason
+        from {{ ref('mart_table4_uniformity_statistics') }}
+    {%- endif %}
 ),
 
 table5 as (
@@ -42,13 +55,13 @@ printed_r as (
 table3_with_total as (
     select
         sector_id as metric_id,
-        cast(initiative_count as double) as initiative_count,
+        cast(initiative_count as double precision) as initiative_count,
         share_pct
     from table3
     union all
     select
         'all_sectors' as metric_id,
-        cast(sum(initiative_count) as double) as initiative_count,
+        cast(sum(initiative_count) as double precision) as initiative_count,
         100.0 * sum(initiative_count) / sum(initiative_count) as share_pct
     from table3
 ),
@@ -74,8 +87,9 @@ table4_measures as (
             when 'expected_frequency' then table4.expected_frequency
             when 'degrees_of_freedom' then table4.df
             when 'chi_square_statistic' then table4.statistic
-            else round(table4.p_value, 4)
-        end as recomputed_value
+            else {{ round_to('table4.p_value', 4) }}
+        end as recomputed_value,
+        case when kinds.kind = 'p_value' then table4.p_value_reason end as reason
     from table4
     cross join (
         values ('expected_frequency'), ('degrees_of_freedom'), ('chi_square_statistic'), ('p_value')
@@ -104,14 +118,14 @@ analysis_measures as (
         cast(null as date) as data_vintage,
         'paper' as publisher,
         cast(null as varchar) as snapshot_sha256,
-        cast(null as varchar) as reason
+        reason
     from table4_measures
     union all
     select
         table5.metric_id,
         table5.kind,
         table5.metric_value as recomputed_value,
-        case when table5.kind = 'r_squared' then round(power(printed_r.printed_r, 2), 4) end
+        case when table5.kind = 'r_squared' then {{ round_to('power(printed_r.printed_r, 2)', 4) }} end
             as value_from_printed_inputs,
         table5.vintage as data_vintage,
         table5.publisher,
@@ -141,7 +155,7 @@ recomputed as (
         end as recomputed_value,
         case
             when figures.kind = 'pct_difference'
-                then round({{ pct_difference('printed_inputs.printed_russia', 'printed_inputs.printed_belarus') }}, 4)
+                then {{ round_to(pct_difference('printed_inputs.printed_russia', 'printed_inputs.printed_belarus'), 4) }}
             else analysis_measures.value_from_printed_inputs
         end as value_from_printed_inputs,
         case
@@ -196,8 +210,8 @@ final as (
                         'The ' || publisher
                         || coalesce(' release of ' || cast(data_vintage as varchar), '''s printed inputs')
                         || ' give' || case when data_vintage is null then '' else 's' end || ' '
-                        || cast(round(recomputed_value, printed_decimals + 2) as varchar) || ', not the printed '
-                        || cast(printed_value as varchar) || '.'
+                        || {{ number_text(round_to('recomputed_value', 'printed_decimals + 2')) }} || ', not the printed '
+                        || {{ number_text('printed_value') }} || '.'
             end,
             case
                 when
@@ -206,8 +220,8 @@ final as (
                     and not {{ matches_printed('value_from_printed_inputs', 'printed_value', 'printed_decimals') }}
                     then
                         'The paper''s own printed inputs give '
-                        || cast(round(value_from_printed_inputs, printed_decimals + 1) as varchar)
-                        || ', not the printed ' || cast(printed_value as varchar) || ' (printed rounding).'
+                        || {{ number_text(round_to('value_from_printed_inputs', 'printed_decimals + 1')) }}
+                        || ', not the printed ' || {{ number_text('printed_value') }} || ' (printed rounding).'
             end,
             note,
             known_explanation

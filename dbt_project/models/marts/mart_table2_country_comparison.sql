@@ -83,7 +83,7 @@ compared as (
         *,
         case
             when compare = 'pct_difference'
-                then round({{ pct_difference('russia_value', 'belarus_value') }}, 4)
+                then {{ round_to(pct_difference('russia_value', 'belarus_value'), 4) }}
         end as pct_difference,
         case
             when russia_value is null or belarus_value is null then null

@@ -18,7 +18,7 @@ shares as (
         sectors.printed_share_text,
         sectors.printed_share,
         sectors.cited_from,
-        round(sectors.initiative_count / totals.total_initiatives * 100, 4) as share_pct
+        {{ round_to('cast(sectors.initiative_count as double precision) / totals.total_initiatives * 100', 4) }} as share_pct
     from sectors
     cross join totals
 ),

@@ -16,7 +16,7 @@ expected as (
         sectors.display_order,
         sectors.sector_label,
         sectors.initiative_count as observed,
-        totals.total_initiatives / totals.sector_count as expected
+        cast(totals.total_initiatives as double precision) / totals.sector_count as expected
     from sectors
     cross join totals
 ),

@@ -12,17 +12,23 @@ params as (
         cast(count(*) as integer) as k,
         sum(chi_square_contribution) as statistic,
         min(expected) as min_expected,
-        count_if(expected_below_5) as expected_below_5,
+        count(*) filter (where expected_below_5) as expected_below_5,
         -- log of the probability of the observed outcome under the uniform null
-        lgamma(sum(observed) + 1) - sum(lgamma(observed + 1)) - sum(observed) * ln(count(*)) as log_p_observed,
+        {{ log_factorial('sum(observed)') }} - sum({{ log_factorial('observed') }}) - sum(observed) * ln(count(*))
+            as log_p_observed,
         string_agg(sector_label || ': ' || cast(observed as varchar), ', ' order by display_order) as observed_text,
-        exp(lgamma(sum(observed) + count(*)) - lgamma(count(*)) - lgamma(sum(observed) + 1)) as outcome_count
+        exp(
+            {{ log_factorial('sum(observed) + count(*) - 1') }}
+            - {{ log_factorial('count(*) - 1') }}
+            - {{ log_factorial('sum(observed)') }}
+        ) as outcome_count
     from sectors
 ),
 
 counts as (
-    select unnest(range(0, params.n + 1)) as x
+    select cast(numbers.x as integer) as x
     from params
+    cross join generate_series(0, params.n) as numbers (x)
 ),
 
 -- every way to put n initiatives into k sectors, built one sector at a time
@@ -30,12 +36,12 @@ outcomes as (
     select
         0 as sector_position,
         0 as allocated,
-        cast(0 as double) as log_denominator
+        cast(0 as double precision) as log_denominator
     union all
     select
         outcomes.sector_position + 1 as sector_position,
         outcomes.allocated + counts.x as allocated,
-        outcomes.log_denominator + lgamma(counts.x + 1) as log_denominator
+        outcomes.log_denominator + {{ log_factorial('counts.x') }} as log_denominator
     from outcomes
     cross join counts
     cross join params
@@ -47,8 +53,8 @@ outcomes as (
 
 complete_outcomes as (
     select
-        exp(lgamma(params.n + 1) - outcomes.log_denominator - params.n * ln(params.k)) as probability,
-        lgamma(params.n + 1) - outcomes.log_denominator - params.n * ln(params.k) as log_probability
+        exp({{ log_factorial('params.n') }} - outcomes.log_denominator - params.n * ln(params.k)) as probability,
+        {{ log_factorial('params.n') }} - outcomes.log_denominator - params.n * ln(params.k) as log_probability
     from outcomes
     cross join params
     where outcomes.sector_position = params.k and outcomes.allocated = params.n
@@ -72,8 +78,8 @@ final as (
         params.observed_text,
         params.n,
         params.k,
-        params.n / params.k as expected_frequency,
-        round(params.statistic, 4) as statistic,
+        cast(params.n as double precision) / params.k as expected_frequency,
+        {{ round_to('params.statistic', 4) }} as statistic,
         params.statistic as statistic_unrounded,
         params.k - 1 as df,
         params.min_expected,
@@ -82,10 +88,10 @@ final as (
             when params.expected_below_5 > 0
                 then
                     cast(params.expected_below_5 as varchar) || ' of ' || cast(params.k as varchar)
-                    || ' expected counts are below 5 (expected ' || cast(round(params.min_expected, 4) as varchar)
+                    || ' expected counts are below 5 (expected ' || {{ number_text(round_to('params.min_expected', 4)) }}
                     || '): the chi-square approximation does not hold; use the exact multinomial p-value'
         end as assumption_warning,
-        case when params.outcome_count <= {{ max_exact_outcomes }} then round(exact.exact_p_value, 6) end
+        case when params.outcome_count <= {{ max_exact_outcomes }} then {{ round_to('exact.exact_p_value', 6) }} end
             as exact_multinomial_p_value,
         exact.outcomes_enumerated
     from params

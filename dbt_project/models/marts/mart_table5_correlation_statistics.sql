@@ -19,7 +19,7 @@ checked as (
     select
         n,
         paired_years,
-        case when n >= 3 and isfinite(r_raw) then r_raw end as r
+        case when n >= 3 and {{ is_finite('r_raw') }} then r_raw end as r
     from paired
 ),
 
@@ -30,16 +30,16 @@ final as (
         'russia_share_foreign_investment' as y_indicator,
         n,
         paired_years,
-        round(r, 4) as r,
+        {{ round_to('r', 4) }} as r,
         r as r_unrounded,
-        round(power(r, 2), 4) as r_squared,
+        {{ round_to('power(r, 2)', 4) }} as r_squared,
         case
             when abs(r) = 1 then r
-            when n >= 4 then round(tanh(atanh(r) - {{ z_975 }} / sqrt(n - 3)), 4)
+            when n >= 4 then {{ round_to('tanh(atanh(r) - ' ~ z_975 ~ ' / sqrt(n - 3))', 4) }}
         end as ci95_low,
         case
             when abs(r) = 1 then r
-            when n >= 4 then round(tanh(atanh(r) + {{ z_975 }} / sqrt(n - 3)), 4)
+            when n >= 4 then {{ round_to('tanh(atanh(r) + ' ~ z_975 ~ ' / sqrt(n - 3))', 4) }}
         end as ci95_high,
         case
             when r is null then 'not computable'

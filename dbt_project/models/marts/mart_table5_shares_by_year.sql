@@ -13,7 +13,7 @@ shares as (
         publisher = 'belstat'
         and country_iso3 = 'BLR'
         and indicator_code in ('{{ trade }}', '{{ investment }}')
-        and regexp_full_match(period, '[0-9]{4}')
+        and {{ regex_full_match('period', "'[0-9]{4}'") }}
 ),
 
 by_year as (
@@ -33,7 +33,7 @@ by_year as (
 with_change as (
     select
         current_year.*,
-        round(current_year.trade_share - previous_year.trade_share, 4) as trade_share_yoy_change_pp
+        {{ round_to('current_year.trade_share - previous_year.trade_share', 4) }} as trade_share_yoy_change_pp
     from by_year as current_year
     left join by_year as previous_year
         on current_year.period_year = previous_year.period_year + 1

@@ -11,8 +11,13 @@ years as (
     select * from {{ ref('mart_table5_shares_by_year') }}
 ),
 
+-- r and r² need no distribution function: the statistics model carries them where the Python model is off
 correlation as (
-    select * from {{ ref('mart_table5_correlation') }}
+    {% if target.type == 'duckdb' -%}
+        select * from {{ ref('mart_table5_correlation') }}
+    {%- else -%}
+        select * from {{ ref('mart_table5_correlation_statistics') }}
+    {%- endif %}
 ),
 
 loaded_publishers as (
@@ -20,13 +25,16 @@ loaded_publishers as (
 ),
 
 -- a share is read at the metric's period, or at the newest period loaded where the paper states none
-shares as (
+share_candidates as (
     select
         metrics.metric_id,
         observations.period,
         observations.value as metric_value,
         observations.vintage,
-        observations.snapshot_sha256
+        observations.snapshot_sha256,
+        row_number() over (
+            partition by metrics.metric_id order by observations.period desc nulls last
+        ) as period_rank
     from metrics
     inner join observations
         on
@@ -35,7 +43,12 @@ shares as (
             and metrics.country_iso3 = observations.country_iso3
             and (metrics.period is null or metrics.period = observations.period)
     where metrics.kind = 'share'
-    qualify row_number() over (partition by metrics.metric_id order by observations.period desc nulls last) = 1
+),
+
+shares as (
+    select *
+    from share_candidates
+    where period_rank = 1
 ),
 
 changes as (

@@ -23,7 +23,7 @@ final as (
         category_id as sector_id,
         cast(date_trunc('month', published_at) as date) as published_month,
         count(*) as news_items,
-        count_if(is_joint_initiative) as joint_initiative_items,
+        count(*) filter (where is_joint_initiative) as joint_initiative_items,
         count(distinct news_source) as sources
     from sectors
     group by sector_id, published_month

@@ -3,10 +3,20 @@ with items as (
     select * from {{ ref('mart_news_items') }}
 ),
 
-taxonomy as (
+taxonomy_versions as (
     select * from {{ ref('news_keyword_taxonomy') }}
-    -- the newest taxonomy version only: a new version re-classifies every item
-    qualify taxonomy_version = max(taxonomy_version) over ()
+),
+
+newest_version as (
+    select max(taxonomy_version) as taxonomy_version
+    from taxonomy_versions
+),
+
+-- the newest taxonomy version only: a new version re-classifies every item
+taxonomy as (
+    select taxonomy_versions.*
+    from taxonomy_versions
+    inner join newest_version on taxonomy_versions.taxonomy_version = newest_version.taxonomy_version
 ),
 
 texts as (
@@ -24,7 +34,7 @@ texts as (
 patterns as (
     select
         *,
-        '(^|[^\pL])' || replace(keyword, ' ', '\pL*[^\pL]+') as pattern
+        '(^|[^{{ regex_letter() }}])' || replace(keyword, ' ', '[{{ regex_letter() }}]*[^{{ regex_letter() }}]+') as pattern
     from taxonomy
 ),
 
@@ -42,23 +52,24 @@ matches as (
         patterns.category_label,
         patterns.keyword
     from texts
-    inner join patterns on regexp_matches(texts.search_text, patterns.pattern)
+    inner join patterns on {{ regex_contains('texts.search_text', 'patterns.pattern') }}
 ),
 
+-- one value per item (news_source ... title) and per category (taxonomy_version ... category_label): min() picks it
 final as (
     select
         canonical_url,
         category_key,
-        any_value(news_source) as news_source,
-        any_value(published_at) as published_at,
-        any_value(language) as news_language,
-        any_value(title) as title,
-        any_value(taxonomy_version) as taxonomy_version,
-        any_value(category_type) as category_type,
-        any_value(category_id) as category_id,
-        any_value(category_label) as category_label,
+        min(news_source) as news_source,
+        min(published_at) as published_at,
+        min(language) as news_language,
+        min(title) as title,
+        min(taxonomy_version) as taxonomy_version,
+        min(category_type) as category_type,
+        min(category_id) as category_id,
+        min(category_label) as category_label,
         count(*) as keyword_hits,
-        list(distinct keyword order by keyword) as matched_keywords
+        array_agg(distinct keyword order by keyword) as matched_keywords
     from matches
     group by canonical_url, category_key
 )

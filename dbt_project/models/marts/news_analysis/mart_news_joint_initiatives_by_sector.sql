@@ -31,9 +31,11 @@ combined as (
 final as (
     select
         *,
-        round(
-            news_joint_initiative_items / nullif(sum(news_joint_initiative_items) over (), 0) * 100, 4
-        ) as news_share_pct
+        {{ round_to(
+            'cast(news_joint_initiative_items as double precision)'
+            ~ ' / nullif(sum(news_joint_initiative_items) over (), 0) * 100',
+            4
+        ) }} as news_share_pct
     from combined
 )
 

@@ -16,8 +16,8 @@ final as (
         image_url,
         in_scope,
         cast(published_at as timestamp with time zone) as published_at,
-        cast(from_json(tags_json, '["VARCHAR"]') as varchar[]) as tags,
-        cast(from_json(links_json, '["VARCHAR"]') as varchar[]) as links
+        {{ json_string_list('tags_json') }} as tags,
+        {{ json_string_list('links_json') }} as links
     from articles
 )
 

@@ -1,0 +1,366 @@
+"""The dbt models on a server engine: a throwaway PostgreSQL gets the raw tables of an offline refresh, then
+`dbt build --target postgres` runs on it, and its marts must equal the DuckDB warehouse's."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from flows.refresh import refresh
+from tests.conftest import query
+from unionstat.settings import PROJECT_ROOT, Settings
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# Debian's servers (postgresql-NN), the newest first; `.ci/run` installs one, so CI never skips.
+POSTGRES_BIN_DIRS = sorted(
+    (path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/postgres")),
+    key=lambda bin_dir: int(bin_dir.parent.name) if bin_dir.parent.name.isdigit() else 0,
+    reverse=True,
+)
+# Every raw table a refresh loads, plus the sources registry that stg_unionstat__sources reads.
+COPIED_SCHEMA = "raw"
+COPIED_TABLES = [("ops", "sources")]
+DUCKDB_TO_POSTGRES = {
+    "VARCHAR": "text",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "DOUBLE": "double precision",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+    "JSON": "jsonb",
+}
+# dbt-duckdb Python models (scipy), disabled on other targets with the unit tests that cannot run there.
+DUCKDB_ONLY_MODELS = {"mart_table4_uniformity_test", "mart_table5_correlation"}
+DUCKDB_ONLY_UNIT_TESTS = {
+    "mart_replication_audit.audit_statuses_for_rounding_revisions_and_unreproducible_r",  # gives Table 4's p
+    "mart_table5_trade_investment.table5_rows_from_one_year_of_both_shares",  # gives mart_table5_correlation
+    "mart_news_items.news_items_dedup_by_url_and_by_content",  # list-column fixtures (dbt-adapters#939)
+}
+OK = ("success", "pass")
+
+pytestmark = pytest.mark.skipif(
+    not POSTGRES_BIN_DIRS, reason="no PostgreSQL server binary under /usr/lib/postgresql/*/bin (apt: postgresql)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Postgres:
+    """A running throwaway cluster, reached over a unix socket in its private directory."""
+
+    bin_dir: Path
+    socket_dir: Path
+    port: int = 5432
+    user: str = "unionstat"
+    dbname: str = "unionstat"
+
+    def connect(self, dbname: str | None = None) -> Any:
+        import psycopg2
+
+        return psycopg2.connect(host=str(self.socket_dir), port=self.port, user=self.user, dbname=dbname or self.dbname)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        con = self.connect()
+        try:
+            with con.cursor() as cursor:
+                cursor.execute(sql)
+                return list(cursor.fetchall())
+        finally:
+            con.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class PostgresBuild:
+    """What `dbt build --target postgres` did: status per node, and the manifest of that target."""
+
+    server: Postgres
+    duckdb_path: Path
+    success: bool
+    error: str | None
+    statuses: dict[str, str]
+    manifest: dict[str, Any]
+
+
+def _server_user() -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run it as the `postgres` user (or `nobody`)."""
+    if os.geteuid() != 0:
+        return []
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return ["runuser", "-u", name, "--"]
+    raise RuntimeError("running as root with neither a `postgres` nor a `nobody` user to run PostgreSQL as")
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip() or done.stdout}")
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """initdb + pg_ctl start in a private temporary directory, unix socket only; stopped and removed at the end."""
+    bin_dir = POSTGRES_BIN_DIRS[0]
+    as_server_user = _server_user()
+    root = Path(tempfile.mkdtemp(prefix="unionstat-pg-"))
+    if as_server_user:
+        shutil.chown(root, user=as_server_user[2])
+    server = Postgres(bin_dir=bin_dir, socket_dir=root)
+    data = root / "data"
+    # C.UTF-8: lower() and [[:alpha:]] know every script, and text sorts by code point as in DuckDB.
+    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", server.user, "--auth=trust", "--encoding=UTF8"]
+    _run([*as_server_user, *initdb, "--locale=C.UTF-8", "--no-sync"])
+    options = f"-c listen_addresses='' -k {root} -p {server.port} -c fsync=off -c full_page_writes=off"
+    pg_ctl = [*as_server_user, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    _run([*pg_ctl, "-l", str(root / "server.log"), "-w", "-t", "60", "-o", options, "start"])
+    try:
+        con = server.connect(dbname="postgres")
+        con.autocommit = True
+        with con.cursor() as cursor:
+            cursor.execute(f"create database {server.dbname}")
+        con.close()
+        yield server
+    finally:
+        _run([*pg_ctl, "-m", "fast", "-w", "stop"])
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def duckdb_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An offline refresh from the reference snapshot, set up as the warehouse_env fixture does (once per module)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(tmp_path_factory.mktemp("pg-source") / "warehouse"))
+        monkeypatch.setenv("UNIONSTAT_MODE", "replay")
+        monkeypatch.setenv("UNIONSTAT_FETCH_RETRY_DELAYS_S", "0")
+        monkeypatch.delenv("UNIONSTAT_REFERENCE_DIR", raising=False)
+        for key in list(os.environ):
+            if key.startswith("UNIONSTAT_") and key.endswith("_BASE_URL"):
+                monkeypatch.delenv(key)
+        summary = refresh()
+        assert summary["status"] == "published", summary
+        yield Settings.from_env().published_db
+
+
+def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[str, int]:
+    """Every raw.* table (and ops.sources) into PostgreSQL: DuckDB writes CSV, COPY ... FROM STDIN reads it.
+
+    Returns the row count of each table as PostgreSQL counts it after the copy.
+    """
+    copied: dict[str, int] = {}
+    source = duckdb.connect(str(duckdb_path), read_only=True)
+    target = server.connect()
+    try:
+        raw_tables = source.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name = ? order by table_name",
+            [COPIED_SCHEMA],
+        ).fetchall()
+        with target.cursor() as cursor:
+            for schema, table in [*raw_tables, *COPIED_TABLES]:
+                columns = source.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                unknown = [f"{name} {kind}" for name, kind in columns if kind not in DUCKDB_TO_POSTGRES]
+                if unknown:
+                    raise ValueError(f"{schema}.{table}: no PostgreSQL type for DuckDB column(s) {unknown}")
+                ddl = ", ".join(f'"{name}" {DUCKDB_TO_POSTGRES[kind]}' for name, kind in columns)
+                cursor.execute(f'create schema if not exists "{schema}"')
+                cursor.execute(f'create table "{schema}"."{table}" ({ddl})')
+                csv_path = scratch / f"{schema}.{table}.csv"
+                # NULL is an empty field and an empty string is "": the rule of PostgreSQL's CSV format too.
+                source.execute(f"copy {schema}.{table} to '{csv_path}' (format csv, header false)")
+                with csv_path.open(encoding="utf-8") as rows:
+                    cursor.copy_expert(f'copy "{schema}"."{table}" from stdin with (format csv)', rows)
+                cursor.execute(f'select count(*) from "{schema}"."{table}"')
+                copied[f"{schema}.{table}"] = int(cursor.fetchone()[0])
+        target.commit()
+    finally:
+        target.close()
+        source.close()
+    return copied
+
+
+def dbt_build_on_postgres(server: Postgres, project_dir: Path, scratch: Path) -> PostgresBuild:
+    """`dbt build --target postgres` through dbtRunner: the same project, its own target and log paths."""
+    from dbt.adapters.factory import cleanup_connections, reset_adapters
+    from dbt.cli.main import dbtRunner
+
+    target_path = scratch / "dbt_target"
+    args = ["--quiet", "build", "--target", "postgres", "--project-dir", str(project_dir)]
+    args += ["--profiles-dir", str(project_dir), "--target-path", str(target_path)]
+    args += ["--log-path", str(scratch / "dbt_logs")]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("UNIONSTAT_PG_HOST", str(server.socket_dir))
+        monkeypatch.setenv("UNIONSTAT_PG_PORT", str(server.port))
+        monkeypatch.setenv("UNIONSTAT_PG_USER", server.user)
+        monkeypatch.setenv("UNIONSTAT_PG_DBNAME", server.dbname)
+        monkeypatch.setenv("UNIONSTAT_PG_SCHEMA", "public")
+        try:
+            outcome = dbtRunner().invoke(args)
+        finally:
+            cleanup_connections()
+            reset_adapters()
+    statuses: dict[str, str] = {}
+    for item in getattr(outcome.result, "results", None) or []:
+        status = str(getattr(item.status, "value", item.status))
+        statuses[item.node.unique_id] = status if status in OK else f"{status}: {item.message}"
+    manifest_path = target_path / "manifest.json"
+    return PostgresBuild(
+        server=server,
+        duckdb_path=Path(),
+        success=outcome.success,
+        error=None if outcome.exception is None else str(outcome.exception),
+        statuses=statuses,
+        manifest=json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {},
+    )
+
+
+@pytest.fixture(scope="module")
+def postgres_build(
+    duckdb_warehouse: Path, postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> PostgresBuild:
+    scratch = tmp_path_factory.mktemp("pg-build")
+    copied = copy_raw_tables(duckdb_warehouse, postgres, scratch)
+    raw_counts = {f"raw.{table}": count for table, count in _table_counts(duckdb_warehouse, "raw")}
+    assert len(raw_counts) >= 9
+    assert copied == {**raw_counts, "ops.sources": query(duckdb_warehouse, "select count(*) from ops.sources")[0][0]}
+    build = dbt_build_on_postgres(postgres, DBT_PROJECT_DIR, scratch)
+    return dataclasses.replace(build, duckdb_path=duckdb_warehouse)
+
+
+def _table_counts(path: Path, schema: str) -> list[tuple[str, int]]:
+    tables = [r[0] for r in query(path, "select table_name from duckdb_tables() where schema_name = ?", [schema])]
+    return [(table, query(path, f"select count(*) from {schema}.{table}")[0][0]) for table in tables]
+
+
+def _normal(value: Any) -> Any:
+    """One comparable form across drivers: numbers to 10 significant digits, instants in UTC, arrays as tuples."""
+    if isinstance(value, Decimal | float):
+        number = float(value)
+        return None if math.isnan(number) else float(f"{number:.10g}")
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    if isinstance(value, list | tuple):
+        return tuple(_normal(item) for item in value)
+    return value
+
+
+def _rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted((tuple(_normal(value) for value in row) for row in rows), key=repr)
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> list[str]:
+    return [r[0] for r in rows]
+
+
+# --- the build --------------------------------------------------------------------------------------------------
+
+
+def test_dbt_build_on_postgres_builds_every_sql_model_and_passes_every_test(postgres_build: PostgresBuild) -> None:
+    failures = {node: status for node, status in postgres_build.statuses.items() if status not in OK}
+    assert postgres_build.success, (postgres_build.error, failures)
+    assert failures == {}
+    models = {node.split(".")[-1] for node in postgres_build.statuses if node.startswith("model.")}
+    duckdb_models = set(_columns(query(
+        postgres_build.duckdb_path,
+        "select table_name from information_schema.tables where table_schema in ('staging', 'intermediate', 'marts')",
+    )))  # fmt: skip
+    assert models == duckdb_models - DUCKDB_ONLY_MODELS
+    assert len(models) == len(duckdb_models) - 2 == 31
+    seeds = [node for node in postgres_build.statuses if node.startswith("seed.")]
+    assert len(seeds) == len(_table_counts(postgres_build.duckdb_path, "paper")) == 12
+    # Every enabled test ran; disabled on postgres: exactly the Python models, their data tests and three unit tests.
+    manifest = postgres_build.manifest
+    declared = {**manifest["nodes"], **manifest["unit_tests"]}
+    enabled = {node for node, spec in declared.items() if spec["config"].get("enabled", True)}
+    disabled = set(manifest["disabled"]) | set(declared) - enabled
+    for kind in ("test.", "unit_test."):
+        ran = {node for node in postgres_build.statuses if node.startswith(kind)}
+        assert ran == {node for node in enabled if node.startswith(kind)}
+    assert len([node for node in postgres_build.statuses if node.startswith("test.")]) >= 150
+    assert {node.split(".")[-1] for node in disabled if node.startswith("model.")} == DUCKDB_ONLY_MODELS
+    assert {node.split(".", 2)[-1] for node in disabled if node.startswith("unit_test.")} == DUCKDB_ONLY_UNIT_TESTS
+    disabled_tests = {node for node in disabled if node.startswith("test.")}
+    assert len(disabled_tests) == 8
+    assert all(any(model in node for model in DUCKDB_ONLY_MODELS) for node in disabled_tests)
+
+
+def test_every_mart_on_postgres_equals_the_duckdb_mart(postgres_build: PostgresBuild) -> None:
+    """Same columns and rows, mart by mart; the one row allowed to differ is the audit's scipy p-value."""
+    in_duckdb = query(postgres_build.duckdb_path, "select table_name from duckdb_tables() where schema_name = 'marts'")
+    marts = [mart for mart in _columns(in_duckdb) if mart not in DUCKDB_ONLY_MODELS]
+    assert len(marts) == 20
+    for mart in marts:
+        sql = f"select * from marts.{mart}"
+        if mart == "mart_replication_audit":
+            sql += " where figure_id != 't4_p_value'"
+        duck = _rows(query(postgres_build.duckdb_path, sql))
+        assert _rows(postgres_build.server.query(sql)) == duck, mart
+        assert duck or mart in ("mart_revisions", "mart_reconciliation"), f"{mart} is empty on both engines"
+        columns = (
+            "select column_name from information_schema.columns "
+            f"where table_schema = 'marts' and table_name = '{mart}' order by ordinal_position"
+        )
+        assert _columns(postgres_build.server.query(columns)) == _columns(query(postgres_build.duckdb_path, columns))
+
+
+def test_postgres_marts_carry_the_papers_tables(postgres_build: PostgresBuild) -> None:
+    """Known values on the server engine itself, so marts that were equal but empty could not pass."""
+    pg = postgres_build.server
+    table2 = {r[0]: r[1:] for r in pg.query(
+        "select metric_id, russia_value, belarus_value, pct_difference, higher_in, status "
+        "from marts.mart_table2_country_comparison"
+    )}  # fmt: skip
+    assert table2["gdp_growth"] == (3.6, 3.9, 8.3333, "Belarus", "computed")
+    assert table2["patent_applications"] == (25188, 980, 2470.2041, "Russia", "computed")
+    table3 = dict(pg.query("select sector_id, share_pct from marts.mart_table3_joint_initiatives"))
+    assert table3 == {"digital_it": 28.5714, "medical_health": 28.5714, "education": 28.5714, "culture": 14.2857}
+    # Table 4 without scipy: the statistic, df and the exact multinomial p are SQL (ln n! from numeric factorials).
+    assert pg.query(
+        "select n, k, expected_frequency, statistic, df, exact_multinomial_p_value "
+        "from marts.mart_table4_uniformity_statistics"
+    ) == [(7, 4, 1.75, 0.4286, 3, 1.0)]
+    table5 = {r[0]: r[1:] for r in pg.query(
+        "select metric_id, period, metric_value, status from marts.mart_table5_trade_investment"
+    )}  # fmt: skip
+    assert table5["trade_share_2021"] == ("2021", 49.0, "computed")
+    assert table5["trade_share_yoy_change"] == ("2021", 1.1, "computed")
+    assert table5["correlation_r"] == (None, None, "not computable")
+    news = "select count(*), count(distinct source), sum(duplicate_count) from marts.mart_news_items"
+    assert pg.query(news) == [(10, 2, 2)]
+    assert query(postgres_build.duckdb_path, news) == [(10, 2, 2)]
+    categories = "select count(*) from marts.mart_news_item_categories"
+    assert pg.query(categories) == query(postgres_build.duckdb_path, categories) == [(22,)]
+
+
+def test_replication_audit_on_postgres_differs_only_where_scipy_is_needed(postgres_build: PostgresBuild) -> None:
+    sql = "select figure_id, status, explanation from marts.mart_replication_audit"
+    duck = {r[0]: r[1:] for r in query(postgres_build.duckdb_path, sql)}
+    pg = {r[0]: r[1:] for r in postgres_build.server.query(sql)}
+    assert pg.keys() == duck.keys()
+    assert len(pg) == 40
+    assert {figure for figure in pg if pg[figure] != duck[figure]} == {"t4_p_value"}
+    assert duck["t4_p_value"][0] == "explained"  # scipy's 0.934279 against the printed 0.9344
+    status, explanation = pg["t4_p_value"]
+    assert status == "not reproducible"
+    assert "computed by a Python model (scipy) that runs on DuckDB only, not on postgres" in explanation
+    statuses = "select status, count(*) from marts.mart_replication_audit group by status"
+    assert dict(postgres_build.server.query(statuses)) == {"match": 31, "explained": 2, "not reproducible": 7}
