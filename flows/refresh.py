@@ -214,6 +214,9 @@ def refresh(
             loaded = load_task(settings, loaded_sources, run_id)
             summary.rows_loaded = loaded.rows
             summary.failed_sources.update(loaded.errors)
+            if sources and set(sources) <= set(summary.failed_sources) and not import_paths:
+                # Every source failed to fetch or to parse: nothing new to publish, the published file stays.
+                raise UnionstatError("every source failed: " + "; ".join(summary.failed_sources.values()))
 
             summary.code_fingerprint = code_fingerprint(settings)
             summary.inputs_fingerprint = inputs_fingerprint(settings, as_of, summary.code_fingerprint)

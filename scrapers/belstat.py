@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 import pandas as pd
 from bs4 import BeautifulSoup, Tag
@@ -50,6 +52,21 @@ NUMBER = re.compile(r"^[-−]?\d{1,3}(?:[ \u00a0\u202f]?\d{3})*(?:[.,]\d+)?$|^[-
 SYMBOLS = {"-": "-", "–": "-", "—": "-", "…": "...", "...": "...", "х": "x", "x": "x"}
 FOOTNOTE_MARK = re.compile(r"\s*(?:\d\)|\*+)$")
 MAX_XLSX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
+#: What zipfile and openpyxl raise on a damaged workbook (malformed XML in a part, bad values, broken members).
+WORKBOOK_ERRORS = (
+    zipfile.BadZipFile,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    OSError,
+    EOFError,
+    SyntaxError,  # lxml's XMLSyntaxError and ElementTree's ParseError
+    ExpatError,
+    zlib.error,
+    NotImplementedError,
+)
 IMPORT_SUFFIXES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".html": "text/html",
@@ -219,7 +236,7 @@ def read_xlsx(source: str, location: str, body: bytes) -> Table:
         archive = zipfile.ZipFile(io.BytesIO(body))
         size = sum(info.file_size for info in archive.infolist())
         damaged = archive.testzip()
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except WORKBOOK_ERRORS as exc:
         raise ParseError(source, location, "a readable XLSX (zip) file", f"a damaged or truncated zip: {exc}") from exc
     if damaged is not None:
         raise ParseError(source, location, "a readable XLSX (zip) file", f"member {damaged!r} fails its CRC check")
@@ -227,7 +244,7 @@ def read_xlsx(source: str, location: str, body: bytes) -> Table:
         raise ParseError(source, location, f"at most {MAX_XLSX_UNCOMPRESSED_BYTES} bytes unpacked", f"{size} bytes")
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(body), data_only=True)
-    except (InvalidFileException, KeyError, zipfile.BadZipFile, ValueError) as exc:
+    except (InvalidFileException, *WORKBOOK_ERRORS) as exc:
         raise ParseError(source, location, "an XLSX workbook", f"{type(exc).__name__}: {exc}") from exc
     sheet = workbook.worksheets[0]
     values: dict[tuple[int, int], str | float | None] = {}
@@ -275,7 +292,12 @@ def read_html(source: str, location: str, body: bytes) -> Table:
 def decode_text(source: str, location: str, body: bytes) -> tuple[str, str]:
     """UTF-8 if the bytes are valid UTF-8 (windows-1251 Cyrillic never is), else windows-1251."""
     if body.startswith(b"\xef\xbb\xbf"):
-        return body[3:].decode("utf-8"), "utf-8"
+        try:
+            return body[3:].decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                source, location, "UTF-8 text after a UTF-8 byte-order mark", f"undecodable bytes at {exc.start + 3}"
+            ) from exc
     try:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Mapping
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from xml.parsers.expat import ExpatError
 
 import pandas as pd
 from bs4 import BeautifulSoup
@@ -53,6 +55,22 @@ NO_VALUE_MARKERS = {"", "-", "–", "…", "...", "x", "х"}
 FOOTNOTE = re.compile(r"\s*\d\)$")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SPREADSHEET_SUFFIXES = (".xlsx",)
+#: What openpyxl raises on a damaged workbook (malformed XML in a part, bad values, broken zip members).
+WORKBOOK_ERRORS = (
+    zipfile.BadZipFile,
+    InvalidFileException,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    OSError,
+    EOFError,
+    SyntaxError,  # lxml's XMLSyntaxError and ElementTree's ParseError
+    ExpatError,
+    zlib.error,
+    NotImplementedError,
+)
 
 
 class Rosstat(Connector):
@@ -157,7 +175,7 @@ def parse_workbook(source: str, file_url: str, body: bytes, expected_indicator: 
     _check_is_xlsx(source, file_url, body)
     try:
         workbook = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+    except WORKBOOK_ERRORS as exc:
         raise ParseError(
             source, file_url, "a readable XLSX workbook", f"{type(exc).__name__}: {exc} (truncated?)"
         ) from exc
@@ -165,7 +183,12 @@ def parse_workbook(source: str, file_url: str, body: bytes, expected_indicator: 
     headers_found = False
     try:
         for sheet in workbook.worksheets:
-            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            try:  # read-only mode parses each sheet's XML only now
+                rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            except WORKBOOK_ERRORS as exc:
+                raise ParseError(
+                    source, file_url, f"a readable sheet {sheet.title!r}", f"{type(exc).__name__}: {exc}"
+                ) from exc
             sheet_records = _sheet_records(source, file_url, sheet.title, rows)
             headers_found = headers_found or sheet_records is not None
             records.extend(sheet_records or [])

@@ -124,17 +124,23 @@ def _report(summary: dict[str, Any]) -> int:
     return 1 if summary["status"] == "partial" else 0
 
 
+ANALYST_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+REFUSALS = ("read-only", "disabled by configuration", "disabled through configuration", "configuration has been locked")
+
+
 def _query(sql: str, params: list[Any] | None = None) -> Any:
     import duckdb
 
     settings = Settings.from_env()
     if not settings.published_db.exists():
         raise UnionstatError(f"no published warehouse at {settings.published_db}; run `make run` first")
-    con = duckdb.connect(str(settings.published_db), read_only=True)
+    # Read-only, and no file system or network either: no COPY/EXPORT to files, no ATTACH, no extension installs.
+    con = duckdb.connect(str(settings.published_db), read_only=True, config=dict(ANALYST_CONFIG))
     try:
         return con.execute(sql, params or []).df()
     except duckdb.Error as exc:
-        hint = " (the warehouse is read-only for analysts)" if "read-only" in str(exc) else ""
+        refused = any(marker in str(exc) for marker in REFUSALS)
+        hint = " (the warehouse is read-only for analysts)" if refused else ""
         raise UnionstatError(f"query failed: {exc}{hint}") from exc
     finally:
         con.close()
@@ -270,9 +276,17 @@ def _sql(args: argparse.Namespace) -> int:
 
 def _run_sql(sql: str, fmt: str, output: str | None) -> None:
     if fmt == "parquet":
-        # DuckDB writes Parquet itself (a file, not a change to the read-only warehouse).
+        import duckdb
+
+        # The query runs read-only as any other; a separate in-memory DuckDB writes only the file asked for.
+        frame = _query(sql)
         target = str(output).replace("'", "''")
-        _query(f"copy ({sql.strip().rstrip(';')}) to '{target}' (format parquet)")
+        writer = duckdb.connect()
+        try:
+            writer.register("query_result", frame)
+            writer.execute(f"copy query_result to '{target}' (format parquet)")
+        finally:
+            writer.close()
         return
     _emit(_query(sql), fmt, output)
 

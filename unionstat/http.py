@@ -227,6 +227,10 @@ class HttpClient:
                 body = self._read_capped(source, final_url, response)
         except (NotRecorded, SourceError):
             raise
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise SourceError(
+                source, url, "a complete HTTP response", f"a truncated body (the connection closed early: {exc})"
+            ) from exc
         except requests.RequestException as exc:
             raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
         return self._fetched(source, final_url, response, body)

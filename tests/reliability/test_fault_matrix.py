@@ -1,0 +1,470 @@
+"""Fault matrix: every source against every publisher fault, through the real HTTP layer, fetch and load stages.
+
+A local server stands in for each publisher (UNIONSTAT_<SOURCE>_BASE_URL) and serves its reference recordings;
+one URL per source (its data file) then misbehaves. Each cell must end as `recovered` (retried, then the same rows
+as a healthy fetch), `stopped` (a typed SourceError/ParseError naming the source, the URL and what was expected,
+with nothing of the source recorded or loaded) or `ok` (the fault was harmless: exactly the healthy rows). Anything
+else — an uncaught exception, different rows — fails the cell. A few end-to-end refreshes then give several sources
+different faults at once.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+import scrapers
+from flows.refresh import refresh
+from tests.builders import belstat_xlsx, rosstat_section_page, rosstat_workbook, wipo_table_export
+from tests.conftest import Routes, file_digest, query
+from tests.news_builders import rss_feed
+from tests.reliability.conftest import (
+    FAULTS,
+    FIGURES,
+    SOURCES,
+    TRANSIENT,
+    Dispatcher,
+    Handler,
+    recordings,
+    respond,
+)
+from unionstat import warehouse
+from unionstat.errors import StageFailed
+from unionstat.fetch import fetch_source
+from unionstat.http import HttpClient
+from unionstat.load import load_pending
+from unionstat.settings import Settings
+from unionstat.snapshots import SnapshotStore
+
+MAX_RESPONSE_BYTES = 200_000
+#: Datasets with a reference recording: a healthy stand-in can serve all of them.
+RECORDED_DATASETS = {
+    "worldbank": ["NY.GDP.MKTP.KD.ZG"],
+    "wipo": ["patent_applications_total_by_origin", "profile.RU", "profile.BY"],
+    "rosstat": ["software_development_index", "rnd_index"],
+    "belstat": ["russia_share_foreign_trade_turnover", "russia_share_foreign_investment"],
+    "osw": ["rss"],
+    "rg": ["rss"],
+}
+#: The recording whose URL misbehaves: the source's data file (for Rosstat the workbook its section page links).
+TARGET = {
+    "worldbank": "worldbank-gdp-growth-2023",
+    "wipo": "wipo-total-patent-applications-by-origin-2022",
+    "rosstat": "rosstat-software-development-index-2024-jan-aug",
+    "belstat": "belstat-russia-share-foreign-trade-2020-2021",
+    "osw": "osw-rss-compiled-from-paper-tables-6-7",
+    "rg": "rg-rss-compiled-from-paper-tables-1-7",
+}
+#: Faults about text encoding or listings hit the source's text document where its data file is a workbook.
+TEXT_TARGET = {
+    "rosstat": "rosstat-section-infocommunity-compiled",
+    "belstat": "belstat-russia-share-foreign-investment",
+}
+HTML_PAGE = b"<!DOCTYPE html><html><head><title>Service temporarily unavailable</title></head><body>busy</body></html>"
+WORLDBANK_ERROR = json.dumps(
+    [{"message": [{"id": "120", "key": "Invalid value", "value": "The provided parameter value is not valid"}]}]
+).encode()
+GENERIC_ERROR = b'{"error": {"code": 503, "message": "Backend unavailable, try again later"}}'
+
+
+# -- the stand-in -----------------------------------------------------------------------------------
+@dataclass
+class StandIn:
+    """One publisher's stand-in on the local server: its base URL override and its routes."""
+
+    source: str
+    server: str
+    publisher_base: str
+    dispatcher: Dispatcher
+
+    @property
+    def base(self) -> str:
+        return self.server + urlsplit(self.publisher_base).path
+
+    def url(self, publisher_url: str) -> str:
+        assert publisher_url.startswith(self.publisher_base), publisher_url
+        return self.base + publisher_url[len(self.publisher_base) :]
+
+
+def stand_in(source: str, server: str, routes: Routes, dispatcher: Dispatcher | None = None) -> StandIn:
+    """Serve every reference recording of `source` from the local server."""
+    config = scrapers.registry()[source]
+    standin = StandIn(source, server, config.base_url, dispatcher or Dispatcher(server, routes))
+    for rec in recordings()[source]:
+        standin.dispatcher.add(standin.url(rec["url"]), respond(200, rec["body"], rec["headers"]))
+    return standin
+
+
+def recording(source: str, rec_id: str) -> dict[str, Any]:
+    return next(r for r in recordings()[source] if r["id"] == rec_id)
+
+
+def live_settings(tmp: Path, standins: list[StandIn], **extra: str) -> Settings:
+    env = {
+        "UNIONSTAT_WAREHOUSE_DIR": str(tmp / "warehouse"),
+        "UNIONSTAT_MODE": "live",
+        "UNIONSTAT_HTTP_TIMEOUT_S": "1",
+        "UNIONSTAT_HTTP_RETRIES": "2",
+        "UNIONSTAT_HTTP_BACKOFF_S": "0",
+        "UNIONSTAT_MIN_REQUEST_INTERVAL_S": "0",
+        "UNIONSTAT_MAX_RESPONSE_BYTES": str(MAX_RESPONSE_BYTES),
+        **{f"UNIONSTAT_{s.source.upper()}_BASE_URL": s.base for s in standins},
+        **extra,
+    }
+    return Settings.from_env(env)
+
+
+# -- faults -----------------------------------------------------------------------------------------
+def flaky(times: int, fault: Handler, healthy: Handler) -> Handler:
+    """`fault` for the first `times` requests, then `healthy`."""
+    lock = threading.Lock()
+    calls = {"n": 0}
+
+    def handler(req: Any) -> None:
+        with lock:
+            calls["n"] += 1
+            n = calls["n"]
+        (fault if n <= times else healthy)(req)
+
+    return handler
+
+
+def slow(seconds: float, then: Handler) -> Handler:
+    def handler(req: Any) -> None:
+        time.sleep(seconds)
+        try:
+            then(req)
+        except OSError:
+            return  # the client gave up waiting: that is the point
+
+    return handler
+
+
+def reset(req: Any) -> None:
+    """Abort the connection (TCP RST) before any byte of a response."""
+    req.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    req.connection.close()
+    req.close_connection = True
+
+
+def truncated(body: bytes, headers: dict[str, str]) -> Handler:
+    def handler(req: Any) -> None:
+        req.send_response(200)
+        for key, value in headers.items():
+            req.send_header(key, value)
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body[: len(body) // 2])
+        req.wfile.flush()
+        req.close_connection = True
+
+    return handler
+
+
+def huge(size: int) -> Handler:
+    """A body larger than the cap, streamed without a Content-Length (the cap must hold while reading)."""
+
+    def handler(req: Any) -> None:
+        req.send_response(200)
+        req.send_header("Content-Type", "application/octet-stream")
+        req.end_headers()
+        chunk = b"0" * 65536
+        try:
+            for _ in range(size // len(chunk) + 1):
+                req.wfile.write(chunk)
+        except OSError:
+            return
+        req.close_connection = True
+
+    return handler
+
+
+def utf16(body: bytes, source_encoding: str) -> bytes:
+    return body.decode(source_encoding).encode("utf-16")
+
+
+def content_fault(source: str, fault: str, rec: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """The body (and headers) a misbehaving publisher sends with status 200 for a content fault."""
+    headers = dict(rec["headers"])
+    if fault == "html":
+        return HTML_PAGE, {"Content-Type": "text/html; charset=utf-8"}
+    if fault == "error200":
+        return (WORLDBANK_ERROR if source == "worldbank" else GENERIC_ERROR), headers
+    if fault == "encoding":
+        encoding = "windows-1251" if "windows-1251" in headers.get("Content-Type", "") else "utf-8"
+        return utf16(rec["body"], encoding), headers
+    body: bytes
+    if fault == "empty":
+        if source == "worldbank":
+            body = json.dumps(
+                [
+                    {"page": 1, "pages": 0, "per_page": 1000, "total": 0, "sourceid": "2", "lastupdated": "2024-10-01"},
+                    None,
+                ]
+            ).encode()
+        elif source == "wipo":
+            body = wipo_table_export([], years=("2022",), last_updated="2024-10-01")
+        elif source == "rosstat":
+            body = rosstat_section_page([("/statistics/other", "Другие разделы")])
+        elif source == "belstat":
+            body = belstat_xlsx([])
+        else:
+            body = rss_feed([], language="en" if source == "osw" else "ru")
+        return body, headers
+    if fault == "layout":
+        if source == "worldbank":
+            body = rec["body"].replace(b'"countryiso3code"', b'"country_code"')
+        elif source == "wipo":
+            body = rec["body"].replace(b"Origin,Origin (Code)", b"Applicant origin,Code")
+        elif source == "rosstat":
+            body = rosstat_workbook(["Вид деятельности", "Январь-август 2024 к 2023"], [["Разработка ПО", 132.7]])
+        elif source == "belstat":
+            body = belstat_xlsx([("Россия", 1, [47.9, 49.0])], group="Товарооборот")
+        else:
+            body = (
+                b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+                b"<title>moved to Atom</title><entry><title>x</title></entry></feed>"
+            )
+        return body, headers
+    raise AssertionError(f"not a content fault: {fault}")
+
+
+def fault_handler(source: str, fault: str, rec: dict[str, Any]) -> Handler:
+    healthy = respond(200, rec["body"], rec["headers"])
+    if fault == "429":
+        return flaky(1, respond(429, b"slow down", {"Retry-After": "1"}), healthy)
+    if fault == "500":
+        return respond(500, b"internal error")
+    if fault == "503":
+        return flaky(2, respond(503, b"busy"), healthy)
+    if fault == "timeout":
+        return flaky(1, slow(1.6, healthy), healthy)
+    if fault == "reset":
+        return flaky(1, reset, healthy)
+    if fault == "truncated":
+        return truncated(rec["body"], rec["headers"])
+    if fault == "huge":
+        return huge(MAX_RESPONSE_BYTES * 2)
+    body, headers = content_fault(source, fault, rec)
+    return respond(200, body, headers)
+
+
+def target_of(source: str, fault: str) -> dict[str, Any]:
+    if fault in ("encoding", "empty") and source in TEXT_TARGET:
+        return recording(source, TEXT_TARGET[source])
+    return recording(source, TARGET[source])
+
+
+# -- running one source --------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    error: str | None
+    stage: str | None
+    rows: list[tuple[Any, ...]]
+    snapshots: int
+
+
+def run_source(settings: Settings, source: str, db: Path) -> Outcome:
+    """The real fetch and load stages of one source into a fresh build file."""
+    connector = scrapers.connector(source, settings)
+    store = SnapshotStore(settings.snapshot_dir)
+    http = HttpClient(settings)
+    con = warehouse.connect(db)
+    try:
+        warehouse.ensure_schema(con, [connector.raw_ddl])
+        result = fetch_source(con, store, http, connector, "fault-matrix", RECORDED_DATASETS[source])
+        error, stage = (result.error, "fetch") if result.failed else (None, None)
+        if error is None:
+            loaded = load_pending(con, store, [connector], "fault-matrix")
+            if source in loaded.errors:
+                error, stage = loaded.errors[source], "load"
+        table = connector.config.raw_table
+        rows = con.execute(f"select * exclude (snapshot_sha256, row_number) from {table} order by all").fetchall()  # noqa: S608
+        row = con.execute(
+            "select count(*) from raw.snapshots s where source = ? "
+            "and exists (select 1 from raw.loads l where l.sha256 = s.sha256)",
+            [source],
+        ).fetchone()
+        return Outcome(error, stage, rows, int(row[0]) if row else 0)
+    finally:
+        con.close()
+        http.close()
+
+
+HEALTHY: dict[tuple[str, str], Outcome] = {}
+
+
+def healthy_outcome(settings: Settings, source: str, server: str, tmp: Path) -> Outcome:
+    """The rows a healthy fetch of `source` loads (once per source and server)."""
+    key = (source, server)
+    if key not in HEALTHY:
+        HEALTHY[key] = run_source(settings, source, tmp / "healthy.duckdb")
+    return HEALTHY[key]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_fault_is_recovered_or_stops_the_source_with_a_clear_error(
+    source: str, fault: str, server: tuple[str, Routes], tmp_path: Path
+) -> None:
+    base, routes = server
+    standin = stand_in(source, base, routes)
+    settings = live_settings(tmp_path, [standin])
+    healthy = healthy_outcome(settings, source, base, tmp_path)
+    assert healthy.error is None and healthy.rows, healthy.error
+
+    rec = target_of(source, fault)
+    target_url = standin.url(rec["url"])
+    standin.dispatcher.add(target_url, fault_handler(source, fault, rec))
+    standin.dispatcher.hits.clear()
+    outcome = run_source(settings, source, tmp_path / "faulted.duckdb")
+
+    if outcome.error is not None:
+        cell = "stopped"
+        assert outcome.error.startswith(f"[{source}] "), outcome.error
+        assert urlsplit(target_url).path in outcome.error and base in outcome.error, outcome.error
+        assert ": expected " in outcome.error and "; found " in outcome.error, outcome.error
+        assert outcome.rows == [] and outcome.snapshots == 0, "a stopped source left rows behind"
+    else:
+        assert outcome.rows == healthy.rows, "a fault that did not stop the source must load the healthy rows"
+        cell = "recovered" if standin.dispatcher.count(target_url) > 1 else "ok"
+    FIGURES.matrix[(source, fault)] = cell
+    if fault in TRANSIENT:
+        assert cell == "recovered", outcome.error
+    if fault in ("500", "truncated", "huge", "html", "error200", "empty", "layout"):
+        assert cell == "stopped"
+
+
+def test_the_fault_matrix_is_complete() -> None:
+    """Runs after the matrix (pytest keeps file order): every source x fault cell was filled."""
+    missing = [(s, f) for s in SOURCES for f in FAULTS if (s, f) not in FIGURES.matrix]
+    assert not missing, f"cells not run (run the whole module): {missing}"
+
+
+# -- end to end: several sources faulted at once ---------------------------------------------------
+def e2e_server(base: str, routes: Routes, faults: dict[str, tuple[str, str]]) -> list[StandIn]:
+    """Every source on one server: recorded responses, 304 (nothing new) for datasets without a recording, and
+    per source a fault on one recording: {source: (fault, recording id)}."""
+    dispatcher = Dispatcher(base, routes)
+    standins = [stand_in(source, base, routes, dispatcher) for source in SOURCES]
+    by_source = {s.source: s for s in standins}
+    settings = live_settings(Path("/nonexistent"), standins)
+    for source in ("worldbank", "wipo", "belstat"):
+        connector = scrapers.connector(source, settings)
+        recorded = {by_source[source].url(r["url"]) for r in recordings()[source]}
+        for dataset in connector.config.datasets:
+            url = _dataset_url(connector, dataset)
+            if url not in recorded:
+                dispatcher.add(url, respond(304))
+    for source, (fault, rec_id) in faults.items():
+        rec = recording(source, rec_id)
+        dispatcher.add(by_source[source].url(rec["url"]), fault_handler(source, fault, rec))
+    return standins
+
+
+def _dataset_url(connector: Any, dataset: str) -> str:
+    if connector.name == "worldbank":
+        return str(connector.page_url(dataset, 1))
+    if connector.name == "wipo":
+        return str(connector.export_url(dataset))
+    return str(connector.url(dataset))
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, standins: list[StandIn]) -> None:
+    for key, value in {
+        "UNIONSTAT_HTTP_TIMEOUT_S": "1",
+        "UNIONSTAT_HTTP_RETRIES": "2",
+        "UNIONSTAT_HTTP_BACKOFF_S": "0",
+        "UNIONSTAT_MIN_REQUEST_INTERVAL_S": "0",
+        "UNIONSTAT_MAX_RESPONSE_BYTES": str(MAX_RESPONSE_BYTES),
+        **{f"UNIONSTAT_{s.source.upper()}_BASE_URL": s.base for s in standins},
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_faulted_sources_fail_alone_and_an_all_faulted_run_leaves_the_publish_byte_identical(
+    warehouse_env: Settings, server: tuple[str, Routes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, routes = server
+    # Run 1: transient faults on three sources (they recover), lasting faults on the other three.
+    first = {
+        "rosstat": ("429", "rosstat-software-development-index-2024-jan-aug"),
+        "wipo": ("timeout", "wipo-total-patent-applications-by-origin-2022"),
+        "belstat": ("reset", "belstat-russia-share-foreign-trade-2020-2021"),
+        "worldbank": ("error200", "worldbank-gdp-growth-2023"),
+        "osw": ("html", "osw-rss-compiled-from-paper-tables-6-7"),
+        "rg": ("truncated", "rg-rss-compiled-from-paper-tables-1-7"),
+    }
+    standins = e2e_server(base, routes, first)
+    # a 503 too, on a second recording of a recovering source
+    wipo = next(s for s in standins if s.source == "wipo")
+    profile = recording("wipo", "wipo-country-profile-RU-2022")
+    wipo.dispatcher.add(wipo.url(profile["url"]), fault_handler("wipo", "503", profile))
+    _use(monkeypatch, standins)
+
+    summary = refresh(live=True)
+
+    assert summary["status"] == "partial"
+    assert sorted(summary["failed_sources"]) == ["osw", "rg", "worldbank"]
+    for source, expected in {
+        "worldbank": "API error body: 120 Invalid value",
+        "osw": "found an HTML page",
+        "rg": "truncated",
+    }.items():
+        message = summary["failed_sources"][source]
+        assert f"[{source}] {base}" in message and expected in message, message
+    assert summary["new_snapshots"] == {"rosstat": 4, "wipo": 3, "belstat": 2}
+    db = warehouse_env.published_db
+    loaded = dict(query(db, "select source, count(*) from raw.snapshots group by 1"))
+    assert loaded == {"rosstat": 4, "wipo": 3, "belstat": 2}
+    assert query(db, "select count(*) from raw.worldbank_observations") == [(0,)]
+    published = file_digest(db)
+    FIGURES.end_to_end.append(
+        "run 1 (429, timeout, reset, 503 recovered; error200, html, truncated stopped): partial, 3 sources published"
+    )
+
+    # Run 2: every source faulted: nothing may change in the published warehouse.
+    routes.handlers.clear()
+    routes.add("/robots.txt", body=b"User-agent: *\nAllow: /\n")
+    second = {
+        "worldbank": ("500", "worldbank-gdp-growth-2023"),
+        "wipo": ("encoding", "wipo-total-patent-applications-by-origin-2022"),
+        "rosstat": ("empty", "rosstat-section-infocommunity-compiled"),
+        "belstat": ("layout", "belstat-russia-share-foreign-trade-2020-2021"),
+        "osw": ("huge", "osw-rss-compiled-from-paper-tables-6-7"),
+        "rg": ("layout", "rg-rss-compiled-from-paper-tables-1-7"),
+    }
+    e2e_server(base, routes, second)
+    with pytest.raises(StageFailed, match="every source failed") as failed:
+        refresh(live=True)
+    for source in SOURCES:
+        assert f"[{source}] {base}" in str(failed.value), source
+    assert "a response of at most 200000 bytes" in str(failed.value)
+    assert file_digest(db) == published
+    assert not warehouse_env.build_db.exists()
+    history = query(warehouse_env.warehouse_dir / "dq_history.duckdb", "select status from runs order by finished_at")
+    assert history == [("partial",), ("failed",)]
+    FIGURES.end_to_end.append(
+        "run 2 (500, encoding, empty listing, changed layout x2, huge; all sources): failed, publish byte-identical"
+    )
+
+
+def test_a_stopped_source_is_not_retried_forever(server: tuple[str, Routes], tmp_path: Path) -> None:
+    """A lasting 500 costs the configured attempts and no more (HTTP retries, then the source stops)."""
+    base, routes = server
+    standin = stand_in("worldbank", base, routes)
+    rec = recording("worldbank", TARGET["worldbank"])
+    url = standin.url(rec["url"])
+    standin.dispatcher.add(url, respond(500, b"internal error"))
+    outcome = run_source(live_settings(tmp_path, [standin]), "worldbank", tmp_path / "w.duckdb")
+    assert outcome.error is not None and "found HTTP 500" in outcome.error
+    assert standin.dispatcher.count(url) == 3  # one try and UNIONSTAT_HTTP_RETRIES=2 retries
