@@ -131,9 +131,9 @@ def validate_task(settings: Settings, new_rows: dict[str, list[str]], run_id: st
 
 
 @task(name="validate-marts", cache_policy=NONE)
-def validate_marts_task(settings: Settings, run_id: str) -> validate.ValidationReport:
+def validate_marts_task(settings: Settings, run_id: str, only: set[str] | None) -> validate.ValidationReport:
     with warehouse.connection(settings.build_db) as con:
-        return validate.validate_marts(settings, con, run_id)
+        return validate.validate_marts(settings, con, run_id, only)
 
 
 @task(name="dbt-build", cache_policy=NONE)
@@ -245,7 +245,8 @@ def refresh(
             summary.dbt_models, summary.dbt_tests = built.models, built.tests
 
             stage = summary.enter("validate-marts")
-            report.extend(validate_marts_task(settings, run_id))
+            rebuilt = None if select is None else {node.rsplit(".", 1)[1] for node in built.statuses}
+            report.extend(validate_marts_task(settings, run_id, rebuilt))
             _count(summary, report)
             report.gate()
 
