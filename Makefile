@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install run refresh-live serve dq test lint types pytest clean
+.PHONY: help install run refresh-live serve dq bench test lint types pytest clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,9 +33,13 @@ serve: install ## local Prefect server + worker with prefect.yaml's deployments 
 dq: install ## data-quality summary of the latest run (exit 1 on a critical failure)
 	$(BIN)/unionstat dq
 
+BENCH_ROWS ?= 1000000
+bench: install ## stage timings, rows/s and peak memory vs DuckDB's read_csv (BENCH_ROWS=10000000 for 10M)
+	$(BIN)/python -m bench.run --rows $(BENCH_ROWS)
+
 lint: install ## ruff (lint + import order) and sqlfluff on the dbt models
-	$(BIN)/ruff check unionstat scrapers flows tests
-	$(BIN)/ruff format --check unionstat scrapers flows tests
+	$(BIN)/ruff check unionstat scrapers flows bench tests
+	$(BIN)/ruff format --check unionstat scrapers flows bench tests
 	$(BIN)/sqlfluff lint dbt_project/models
 
 types: install ## mypy
