@@ -38,21 +38,30 @@ patterns as (
     from taxonomy
 ),
 
-matches as (
+-- a cheap containment test first: the regex (compiled per pair, its pattern being a column) runs on candidates only
+candidates as (
     select
         texts.news_source,
         texts.canonical_url,
         texts.published_at,
         texts.language,
         texts.title,
+        texts.search_text,
         patterns.taxonomy_version,
         patterns.category_key,
         patterns.category_type,
         patterns.category_id,
         patterns.category_label,
-        patterns.keyword
+        patterns.keyword,
+        patterns.pattern
     from texts
-    inner join patterns on {{ regex_contains('texts.search_text', 'patterns.pattern') }}
+    inner join patterns on strpos(texts.search_text, split_part(patterns.keyword, ' ', 1)) > 0
+),
+
+matches as (
+    select *
+    from candidates
+    where {{ regex_contains('candidates.search_text', 'candidates.pattern') }}
 ),
 
 -- one value per item (news_source ... title) and per category (taxonomy_version ... category_label): min() picks it
