@@ -16,6 +16,9 @@ THIRD_PARTY_QUIET = {
     "GX_ANALYTICS_ENABLED": "False",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Without a Prefect server a refresh starts a temporary one; its default 20 s start-up wait runs out on a
+    # busy two-core machine (measured while benchmarking), so wait longer unless the user chose otherwise.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 
