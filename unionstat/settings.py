@@ -128,7 +128,7 @@ class Settings:
 
 
 def quiet_third_party_telemetry() -> None:
-    """Turn off the usage pings of dbt, Great Expectations and Prefect unless the user chose otherwise."""
+    """Turn off the usage pings of dbt, GX and Prefect, and give a temporary Prefect server time to start (defaults)."""
     for key, value in THIRD_PARTY_QUIET.items():
         os.environ.setdefault(key, value)
 
