@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -177,8 +178,9 @@ def refresh(
     summary = RunSummary(run_id=run_id, mode=settings.mode, as_of=as_of, started_at=datetime.now(UTC).isoformat())
     stage = summary.enter("lock")
     report = validate.ValidationReport()
-    try:
-        with warehouse.writer_lock(settings, run_id):
+    with contextlib.ExitStack() as held:  # the writer lock, held until the run is recorded
+        try:
+            held.enter_context(warehouse.writer_lock(settings, run_id))
             stage = summary.enter("prepare")
             if settings.mode == "replay":
                 Reference.load(settings.reference_dir)  # a missing or broken reference fails here, by name
@@ -257,14 +259,14 @@ def refresh(
             docs_index = settings.reports_dir / "data_docs" / "index.html"
             summary.data_docs = str(docs_index) if docs_index.is_file() else None
             _write_analysis_report(settings)
-    except Exception as exc:
-        summary.status, summary.failed_stage, summary.error = "failed", stage, str(exc)
-        if stage != "lock":
-            _record(settings, summary, report)
-            warehouse.discard_build(settings)
-        logger.error("refresh %s failed in stage %s: %s", run_id, stage, exc)
-        raise StageFailed(stage, str(exc)) from exc
-    _record(settings, summary, report)
+        except Exception as exc:
+            summary.status, summary.failed_stage, summary.error = "failed", stage, str(exc)
+            if stage != "lock":
+                _record(settings, summary, report)
+                warehouse.discard_build(settings)
+            logger.error("refresh %s failed in stage %s: %s", run_id, stage, exc)
+            raise StageFailed(stage, str(exc)) from exc
+        _record(settings, summary, report)
     create_markdown_artifact(key="refresh-summary", markdown=summary.markdown(), description="unionstat refresh")
     create_table_artifact(
         key="refresh-sources",
