@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 import duckdb
 import pandas as pd
+from openpyxl.utils.exceptions import InvalidFileException
 
 from unionstat.http import Fetched, HttpClient
 from unionstat.settings import Settings
+
+#: What zipfile and openpyxl raise on a damaged workbook (XLSX publishers catch these and raise a ParseError).
+WORKBOOK_ERRORS = (
+    zipfile.BadZipFile,
+    InvalidFileException,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    OSError,
+    EOFError,
+    SyntaxError,  # lxml's XMLSyntaxError and ElementTree's ParseError
+    ExpatError,
+    zlib.error,
+    NotImplementedError,  # zipfile: a member packed with a compression method it does not support
+)
 
 
 @dataclass(frozen=True)

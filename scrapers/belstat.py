@@ -5,19 +5,17 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from xml.parsers.expat import ExpatError
 
 import pandas as pd
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
+from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, ImportedFile, Previous, SnapshotMeta
 from unionstat.errors import ParseError
 from unionstat.http import HttpClient
 
@@ -52,21 +50,6 @@ NUMBER = re.compile(r"^[-−]?\d{1,3}(?:[ \u00a0\u202f]?\d{3})*(?:[.,]\d+)?$|^[-
 SYMBOLS = {"-": "-", "–": "-", "—": "-", "…": "...", "...": "...", "х": "x", "x": "x"}
 FOOTNOTE_MARK = re.compile(r"\s*(?:\d\)|\*+)$")
 MAX_XLSX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
-#: What zipfile and openpyxl raise on a damaged workbook (malformed XML in a part, bad values, broken members).
-WORKBOOK_ERRORS = (
-    zipfile.BadZipFile,
-    KeyError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    IndexError,
-    OSError,
-    EOFError,
-    SyntaxError,  # lxml's XMLSyntaxError and ElementTree's ParseError
-    ExpatError,
-    zlib.error,
-    NotImplementedError,
-)
 IMPORT_SUFFIXES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".html": "text/html",
@@ -230,7 +213,6 @@ def read_table(source: str, location: str, body: bytes) -> Table:
 def read_xlsx(source: str, location: str, body: bytes) -> Table:
     """The house layout: data from column B, merged titles and headers; merged cells are filled."""
     import openpyxl  # heavy import, only when there is a workbook to read
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(body))
@@ -244,7 +226,7 @@ def read_xlsx(source: str, location: str, body: bytes) -> Table:
         raise ParseError(source, location, f"at most {MAX_XLSX_UNCOMPRESSED_BYTES} bytes unpacked", f"{size} bytes")
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(body), data_only=True)
-    except (InvalidFileException, *WORKBOOK_ERRORS) as exc:
+    except WORKBOOK_ERRORS as exc:
         raise ParseError(source, location, "an XLSX workbook", f"{type(exc).__name__}: {exc}") from exc
     sheet = workbook.worksheets[0]
     values: dict[tuple[int, int], str | float | None] = {}

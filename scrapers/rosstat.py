@@ -5,20 +5,17 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-import zlib
 from collections.abc import Mapping
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-from xml.parsers.expat import ExpatError
 
 import pandas as pd
 from bs4 import BeautifulSoup
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
-from scrapers.base import Capture, Connector, Previous, SnapshotMeta
+from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, Previous, SnapshotMeta
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 
@@ -55,22 +52,6 @@ NO_VALUE_MARKERS = {"", "-", "–", "…", "...", "x", "х"}
 FOOTNOTE = re.compile(r"\s*\d\)$")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SPREADSHEET_SUFFIXES = (".xlsx",)
-#: What openpyxl raises on a damaged workbook (malformed XML in a part, bad values, broken zip members).
-WORKBOOK_ERRORS = (
-    zipfile.BadZipFile,
-    InvalidFileException,
-    KeyError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    IndexError,
-    OSError,
-    EOFError,
-    SyntaxError,  # lxml's XMLSyntaxError and ElementTree's ParseError
-    ExpatError,
-    zlib.error,
-    NotImplementedError,
-)
 
 
 class Rosstat(Connector):

@@ -168,7 +168,7 @@ class WorldBank(Connector):
                 return None
             con = duckdb.connect()
             try:
-                codes = bulk.run(lambda _: con.sql(bulk.indicator_codes_sql()).fetchall())
+                codes = bulk.run(lambda sql: con.sql(sql).fetchall(), bulk.indicator_codes_sql())
             finally:
                 con.close()
         content_type = "application/zip" if body[:2] == b"PK" else "text/csv"
@@ -206,8 +206,7 @@ def parse_bulk_csv(source: str, location: str, body: bytes) -> pd.DataFrame:
         bulk = BulkCsv.open(source, location, given, Path(scratch))
         con = duckdb.connect()
         try:
-            relation = bulk.run(lambda sql: con.sql(f"{sql} order by row_number"))
-            records = bulk.run(lambda _: [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()])
+            records = bulk.run(lambda sql: _records(con.sql(f"{sql} order by row_number")))
         finally:
             con.close()
     if not records:
@@ -308,10 +307,11 @@ class BulkCsv:
     def indicator_codes_sql(self) -> str:
         return f"select distinct indicator_code from {self.read_csv_sql()} where indicator_code is not null order by 1"  # noqa: S608
 
-    def run(self, execute: Callable[[str], T]) -> T:
-        """Run this file's SQL; DuckDB's own errors become ParseErrors naming the file and what was expected."""
+    def run(self, execute: Callable[[str], T], sql: str | None = None) -> T:
+        """Run SQL over this file (its raw rows unless given); DuckDB's own errors become ParseErrors naming the
+        file and what was expected."""
         try:
-            return execute(self.select_sql())
+            return execute(self.select_sql() if sql is None else sql)
         except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
             raise  # the query is wrong, not the file
         except duckdb.Error as exc:
@@ -333,6 +333,10 @@ class BulkCsv:
         if "unicode" in lowered or "utf-8" in lowered or "utf8" in lowered:
             return ParseError(self.source, self.location, "UTF-8 text", message[:300])
         return ParseError(self.source, self.location, "a well-formed bulk CSV", message[:300])
+
+
+def _records(relation: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
+    return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
 
 
 def _bulk_member(source: str, location: str, path: Path, scratch: Path) -> Path:
