@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 import yaml
@@ -15,18 +16,36 @@ from unionstat.settings import PROJECT_ROOT, Settings
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
+def _api(method: str, url: str, **kwargs: Any) -> Any:
+    """One Prefect API call; a 5xx (SQLite busy while the scheduler inserts runs) is retried, anything else fails loud.
+
+    CI once got a 500 from create_flow_run right after `prefect deploy`, while the scheduler was writing the
+    scheduled runs of five deployments into the same SQLite file.
+    """
+    last = ""
+    for attempt in range(6):
+        response = requests.request(method, url, timeout=30, **kwargs)
+        if response.ok:
+            return response.json()
+        last = f"HTTP {response.status_code}: {response.text[:500]}"
+        if response.status_code < 500:
+            break
+        time.sleep(1 + attempt)
+    raise AssertionError(f"Prefect API {method.upper()} {url} failed: {last}")
+
+
 def test_a_deployment_run_completes_on_a_local_server_and_worker(warehouse_env: Settings, tmp_path: Path) -> None:
     extra = {"PREFECT_HOME": str(tmp_path / "prefect-home"), "UNIONSTAT_FETCH_RETRY_DELAYS_S": "0"}
     with serve.running(warehouse_env, log_dir=tmp_path / "logs", extra_env=extra) as service:
         api = service.api_url
-        listed = requests.post(f"{api}/deployments/filter", json={}, timeout=30).json()
+        listed = _api("post", f"{api}/deployments/filter", json={})
         declared = {d["name"] for d in yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"]}
         assert {d["name"] for d in listed} == declared
         scheduled = {d["name"] for d in listed if d.get("schedules")}
         assert {"news-daily", "statistics-weekly", "belstat-monthly", "full-weekly"} <= scheduled
 
-        replay = requests.get(f"{api}/deployments/name/refresh/replay", timeout=30).json()
-        run = requests.post(f"{api}/deployments/{replay['id']}/create_flow_run", json={}, timeout=30).json()
+        replay = _api("get", f"{api}/deployments/name/refresh/replay")
+        run = _api("post", f"{api}/deployments/{replay['id']}/create_flow_run", json={})
         state = _wait(api, run["id"], timeout_s=600)
 
     logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in (tmp_path / "logs").glob("*.log"))
@@ -42,7 +61,7 @@ def _wait(api: str, flow_run_id: str, timeout_s: float) -> str:
     deadline = time.monotonic() + timeout_s
     state = "PENDING"
     while time.monotonic() < deadline:
-        state = requests.get(f"{api}/flow_runs/{flow_run_id}", timeout=30).json()["state"]["type"]
+        state = _api("get", f"{api}/flow_runs/{flow_run_id}")["state"]["type"]
         if state in TERMINAL:
             return state
         time.sleep(2)
