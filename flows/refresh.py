@@ -58,6 +58,7 @@ class RunSummary:
     inputs_fingerprint: str | None = None
     code_fingerprint: str | None = None
     build_selection: str | None = None
+    dbt_docs_generated: bool | None = None
     stage_timings: list[dict[str, Any]] = field(default_factory=list)
 
     def enter(self, stage: str) -> str:
@@ -89,7 +90,14 @@ class RunSummary:
             )
         lines.append(f"\nrows loaded: {self.rows_loaded or 'none'}")
         lines.append(f"expectations: {self.expectations_passed} passed, {self.expectations_failed} failed")
-        lines.append(f"dbt: {self.dbt_models} models, {self.dbt_tests} tests (built: {self.build_selection})")
+        docs: dict[bool | None, str] = {
+            True: "; docs generated",
+            False: "; docs kept from the published build (same code)",
+        }
+        lines.append(
+            f"dbt: {self.dbt_models} models, {self.dbt_tests} tests "
+            f"(built: {self.build_selection}{docs.get(self.dbt_docs_generated, '')})"
+        )
         timings = ", ".join(f"{t['stage']} {t['seconds']} s" for t in self.stage_timings if t["seconds"] is not None)
         lines.append(f"stage wall times: {timings or 'none'}")
         return "\n".join(lines)
@@ -245,6 +253,7 @@ def refresh(
             logger.info("dbt build selection: %s", summary.build_selection)
             built = transform_task(settings, as_of, select)
             summary.dbt_models, summary.dbt_tests = built.models, built.tests
+            summary.dbt_docs_generated = built.docs_generated
 
             stage = summary.enter("validate-marts")
             rebuilt = None if select is None else {node.rsplit(".", 1)[1] for node in built.statuses}

@@ -22,6 +22,7 @@ class TransformResult:
     tests: int = 0
     seeds: int = 0
     statuses: dict[str, str] = field(default_factory=dict)
+    docs_generated: bool = False
 
     @property
     def docs_dir(self) -> str:
@@ -31,11 +32,13 @@ class TransformResult:
 def dbt_build(
     settings: Settings, db_path: Path, as_of: str | None = None, select: list[str] | None = None
 ) -> TransformResult:
-    """Run `dbt build` and `dbt docs generate` against the database being built; close it afterwards.
+    """Run `dbt build` and, after a full build, `dbt docs generate` against the database being built; close it.
 
     `select` limits the build to dbt selectors (e.g. `source:worldbank+`); an empty list builds nothing (the
-    build copy already holds every relation) and only regenerates the docs; None builds everything, incremental
-    models from scratch.
+    build copy already holds every relation); None builds everything, incremental models from scratch.
+    A selective build happens only when the code equals the published build's (flows.refresh.build_selection),
+    so its docs would equal the published docs (DuckDB's catalog holds names, columns and types, no row
+    statistics): they are not generated again (about 6 s at any size), unless no published docs exist.
     """
     from dbt.cli.main import dbtRunner
 
@@ -66,9 +69,13 @@ def dbt_build(
             result = _summarise(outcome)
             if not outcome.success:
                 raise TransformFailed(_failure(result, outcome))
-        docs = runner.invoke(["--quiet", "docs", "generate", "--static", *common])
-        if not docs.success:
-            raise TransformFailed(f"dbt docs generate failed: {docs.exception}")
+        generated = settings.build_dir / "dbt_target" / "static_index.html"
+        generated.unlink(missing_ok=True)  # publish_docs copies only docs this build generated
+        if select is None or not published_docs(settings).is_file():
+            docs = runner.invoke(["--quiet", "docs", "generate", "--static", *common])
+            if not docs.success:
+                raise TransformFailed(f"dbt docs generate failed: {docs.exception}")
+            result.docs_generated = True
     finally:
         _close_dbt_connections()
     return result
@@ -123,12 +130,15 @@ def _close_dbt_connections() -> None:
     reset_adapters()
 
 
+def published_docs(settings: Settings) -> Path:
+    return settings.reports_dir / "dbt_docs" / "index.html"
+
+
 def publish_docs(settings: Settings) -> Path:
-    """Copy the single-file dbt docs of the published build into the reports folder."""
+    """Copy the single-file dbt docs this build generated into the reports folder (else keep the published)."""
     source = settings.build_dir / "dbt_target" / "static_index.html"
-    target_dir = settings.reports_dir / "dbt_docs"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / "index.html"
+    target = published_docs(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_file():
         shutil.copy2(source, target)
     return target

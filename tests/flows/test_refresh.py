@@ -91,6 +91,9 @@ def test_second_refresh_adds_no_snapshot_and_leaves_marts_identical(warehouse_en
 def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env: Settings, tmp_path: Path) -> None:
     full = refresh()
     assert full["build_selection"] == "everything"
+    assert full["dbt_docs_generated"] is True
+    docs = warehouse_env.reports_dir / "dbt_docs" / "index.html"
+    published_docs = file_digest(docs)
     # Synthetic values (not World Bank figures): they only need to differ from the reference vintage.
     csv_path = tmp_path / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
     csv_path.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "1.25"}, "BLR": {"2023": "2.5"}}, "2025-07-01"))
@@ -102,6 +105,9 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env
     # Only the World Bank changed: dbt rebuilds what it feeds and leaves the news marts as published.
     assert summary["build_selection"] == "source:worldbank+"
     assert 0 < summary["dbt_models"] < full["dbt_models"]
+    # Same code as the published build: its docs stand (not generated again, not replaced by a stale page).
+    assert summary["dbt_docs_generated"] is False
+    assert file_digest(docs) == published_docs
     built = {
         node
         for (node,) in query(
