@@ -118,6 +118,20 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env
     }
     assert {"model.unionstat.int_observations__vintaged", "model.unionstat.mart_table2_country_comparison"} <= built
     assert not {"model.unionstat.mart_news_items", "model.unionstat.stg_osw__articles"} & built
+    # The data tests of what was rebuilt ran again; the unit tests (code only, same code) did not.
+    kinds = {
+        run: dict(
+            query(
+                warehouse_env.warehouse_dir / "dq_history.duckdb",
+                "select resource_type, count(*) from dbt_results where run_id = ? group by all",
+                [run],
+            )
+        )
+        for run in (full["run_id"], summary["run_id"])
+    }
+    assert kinds[full["run_id"]].get("unit_test", 0) > 0
+    assert kinds[summary["run_id"]].get("test", 0) > 0
+    assert "unit_test" not in kinds[summary["run_id"]]
     # Mart suites run on the rebuilt marts only: the news marts were validated when they were built.
     validated = {
         table
