@@ -84,10 +84,13 @@ def record_run(
     quarantined: Iterable[dict[str, Any]] = (),
     dbt_results: Iterable[dict[str, Any]] = (),
 ) -> None:
-    """Append one run, whatever its outcome. Called by the refresh flow under the writer lock."""
+    """Append one run, whatever its outcome. Called by the refresh flow under the writer lock.
+
+    The history is written on a copy and swapped in, so `unionstat dq` reading it never blocks or fails a refresh.
+    """
     now = datetime.now(UTC)
     run_id = summary["run_id"]
-    with warehouse.connection(history_path(settings)) as con:
+    with warehouse.rewritten(history_path(settings)) as con:
         con.execute(HISTORY_DDL)
         con.execute(
             "insert or replace into runs values (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -226,13 +226,41 @@ def publish(settings: Settings) -> Path:
     holders = open_handles(build)
     if holders:
         raise RuntimeError(f"publish: this process still holds {build} open ({holders}); refusing to swap it in")
-    with open(build, "rb") as handle:
+    swap_in(build, target)
+    LOG.info("published %s", target)
+    return target
+
+
+def swap_in(source: Path, target: Path) -> None:
+    """Replace `target` by the finished file `source` in one rename, flushed to disk first and after."""
+    with open(source, "rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(build, target)
+    os.replace(source, target)
     dir_fd = os.open(target.parent, os.O_DIRECTORY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    LOG.info("published %s", target)
-    return target
+
+
+@contextlib.contextmanager
+def rewritten(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Write to a copy of a small DuckDB file and swap it in, as a refresh does with the warehouse.
+
+    DuckDB lets one process write a file or many read it, never both: writing in place would fail while a data
+    engineer reads the file (`unionstat dq`), and lock that reader out while it writes. Readers keep the file
+    they opened; the next open sees the new one. Writers must be serialised by the caller (the writer lock).
+    """
+    work = path.with_name(f".{path.name}.writing")
+    for leftover in (work, work.with_name(work.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    if path.exists():
+        shutil.copy2(path, work)
+    try:
+        with connection(work) as con:
+            yield con
+            con.execute("checkpoint")
+        swap_in(work, path)
+    finally:
+        for leftover in (work, work.with_name(work.name + ".wal")):
+            leftover.unlink(missing_ok=True)

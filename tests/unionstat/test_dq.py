@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,40 @@ def test_a_failed_refresh_notifies_the_configured_webhook(
     payload = json.loads(received[0])
     assert "failed in stage prepare" in payload["text"]
     assert payload["run"]["status"] == "failed"
+
+
+def test_a_reader_of_the_history_and_a_run_being_recorded_never_block_each_other(warehouse_env: Settings) -> None:
+    """DuckDB's file lock: a data engineer reading dq_history in another process while a refresh records a run."""
+    first = {"run_id": "run-1", "started_at": "2026-01-01T00:00:00+00:00", "mode": "replay", "status": "published"}
+    dq.record_run(warehouse_env, first)
+    history = dq.history_path(warehouse_env)
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb\n"
+            f"con = duckdb.connect({str(history)!r}, read_only=True)\n"
+            "print(con.execute('select count(*) from runs').fetchone()[0], flush=True)\n"
+            "sys.stdin.readline()\n"
+            "print(con.execute('select count(*) from runs').fetchone()[0], flush=True)\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdin is not None and reader.stdout is not None
+    try:
+        assert reader.stdout.readline().strip() == "1"  # the reader holds the file open (a shared lock)
+        dq.record_run(warehouse_env, first | {"run_id": "run-2", "status": "failed"})
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1"  # it keeps reading the file it opened, undisturbed
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=30)
+    assert reader.returncode == 0
+    assert query(history, "select run_id, status from runs order by run_id") == [
+        ("run-1", "published"),
+        ("run-2", "failed"),
+    ]
+    assert [p.name for p in history.parent.iterdir() if p.name.startswith(".dq_history")] == []
