@@ -1,17 +1,36 @@
 {#- The figure as known on var('as_of'): the newest vintage released on or before that date (or the newest). -#}
 {% set as_of = var('as_of', none) %}
-{#- A table: every statistics mart reads it, so the window over all vintages runs once per build. -#}
-{{ config(materialized='table') }}
+{#- Materialised: every statistics mart reads it, so the window over all vintages runs once per build. Incremental:
+    a build recomputes only the figures it took in (a change of as_of is a full build: flows.refresh). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_figures_taken_in() }}",
+) }}
 
 with vintaged as (
     select * from {{ ref('int_observations__vintaged') }}
 ),
 
+{% if is_incremental() %}
+    taken_in as (
+        {{ figures_taken_in() }}
+    ),
+{% endif %}
+
 eligible as (
-    select *
+    select vintaged.*
     from vintaged
+    {% if is_incremental() %}
+        inner join taken_in
+            on
+                vintaged.publisher = taken_in.publisher
+                and vintaged.indicator_code = taken_in.indicator_code
+                and vintaged.country_iso3 = taken_in.country_iso3
+                and vintaged.period = taken_in.period
+    {% endif %}
     {% if as_of %}
-        where vintage <= cast('{{ as_of }}' as date)
+        where vintaged.vintage <= cast('{{ as_of }}' as date)
     {% endif %}
 ),
 
@@ -25,20 +44,9 @@ ranked as (
     from eligible
 ),
 
--- int_observations__vintaged's columns (listed: `qualify` and `select * exclude` are DuckDB's)
+-- int_observations__vintaged's columns but its build stamp
 final as (
-    select
-        publisher,
-        indicator_code,
-        country_iso3,
-        period,
-        value,
-        unit,
-        fetched_at,
-        snapshot_sha256,
-        source_url,
-        origin,
-        vintage
+    select {{ observation_columns() }}
     from ranked
     where vintage_rank = 1
 )

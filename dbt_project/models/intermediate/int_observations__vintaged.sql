@@ -160,7 +160,7 @@ incoming as (
     ),
 
     existing_touched as (
-        select held.*
+        select {{ observation_columns('held') }}
         from {{ this }} as held
         inner join touched
             on
@@ -193,17 +193,8 @@ ranked as (
 
 final as (
     select
-        publisher,
-        indicator_code,
-        country_iso3,
-        period,
-        value,
-        unit,
-        fetched_at,
-        snapshot_sha256,
-        source_url,
-        origin,
-        vintage
+        {{ observation_columns() }},
+        {{ build_stamp() }} as taken_in_at
     from ranked
     where fetch_rank = 1
 )

@@ -1,8 +1,33 @@
-{#- Every change of a published figure between two consecutive vintages. -#}
+{#- Every change of a published figure between two consecutive vintages. Incremental: a build recomputes only
+    the figures it took in. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_figures_taken_in() }}",
+) }}
 {% set large_relative = 0.05 %}
 
-with vintaged as (
+with all_vintages as (
     select * from {{ ref('int_observations__vintaged') }}
+),
+
+{% if is_incremental() %}
+    taken_in as (
+        {{ figures_taken_in() }}
+    ),
+{% endif %}
+
+vintaged as (
+    select all_vintages.*
+    from all_vintages
+    {% if is_incremental() %}
+        inner join taken_in
+            on
+                all_vintages.publisher = taken_in.publisher
+                and all_vintages.indicator_code = taken_in.indicator_code
+                and all_vintages.country_iso3 = taken_in.country_iso3
+                and all_vintages.period = taken_in.period
+    {% endif %}
 ),
 
 sequenced as (

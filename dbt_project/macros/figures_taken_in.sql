@@ -1,0 +1,44 @@
+{#- Incremental models keyed by figure (publisher, indicator, country, period) recompute only the figures this
+    build took in: int_observations__vintaged stamps the rows it inserts with the build's start time. -#}
+
+{% macro build_stamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- The figures whose rows this build inserted into int_observations__vintaged (new or settled vintages). -#}
+{% macro figures_taken_in() -%}
+    select distinct
+        publisher,
+        indicator_code,
+        country_iso3,
+        period
+    from {{ ref('int_observations__vintaged') }}
+    where taken_in_at = {{ build_stamp() }}
+{%- endmacro %}
+
+{#- pre_hook of such a model: drop its rows of the figures this build took in, which the model then appends anew
+    (a figure may lose rows, e.g. a settled vintage that no longer differs; delete+insert would keep them). -#}
+{% macro delete_figures_taken_in() -%}
+    {% if is_incremental() %}
+        delete from {{ this }} as held
+        where exists (
+            select 1
+            from ({{ figures_taken_in() }}) as taken_in
+            where
+                taken_in.publisher = held.publisher
+                and taken_in.indicator_code = held.indicator_code
+                and taken_in.country_iso3 = held.country_iso3
+                and taken_in.period = held.period
+        )
+    {% endif %}
+{%- endmacro %}
+
+{#- The columns of an observation, as int_observations__vintaged and int_observations__as_of hold them (listed:
+    `select * exclude` is DuckDB's). -#}
+{% macro observation_columns(relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {%- for column in ['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'fetched_at',
+        'snapshot_sha256', 'source_url', 'origin', 'vintage'] %}
+        {{ prefix }}{{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
