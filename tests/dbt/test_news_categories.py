@@ -63,6 +63,12 @@ FILLERS = ["the", "и", "w", "Belarus", "Россия", "2024", "it", "ит", "�
 GAPS = [" ", " ", " ", "-", "--", " - ", ", ", "\n", "1", "’", "'", "", ".", "  ", "\u0301", "_", "«"]
 AFFIXES = ["", "", "", "ов", "ami", "s", "ing", "ия", "ё", "ł", "pre", "не", "e"]
 RANDOM_TEXTS = 300
+# the columns of marts.mart_news_items the model reads (DuckDB and PostgreSQL)
+NEWS_ITEMS_DDL = (
+    "create table marts.mart_news_items (source varchar, canonical_url varchar, published_at timestamp, "
+    "language varchar, title varchar, body_text varchar)"
+)
+INSERT_NEWS_ITEM = "insert into marts.mart_news_items values ('osw', ?, timestamp '2024-10-01 12:00', 'en', ?, ?)"
 
 
 def random_items(keywords: list[str], count: int, seed: int = 9) -> list[tuple[str, str | None, str | None]]:
@@ -90,6 +96,14 @@ def random_items(keywords: list[str], count: int, seed: int = 9) -> list[tuple[s
     ]
 
 
+def sample_items() -> list[tuple[str, str | None, str | None]]:
+    """The edge cases, then random texts made of the seed's keywords: (canonical_url, title, body_text)."""
+    with (DBT_PROJECT_DIR / "seeds" / "news_keyword_taxonomy.csv").open(encoding="utf-8") as seed:
+        keywords = sorted({line.rstrip("\n").rsplit(",", 1)[1] for line in list(seed)[1:]})
+    items = [(case_id, title, body) for case_id, title, body, _, _ in EDGE_CASES]
+    return items + random_items(keywords, RANDOM_TEXTS)
+
+
 def dbt(db_path: Path, target: Path, args: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """dbt through dbtRunner on `db_path`; the status of each node."""
     from dbt.cli.main import dbtRunner
@@ -113,20 +127,11 @@ def news_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """marts.mart_news_items with the edge cases and random texts, then the seed and the categories model built."""
     root = tmp_path_factory.mktemp("news-categories")
     db_path = root / "news.duckdb"
-    with (DBT_PROJECT_DIR / "seeds" / "news_keyword_taxonomy.csv").open(encoding="utf-8") as seed:
-        keywords = sorted({line.rstrip("\n").rsplit(",", 1)[1] for line in list(seed)[1:]})
-    items = [(case_id, title, body) for case_id, title, body, _, _ in EDGE_CASES]
-    items += random_items(keywords, RANDOM_TEXTS)
     con = duckdb.connect(str(db_path))
     try:
         con.execute("create schema marts")
-        con.execute(
-            "create table marts.mart_news_items (source varchar, canonical_url varchar, published_at timestamp, "
-            "language varchar, title varchar, body_text varchar)"
-        )
-        con.executemany(
-            "insert into marts.mart_news_items values ('osw', ?, timestamp '2024-10-01 12:00', 'en', ?, ?)", items
-        )
+        con.execute(NEWS_ITEMS_DDL)
+        con.executemany(INSERT_NEWS_ITEM, sample_items())
     finally:
         con.close()
     with pytest.MonkeyPatch.context() as monkeypatch:
