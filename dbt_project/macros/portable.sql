@@ -145,17 +145,3 @@
         else cast(cast({{ x }} as double precision) as varchar)
     end
 {%- endmacro %}
-
-{#- A lateral table expression (after `cross join`): the pieces of `string` between matches of `pattern`, one row
-    each, as `alias`(`value_column`, `position_column`) with positions from 1, empty pieces included. -#}
-{% macro regex_split_rows(string, pattern, alias, value_column, position_column) -%}
-    {{ return(adapter.dispatch('regex_split_rows')(string, pattern, alias, value_column, position_column)) }}
-{%- endmacro %}
-
-{% macro duckdb__regex_split_rows(string, pattern, alias, value_column, position_column) -%}
-    unnest(regexp_split_to_array({{ string }}, {{ pattern }})) with ordinality as {{ alias }} ({{ value_column }}, {{ position_column }})
-{%- endmacro %}
-
-{% macro postgres__regex_split_rows(string, pattern, alias, value_column, position_column) -%}
-    lateral regexp_split_to_table({{ string }}, {{ pattern }}) with ordinality as {{ alias }} ({{ value_column }}, {{ position_column }})
-{%- endmacro %}

@@ -30,8 +30,10 @@ taxonomy as (
     inner join newest_version on taxonomy_versions.taxonomy_version = newest_version.taxonomy_version
 ),
 
+-- item_key: a number for each item (canonical_url is unique), cheaper to join and group on than the URL
 texts as (
     select
+        row_number() over (order by canonical_url) as item_key,
         source as news_source,
         canonical_url,
         published_at,
@@ -47,23 +49,30 @@ keywords as (
 ),
 
 -- Cut with a leading ' ', piece 1 is the empty text before the first word, and the n-th word and the gap after
--- it share position n.
+-- it share position n. unnest and generate_subscripts in one select list run in step (DuckDB and PostgreSQL); a
+-- lateral join would make DuckDB join the pieces back on the whole text.
+keyword_pieces as (
+    select
+        keyword,
+        regexp_split_to_array(' ' || keyword, {{ non_letters }}) as words,
+        regexp_split_to_array(' ' || keyword, {{ letters }}) as gaps
+    from keywords
+),
+
 keyword_words as (
     select
-        keywords.keyword,
-        words.word,
-        words.word_position
-    from keywords
-    cross join {{ regex_split_rows("' ' || keywords.keyword", non_letters, 'words', 'word', 'word_position') }}
+        keyword,
+        unnest(words) as word,
+        generate_subscripts(words, 1) as word_position
+    from keyword_pieces
 ),
 
 keyword_gaps as (
     select
-        keywords.keyword,
-        gaps.gap,
-        gaps.gap_position
-    from keywords
-    cross join {{ regex_split_rows("' ' || keywords.keyword", letters, 'gaps', 'gap', 'gap_position') }}
+        keyword,
+        unnest(gaps) as gap,
+        generate_subscripts(gaps, 1) as gap_position
+    from keyword_pieces
 ),
 
 -- Part 1..n of a keyword: a stem a word starts with (the last part, or one followed by a space), or a whole word
@@ -83,14 +92,27 @@ keyword_parts as (
     where keyword_words.word_position > 1
 ),
 
-text_words as (
+text_pieces as (
     select
-        texts.canonical_url,
-        words.word,
-        words.word_position
+        item_key,
+        regexp_split_to_array(' ' || search_text, {{ non_letters }}) as words
     from texts
-    cross join {{ regex_split_rows("' ' || texts.search_text", non_letters, 'words', 'word', 'word_position') }}
-    where words.word != ''
+),
+
+-- materialized: read twice (the vocabulary, the matches), cut once
+text_words as materialized (
+    select
+        item_key,
+        word,
+        word_position
+    from (
+        select
+            item_key,
+            unnest(words) as word,
+            generate_subscripts(words, 1) as word_position
+        from text_pieces
+    ) as pieces
+    where word != ''
 ),
 
 vocabulary as (
@@ -115,7 +137,7 @@ vocabulary_matches as (
 
 word_matches as (
     select
-        text_words.canonical_url,
+        text_words.item_key,
         text_words.word_position,
         vocabulary_matches.keyword,
         vocabulary_matches.part_index,
@@ -134,7 +156,7 @@ gaps_checked as (
     union all
     select word_matches.*
     from word_matches
-    inner join texts on word_matches.canonical_url = texts.canonical_url
+    inner join texts on word_matches.item_key = texts.item_key
     where
         word_matches.literal_gap is not null
         and (regexp_split_to_array(' ' || texts.search_text, {{ letters }}))[
@@ -145,14 +167,14 @@ gaps_checked as (
 -- every part of a keyword at consecutive words from one start
 keyword_matches as (
     select distinct
-        canonical_url,
+        item_key,
         keyword
     from (
         select
-            canonical_url,
+            item_key,
             keyword
         from gaps_checked
-        group by canonical_url, keyword, match_start, part_count
+        group by item_key, keyword, match_start, part_count
         having count(*) = part_count
     ) as complete_matches
 ),
@@ -171,7 +193,7 @@ matches as (
         taxonomy.category_label,
         taxonomy.keyword
     from keyword_matches
-    inner join texts on keyword_matches.canonical_url = texts.canonical_url
+    inner join texts on keyword_matches.item_key = texts.item_key
     inner join taxonomy on keyword_matches.keyword = taxonomy.keyword
 ),
 
