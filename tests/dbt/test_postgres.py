@@ -204,15 +204,17 @@ def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[
     return copied
 
 
-def dbt_build_on_postgres(server: Postgres, project_dir: Path, scratch: Path) -> PostgresBuild:
-    """`dbt build --target postgres` through dbtRunner: the same project, its own target and log paths."""
+def dbt_build_on_postgres(
+    server: Postgres, project_dir: Path, scratch: Path, select: list[str] | None = None
+) -> PostgresBuild:
+    """`dbt build --target postgres` through dbtRunner (all of it, or `select`): its own target and log paths."""
     from dbt.adapters.factory import cleanup_connections, reset_adapters
     from dbt.cli.main import dbtRunner
 
     target_path = scratch / "dbt_target"
     args = ["--quiet", "build", "--target", "postgres", "--project-dir", str(project_dir)]
     args += ["--profiles-dir", str(project_dir), "--target-path", str(target_path)]
-    args += ["--log-path", str(scratch / "dbt_logs")]
+    args += ["--log-path", str(scratch / "dbt_logs"), *(["--select", *select] if select else [])]
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("UNIONSTAT_PG_HOST", str(server.socket_dir))
         monkeypatch.setenv("UNIONSTAT_PG_PORT", str(server.port))
@@ -370,3 +372,52 @@ def test_replication_audit_on_postgres_differs_only_where_scipy_is_needed(postgr
     assert "computed by a Python model (scipy) that runs on DuckDB only, not on postgres" in explanation
     statuses = "select status, count(*) from marts.mart_replication_audit group by status"
     assert dict(postgres_build.server.query(statuses)) == {"match": 31, "explained": 2, "not reproducible": 7}
+
+
+def test_news_categories_on_postgres_are_the_pairs_the_regular_expression_gives_in_duckdb(
+    postgres: Postgres, tmp_path: Path
+) -> None:
+    """The word-by-word keyword match on the server engine ([[:alpha:]], regexp_split_to_table), in a database of
+    its own: on the edge cases and random texts of test_news_categories, the DuckDB regex oracle's pairs."""
+    from tests.dbt import test_news_categories as news
+
+    con = postgres.connect(dbname="postgres")
+    con.autocommit = True
+    with con.cursor() as cursor:
+        cursor.execute("create database news_categories")
+    con.close()
+    server = dataclasses.replace(postgres, dbname="news_categories")
+    items = news.sample_items()
+    con = server.connect()
+    with con.cursor() as cursor:
+        cursor.execute("create schema marts")
+        cursor.execute(news.NEWS_ITEMS_DDL)
+        cursor.executemany(news.INSERT_NEWS_ITEM.replace("?", "%s"), items)
+    con.commit()
+    con.close()
+    selection = ["news_keyword_taxonomy", "mart_news_item_categories", "news_keyword_shape"]
+    build = dbt_build_on_postgres(server, DBT_PROJECT_DIR, tmp_path, selection)
+    assert build.success, (build.error, build.statuses)
+    assert "test.unionstat.news_keyword_shape" in build.statuses
+    on_postgres = {
+        (url, keyword)
+        for url, keywords in server.query("select canonical_url, matched_keywords from marts.mart_news_item_categories")
+        for keyword in keywords
+    }
+    oracle = duckdb.connect()
+    try:
+        oracle.execute("create schema marts")
+        oracle.execute("create schema paper")
+        oracle.execute(news.NEWS_ITEMS_DDL)
+        oracle.executemany(news.INSERT_NEWS_ITEM, items)
+        seed = str(DBT_PROJECT_DIR / "seeds" / "news_keyword_taxonomy.csv")
+        taxonomy = "create table paper.news_keyword_taxonomy as select * from read_csv(?, all_varchar = true)"
+        oracle.execute(taxonomy, [seed])
+        expected = set(oracle.execute(news.ORACLE).fetchall())
+    finally:
+        oracle.close()
+    assert len(expected) > 1000
+    assert on_postgres == expected
+    assert ("hyphen-literal", "ит-компани") in on_postgres
+    assert ("hyphen-spaced", "ит-компани") not in on_postgres
+    assert ("cyrillic-upper-case", "цифров") in on_postgres
