@@ -1,4 +1,4 @@
-"""The compact validation batch (suite columns only, categoricals, chunked) passes and fails exactly as the whole one."""
+"""The compact validation batch (suite columns, categoricals, chunks) passes and fails as the whole one does."""
 
 from __future__ import annotations
 
