@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -51,9 +52,17 @@ def test_unionstat_connections_use_the_settings(limited: Settings, tmp_path: Pat
     assert row == (_duckdb_shows(LIMIT), 1, str(tmp_path / "spill"))
 
 
-def test_dbt_runs_with_the_same_settings(limited: Settings, tmp_path: Path) -> None:
+def _dbt_show(settings: Settings, tmp_path: Path, sql: str) -> Any:
     from dbt.cli.main import dbtRunner
 
+    folders = ["--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)]
+    folders += ["--target-path", str(tmp_path / "dbt_target"), "--log-path", str(tmp_path / "dbt_logs")]
+    outcome = dbtRunner().invoke(["--quiet", "show", "--inline", sql, *folders])
+    assert outcome.success, outcome.exception
+    return outcome.result.results[0].agate_table
+
+
+def test_dbt_runs_with_the_same_settings(limited: Settings, tmp_path: Path) -> None:
     limited.build_dir.mkdir(parents=True)
     export_dbt_env(limited.build_db, limited)
     sql = (
@@ -61,24 +70,25 @@ def test_dbt_runs_with_the_same_settings(limited: Settings, tmp_path: Path) -> N
         "current_setting('temp_directory') as temp_directory"
     )
     try:
-        outcome = dbtRunner().invoke(
-            [
-                "--quiet",
-                "show",
-                "--inline",
-                sql,
-                "--project-dir",
-                str(limited.dbt_project_dir),
-                "--profiles-dir",
-                str(limited.dbt_project_dir),
-                "--target-path",
-                str(tmp_path / "dbt_target"),
-                "--log-path",
-                str(tmp_path / "dbt_logs"),
-            ]
-        )
+        table = _dbt_show(limited, tmp_path, sql)
     finally:
         transform._close_dbt_connections()
-    assert outcome.success, outcome.exception
-    table = outcome.result.results[0].agate_table
     assert [tuple(row) for row in table.rows] == [(_duckdb_shows(LIMIT), 1, str(tmp_path / "spill"))]
+
+
+def test_dbt_keeps_working_after_duckdb_spilled(
+    limited: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sort bigger than the limit spills; the next dbt cursor must not try to move the temp directory."""
+    monkeypatch.setenv("UNIONSTAT_DUCKDB_MEMORY_LIMIT", "64MB")
+    settings = Settings.from_env()
+    settings.build_dir.mkdir(parents=True)
+    export_dbt_env(settings.build_db, settings)
+    spill = "select count(distinct h) as n from (select md5(range::varchar) as h from range(2000000) order by h)"
+    try:
+        first = _dbt_show(settings, tmp_path, spill)
+        second = _dbt_show(settings, tmp_path, "select current_setting('memory_limit') as memory_limit")
+    finally:
+        transform._close_dbt_connections()
+    assert [tuple(row) for row in first.rows] == [(2_000_000,)]
+    assert [tuple(row) for row in second.rows] == [(_duckdb_shows("64MB"),)]
