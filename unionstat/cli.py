@@ -135,7 +135,10 @@ def _query(sql: str, params: list[Any] | None = None) -> Any:
     if not settings.published_db.exists():
         raise UnionstatError(f"no published warehouse at {settings.published_db}; run `make run` first")
     # Read-only, and no file system or network either: no COPY/EXPORT to files, no ATTACH, no extension installs.
-    config: DuckDBConfig = {**settings.duckdb_config(), **ANALYST_CONFIG}
+    # The memory limit and threads of every unionstat connection; not temp_directory, which DuckDB refuses to set
+    # without external access (it keeps its default beside the file, `<db>.tmp`).
+    limits = {k: v for k, v in settings.duckdb_config().items() if k != "temp_directory"}
+    config: DuckDBConfig = {**limits, **ANALYST_CONFIG}
     con = duckdb.connect(str(settings.published_db), read_only=True, config=config)
     try:
         return con.execute(sql, params or []).df()
