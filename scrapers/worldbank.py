@@ -166,7 +166,7 @@ class WorldBank(Connector):
                 bulk = BulkCsv.open(self.name, str(path), given, Path(scratch))
             except ParseError:
                 return None
-            con = duckdb.connect()
+            con = duckdb.connect(config=self.settings.duckdb_config())
             try:
                 codes = bulk.run(lambda sql: con.sql(sql).fetchall(), bulk.indicator_codes_sql())
             finally:

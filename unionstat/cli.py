@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from unionstat.errors import UnionstatError
-from unionstat.settings import Settings, quiet_third_party_telemetry
+from unionstat.settings import DuckDBConfig, Settings, quiet_third_party_telemetry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,7 +135,11 @@ def _query(sql: str, params: list[Any] | None = None) -> Any:
     if not settings.published_db.exists():
         raise UnionstatError(f"no published warehouse at {settings.published_db}; run `make run` first")
     # Read-only, and no file system or network either: no COPY/EXPORT to files, no ATTACH, no extension installs.
-    con = duckdb.connect(str(settings.published_db), read_only=True, config=dict(ANALYST_CONFIG))
+    # The memory limit and threads of every unionstat connection; not temp_directory, which DuckDB refuses to set
+    # without external access (it keeps its default beside the file, `<db>.tmp`).
+    limits = {k: v for k, v in settings.duckdb_config().items() if k != "temp_directory"}
+    config: DuckDBConfig = {**limits, **ANALYST_CONFIG}
+    con = duckdb.connect(str(settings.published_db), read_only=True, config=config)
     try:
         return con.execute(sql, params or []).df()
     except duckdb.Error as exc:

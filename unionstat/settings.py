@@ -20,6 +20,12 @@ THIRD_PARTY_QUIET = {
     # busy two-core machine (measured while benchmarking), so wait longer unless the user chose otherwise.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
+# DuckDB's own default is 80% of the machine's RAM per database instance, and a refresh opens two at once (the
+# flow's connection and dbt-duckdb's); a fixed cap makes DuckDB spill to disk instead of growing with the data.
+# 2 GB fits the 10M-observation benchmark's largest DuckDB step with room to spare and leaves most of a shared
+# machine free; raise it on a dedicated host (UNIONSTAT_DUCKDB_MEMORY_LIMIT, any size DuckDB accepts).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+DuckDBConfig = dict[str, str | bool | int | float | list[str]]  # what duckdb.connect(config=...) takes
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,9 @@ class Settings:
     max_response_bytes: int = 200 * 1024 * 1024
     lock_timeout_s: float = 0.0
     webhook_url: str | None = None
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_threads: int | None = None
+    duckdb_temp_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +83,11 @@ class Settings:
             ),
             lock_timeout_s=float(env.get("UNIONSTAT_LOCK_TIMEOUT_S", cls.lock_timeout_s)),
             webhook_url=env.get("UNIONSTAT_WEBHOOK_URL") or None,
+            duckdb_memory_limit=env.get("UNIONSTAT_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
+            duckdb_threads=int(env["UNIONSTAT_DUCKDB_THREADS"]) if env.get("UNIONSTAT_DUCKDB_THREADS") else None,
+            duckdb_temp_dir=(
+                Path(env["UNIONSTAT_DUCKDB_TEMP_DIR"]).resolve() if env.get("UNIONSTAT_DUCKDB_TEMP_DIR") else None
+            ),
         )
 
     def with_mode(self, mode: str) -> Settings:
@@ -93,6 +107,18 @@ class Settings:
     @property
     def build_db(self) -> Path:
         return self.build_dir / "unionstat.duckdb"
+
+    @property
+    def duckdb_spill_dir(self) -> Path:
+        """Where DuckDB spills what does not fit in its memory limit (beside the build, on the warehouse's disk)."""
+        return self.duckdb_temp_dir or self.build_dir / "duckdb_tmp"
+
+    def duckdb_config(self) -> DuckDBConfig:
+        """The resource settings of every DuckDB database unionstat opens (dbt's too, via export_dbt_env)."""
+        config: DuckDBConfig = {"memory_limit": self.duckdb_memory_limit, "temp_directory": str(self.duckdb_spill_dir)}
+        if self.duckdb_threads is not None:
+            config["threads"] = self.duckdb_threads
+        return config
 
     @property
     def snapshot_dir(self) -> Path:
@@ -137,3 +163,7 @@ def export_dbt_env(db_path: Path, settings: Settings) -> None:
     """dbt reads its profile through env_var(): point it at the database being built."""
     os.environ["UNIONSTAT_DBT_DB_PATH"] = str(db_path)
     os.environ["UNIONSTAT_PROJECT_ROOT"] = str(settings.project_root)
+    # profiles.yml passes these to dbt-duckdb's `settings`: the same limits as unionstat's own connections
+    os.environ["UNIONSTAT_DBT_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
+    os.environ["UNIONSTAT_DBT_DUCKDB_TEMP_DIR"] = str(settings.duckdb_spill_dir)
+    os.environ["UNIONSTAT_DBT_DUCKDB_THREADS"] = str(settings.duckdb_threads or os.cpu_count() or 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from unionstat.data_docs_assets import localize_site
 from unionstat.errors import ValidationFailed
@@ -114,8 +116,12 @@ def validate_new_rows(
     frames: dict[str, tuple[pd.DataFrame, list[str], list[str]]] = {}
     changes: list[ExpectationOutcome] = []
     for table, shas in sorted(batches.items()):
-        compare = _compare_columns(settings.expectations_dir / f"{table}.json")
-        batch = _batch(con, table, shas, compare)
+        suite_path = settings.expectations_dir / f"{table}.json"
+        compare = _compare_columns(suite_path)
+        columns, keep_as_text = _suite_columns(
+            json.loads(suite_path.read_text(encoding="utf-8")), _table_columns(con, table)
+        )
+        batch = _batch(con, table, shas, compare, columns, keep_as_text)
         if compare:
             changes.append(_changed_rows_outcome(con, table, shas, compare, len(batch)))
         if len(batch) or not compare:
@@ -171,6 +177,8 @@ def _validate(
     for table, (batch, shas, index) in batches.items():
         suite_path = settings.expectations_dir / f"{table}.json"
         outcomes, quarantined = _run_suite(gx, context, suite_path, table, batch, run_id, index)
+        if quarantined and table.startswith("raw.") and list(batch.columns) != _table_columns(con, table):
+            quarantined = _with_full_rows(con, table, quarantined)  # the batch held only the suite's columns
         for outcome in outcomes:
             outcome.snapshots = sorted(shas)
         _store(con, outcomes, run_id)
@@ -248,24 +256,112 @@ def _context(gx: Any, settings: Settings) -> Any:
     return context
 
 
-def _batch(con: duckdb.DuckDBPyConnection, table: str, shas: list[str], compare: list[str]) -> pd.DataFrame:
+def _batch(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    shas: list[str],
+    compare: list[str],
+    columns: list[str],
+    keep_as_text: set[str],
+) -> pd.DataFrame:
     """The rows of the snapshots this run loaded; with `compare` columns, only those no earlier snapshot of the
     table already holds with the same values (new figures and revised values): a new release of a large
-    dataset is validated by the size of what changed. DuckDB finds them with one anti-join."""
+    dataset is validated by the size of what changed. DuckDB finds them with one anti-join.
+
+    Only `columns` are read (those the suite's expectations and the failing-row index use), and text columns
+    with repeated values become categoricals (one Python string per distinct value, not one per row)."""
+    select = ", ".join(f"loaded.{c}" for c in columns)
     if not compare:
-        return con.execute(f"select * from {table} where snapshot_sha256 in (select unnest(?))", [shas]).df()  # noqa: S608
-    same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
-    return con.execute(
-        f"""
-        select * from {table} as loaded
-        where loaded.snapshot_sha256 in (select unnest($shas))
-          and not exists (
-            select 1 from {table} as earlier
-            where earlier.snapshot_sha256 not in (select unnest($shas)) and {same}
-          )
-        """,  # noqa: S608
-        {"shas": shas},
-    ).df()
+        sql = f"select {select} from {table} as loaded where loaded.snapshot_sha256 in (select unnest($shas))"  # noqa: S608
+    else:
+        same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
+        sql = f"""
+            select {select} from {table} as loaded
+            where loaded.snapshot_sha256 in (select unnest($shas))
+              and not exists (
+                select 1 from {table} as earlier
+                where earlier.snapshot_sha256 not in (select unnest($shas)) and {same}
+              )
+            """  # noqa: S608
+    return _compact_frame(con.execute(sql, {"shas": shas}), keep_as_text)
+
+
+BATCH_CHUNK_VECTORS = 64  # DuckDB vectors (2,048 rows each) converted to pandas at a time: ~131k rows
+CATEGORICAL_MAX_SHARE = 0.5  # a text column becomes categorical when its first chunk repeats values this much
+
+
+def _compact_frame(result: duckdb.DuckDBPyConnection, keep_as_text: set[str]) -> pd.DataFrame:
+    """The query's rows as pandas, chunk by chunk; repetitive VARCHAR columns as categoricals.
+
+    Converting a whole result at once holds a Python string per row and column (at 10M rows, gigabytes) before
+    anything could be compacted; chunks bound that to one chunk. Columns in `keep_as_text` stay strings (a type
+    expectation reads their dtype)."""
+    text = {str(name) for name, kind, *_ in result.description or [] if str(kind) == "VARCHAR"} - keep_as_text
+    first = result.fetch_df_chunk(BATCH_CHUNK_VECTORS)
+    categorical = [c for c in first.columns if c in text and _repetitive(first[c])]
+    chunks: list[pd.DataFrame] = []
+    chunk = first
+    while len(chunk):
+        for column in categorical:
+            chunk[column] = chunk[column].astype("category")
+        chunks.append(chunk)
+        chunk = result.fetch_df_chunk(BATCH_CHUNK_VECTORS)
+    if len(chunks) <= 1:
+        return (chunks or [first])[0].reset_index(drop=True)
+    combined: dict[str, pd.Series] = {}
+    for column in list(first.columns):
+        parts = [chunk.pop(column) for chunk in chunks]
+        if column in categorical:
+            combined[column] = pd.Series(union_categoricals(parts), name=column)
+        else:
+            combined[column] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(combined)
+
+
+def _repetitive(values: pd.Series) -> bool:
+    return bool(len(values)) and values.nunique(dropna=True) <= CATEGORICAL_MAX_SHARE * len(values)
+
+
+COLUMN_KWARGS = ("column", "column_A", "column_B")
+TYPE_EXPECTATIONS = ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list")
+
+
+def _suite_columns(spec: dict[str, Any], table_columns: list[str]) -> tuple[list[str], set[str]]:
+    """The columns a suite reads (its expectations' columns, those its row conditions name, the index columns
+    of failing-row reports) in table order, and those whose dtype an expectation checks. Every column when an
+    expectation is about the table's columns or names columns in a way not known here: never less than asked."""
+    wanted = set(RAW_INDEX)
+    typed: set[str] = set()
+    for entry in spec.get("expectations", []):
+        kind, kwargs = str(entry.get("type", "")), dict(entry.get("kwargs") or {})
+        unknown = [k for k in kwargs if "column" in k and k not in (*COLUMN_KWARGS, "column_list")]
+        if kind.startswith("expect_table_column") or unknown:
+            return list(table_columns), typed | _named(kwargs, table_columns)
+        named = _named(kwargs, table_columns)
+        wanted |= named
+        if kind in TYPE_EXPECTATIONS:
+            typed |= named
+    return [c for c in table_columns if c in wanted], typed
+
+
+def _named(kwargs: dict[str, Any], table_columns: list[str]) -> set[str]:
+    names = {str(kwargs[k]) for k in COLUMN_KWARGS if k in kwargs}
+    names |= {str(c) for c in kwargs.get("column_list") or []}
+    condition = str(kwargs.get("row_condition") or "")
+    names |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", condition)) & set(table_columns)
+    return names
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".", 1)
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    if not rows:
+        raise ValidationFailed(f"{table}: no such table in the build warehouse; its suite expects it")
+    return [str(r[0]) for r in rows]
 
 
 def _compare_columns(suite_path: Path) -> list[str]:
@@ -378,6 +474,26 @@ def _quarantine(
         }
         for row in failing.to_dict(orient="records")
     ]
+
+
+def _with_full_rows(
+    con: duckdb.DuckDBPyConnection, table: str, quarantined: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Quarantined rows as whole raw rows (every column), read back by their key (snapshot_sha256, row_number)."""
+    keys = sorted({(str(q["snapshot_sha256"]), int(q["row_number"])) for q in quarantined})
+    found = con.execute(
+        f"""
+        select raw.* from {table} as raw
+        join (select unnest($shas) as sha, unnest($rows) as row_number) as failing
+          on raw.snapshot_sha256 = failing.sha and raw.row_number = failing.row_number
+        """,  # noqa: S608
+        {"shas": [k[0] for k in keys], "rows": [k[1] for k in keys]},
+    ).df()
+    rows = {(str(r["snapshot_sha256"]), int(r["row_number"])): r for r in found.to_dict(orient="records")}
+    missing = [k for k in keys if k not in rows]
+    if missing:
+        raise ValidationFailed(f"{table}: quarantined rows not found again by their key: {missing[:3]}")
+    return [q | {"row": rows[(str(q["snapshot_sha256"]), int(q["row_number"]))]} for q in quarantined]
 
 
 def _store(con: duckdb.DuckDBPyConnection, outcomes: list[ExpectationOutcome], run_id: str) -> None:

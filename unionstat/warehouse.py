@@ -85,14 +85,18 @@ create table if not exists ops.runs (
 """
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, read_only: bool = False, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the configured resource limits (memory_limit, temp_directory, threads)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    config = (settings or Settings.from_env()).duckdb_config()
+    return duckdb.connect(str(path), read_only=read_only, config=config)
 
 
 @contextlib.contextmanager
-def connection(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(path, read_only=read_only)
+def connection(
+    path: Path, read_only: bool = False, settings: Settings | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only=read_only, settings=settings)
     try:
         yield con
     finally:

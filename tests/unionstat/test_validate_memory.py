@@ -1,0 +1,125 @@
+"""The compact validation batch (suite columns, categoricals, chunks) passes and fails as the whole one does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import scrapers
+from unionstat import validate, warehouse
+from unionstat.settings import Settings
+
+TABLE = "raw.worldbank_observations"
+SHA = "a" * 64
+ROWS = 6_000  # three chunks of 2,048 rows with BATCH_CHUNK_VECTORS = 1
+
+# 20 indicators x 10 countries x 30 years, then planted faults; row 5500 repeats row 100's key (another chunk).
+ROWS_SQL = f"""
+insert into {TABLE}
+select '{SHA}', i, 'BENCH.IND.' || (i % 20), 'Bench indicator ' || (i % 20), 'X' || (i // 20 % 10),
+       'XA' || chr(65 + (i // 20 % 10)::int), 'Country ' || (i // 20 % 10), (1960 + i // 200)::varchar, i * 0.5,
+       null, null, 1, date '2025-07-01'
+from range({ROWS}) as t(i)
+"""
+FAULTS = [
+    "update raw.worldbank_observations set countryiso3code = 'blr' where row_number = 10",
+    "update raw.worldbank_observations set lastupdated = null where row_number = 50",
+    "update raw.worldbank_observations set date = '1850' where row_number = 4000",
+    "update raw.worldbank_observations set indicator_id = 'SP.POP.TOTL', value = -5 where row_number = 3000",
+    "update raw.worldbank_observations set indicator_id = 'NY.GDP.MKTP.KD.ZG', value = 45 where row_number = 3001",
+    """update raw.worldbank_observations as t set indicator_id = s.indicator_id, countryiso3code = s.countryiso3code,
+       date = s.date from raw.worldbank_observations as s where s.row_number = 100 and t.row_number = 5500""",
+]
+
+
+def _outcome_key(outcome: validate.ExpectationOutcome) -> tuple[Any, ...]:
+    return (
+        outcome.expectation_type,
+        outcome.column,
+        outcome.severity,
+        outcome.success,
+        outcome.element_count,
+        outcome.unexpected_count,
+        json.dumps(sorted(map(str, outcome.examples))),
+        json.dumps(outcome.observed, default=str, sort_keys=True),
+    )
+
+
+@pytest.fixture
+def loaded(warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setattr(validate, "BATCH_CHUNK_VECTORS", 1)  # 2,048-row chunks: several at this size
+    with warehouse.connection(warehouse_env.build_db) as con:
+        warehouse.ensure_schema(con, [scrapers.connector("worldbank", warehouse_env).raw_ddl])
+        con.execute(ROWS_SQL)
+        for fault in FAULTS:
+            con.execute(fault)
+    return warehouse_env
+
+
+def test_the_compact_batch_fails_the_same_expectations_as_the_whole_table(loaded: Settings, tmp_path: Path) -> None:
+    import great_expectations as gx
+
+    with warehouse.connection(loaded.build_db) as con:
+        report = validate.validate_new_rows(loaded, con, {TABLE: [SHA]}, "compact")
+        whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
+        context = validate._context(gx, loaded)
+        suite_path = loaded.expectations_dir / f"{TABLE}.json"
+        expected, expected_quarantine = validate._run_suite(
+            gx, context, suite_path, TABLE, whole, "whole", list(validate.RAW_INDEX)
+        )
+
+    suite_outcomes = [o for o in report.outcomes if o.suite == TABLE]
+    assert sorted(map(_outcome_key, suite_outcomes)) == sorted(map(_outcome_key, expected))
+    failed = sorted((o.expectation_type, o.column or "", o.severity, o.unexpected_count) for o in report.failed)
+    assert failed == [
+        ("expect_column_values_to_be_between", "value", "critical", 1),  # SP.POP.TOTL at -5
+        ("expect_column_values_to_be_between", "value", "warning", 1),  # GDP growth 45
+        ("expect_column_values_to_match_regex", "countryiso3code", "critical", 1),
+        ("expect_column_values_to_match_regex", "date", "critical", 1),
+        ("expect_column_values_to_not_be_null", "lastupdated", "warning", 1),
+        ("expect_compound_columns_to_be_unique", "", "critical", 2),
+    ]
+    unconditional = ("expect_column_values_to_not_be_null", "expect_column_values_to_match_regex")
+    assert {o.element_count for o in suite_outcomes if o.expectation_type in unconditional} == {ROWS}
+    # The quarantine keeps whole raw rows, columns the suite never reads included.
+    by_row = {q["row_number"]: q["row"] for q in report.quarantined}
+    assert by_row.keys() == {q["row_number"] for q in expected_quarantine} >= {10, 50, 4000, 3000, 3001, 100, 5500}
+    assert by_row[10]["country_name"] == "Country 0" and by_row[10]["countryiso3code"] == "blr"
+    assert by_row[10].keys() == set(whole.columns)
+
+
+def test_the_batch_reads_only_the_suite_columns_and_compacts_repeated_text(loaded: Settings) -> None:
+    spec = json.loads((loaded.expectations_dir / f"{TABLE}.json").read_text(encoding="utf-8"))
+    with warehouse.connection(loaded.build_db) as con:
+        columns, typed = validate._suite_columns(spec, validate._table_columns(con, TABLE))
+        batch = validate._batch(con, TABLE, [SHA], [], columns, typed)
+    assert columns == [
+        "snapshot_sha256",
+        "row_number",
+        "indicator_id",
+        "countryiso3code",
+        "date",
+        "value",
+        "lastupdated",
+    ]
+    assert typed == {"value"}
+    assert len(batch) == ROWS and list(batch.columns) == columns
+    assert isinstance(batch["indicator_id"].dtype, pd.CategoricalDtype)
+    assert isinstance(batch["snapshot_sha256"].dtype, pd.CategoricalDtype)
+    assert str(batch["value"].dtype) == "float64" and str(batch["row_number"].dtype) == "int32"
+    assert batch["row_number"].tolist() == list(range(ROWS))  # every chunk, in order
+    assert batch.loc[10, "countryiso3code"] == "blr" and pd.isna(batch.loc[50, "lastupdated"])
+
+
+def test_an_expectation_on_the_table_columns_reads_every_column() -> None:
+    spec = {"expectations": [{"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": ["a"]}}]}
+    assert validate._suite_columns(spec, ["snapshot_sha256", "row_number", "a", "b"])[0] == [
+        "snapshot_sha256",
+        "row_number",
+        "a",
+        "b",
+    ]
