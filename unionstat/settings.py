@@ -163,7 +163,7 @@ def export_dbt_env(db_path: Path, settings: Settings) -> None:
     """dbt reads its profile through env_var(): point it at the database being built."""
     os.environ["UNIONSTAT_DBT_DB_PATH"] = str(db_path)
     os.environ["UNIONSTAT_PROJECT_ROOT"] = str(settings.project_root)
-    # profiles.yml passes these to dbt-duckdb's `settings`: the same limits as unionstat's own connections
+    # profiles.yml passes these to dbt-duckdb's `config_options`: the same limits as unionstat's own connections
     os.environ["UNIONSTAT_DBT_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
     os.environ["UNIONSTAT_DBT_DUCKDB_TEMP_DIR"] = str(settings.duckdb_spill_dir)
     os.environ["UNIONSTAT_DBT_DUCKDB_THREADS"] = str(settings.duckdb_threads or os.cpu_count() or 1)
