@@ -109,8 +109,7 @@ class Belstat(Connector):
         table_notes varchar,
         file_format varchar not null,
         text_encoding varchar,
-        release_date date,
-        primary key (snapshot_sha256, row_number)
+        release_date date
     )
     """
 

@@ -64,8 +64,7 @@ def news_ddl(table: str) -> str:
         tags_json varchar not null,
         links_json varchar not null,
         image_url varchar,
-        in_scope boolean not null,
-        primary key (snapshot_sha256, row_number)
+        in_scope boolean not null
     )
     """
 

@@ -70,8 +70,7 @@ class Rosstat(Connector):
         base_period varchar,
         cell_text varchar,
         value double,
-        unit varchar,
-        primary key (snapshot_sha256, row_number)
+        unit varchar
     )
     """
 

@@ -84,8 +84,7 @@ class Wipo(Connector):
         value double,
         value_count integer not null,
         unit varchar,
-        last_updated date not null,
-        primary key (snapshot_sha256, row_number)
+        last_updated date not null
     )
     """
 

@@ -60,8 +60,7 @@ class WorldBank(Connector):
         unit varchar,
         obs_status varchar,
         decimal integer,
-        lastupdated date,
-        primary key (snapshot_sha256, row_number)
+        lastupdated date
     )
     """
 
