@@ -5,6 +5,14 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 
+{#- Two rows are of the same figure (publisher, indicator, country, period). -#}
+{% macro same_figure(left, right) -%}
+    {{ left }}.publisher = {{ right }}.publisher
+    and {{ left }}.indicator_code = {{ right }}.indicator_code
+    and {{ left }}.country_iso3 = {{ right }}.country_iso3
+    and {{ left }}.period = {{ right }}.period
+{%- endmacro %}
+
 {#- The figures whose rows this build inserted into int_observations__vintaged (new or settled vintages). -#}
 {% macro figures_taken_in() -%}
     select distinct
@@ -24,11 +32,7 @@
         where exists (
             select 1
             from ({{ figures_taken_in() }}) as taken_in
-            where
-                taken_in.publisher = held.publisher
-                and taken_in.indicator_code = held.indicator_code
-                and taken_in.country_iso3 = held.country_iso3
-                and taken_in.period = held.period
+            where {{ same_figure('taken_in', 'held') }}
         )
     {% endif %}
 {%- endmacro %}

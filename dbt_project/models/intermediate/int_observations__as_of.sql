@@ -23,11 +23,7 @@ eligible as (
     from vintaged
     {% if is_incremental() %}
         inner join taken_in
-            on
-                vintaged.publisher = taken_in.publisher
-                and vintaged.indicator_code = taken_in.indicator_code
-                and vintaged.country_iso3 = taken_in.country_iso3
-                and vintaged.period = taken_in.period
+            on {{ same_figure('vintaged', 'taken_in') }}
     {% endif %}
     {% if as_of %}
         where vintaged.vintage <= cast('{{ as_of }}' as date)

@@ -22,11 +22,7 @@ vintaged as (
     from all_vintages
     {% if is_incremental() %}
         inner join taken_in
-            on
-                all_vintages.publisher = taken_in.publisher
-                and all_vintages.indicator_code = taken_in.indicator_code
-                and all_vintages.country_iso3 = taken_in.country_iso3
-                and all_vintages.period = taken_in.period
+            on {{ same_figure('all_vintages', 'taken_in') }}
     {% endif %}
 ),
 
