@@ -53,8 +53,12 @@ REQUIRED_QUERIES = {
     "table7": "select * from marts.mart_table7_digitalization order by table_row, detail_number, evidence_row_id",
     "news_items": "select * from marts.mart_news_items order by published_at desc, canonical_url",
     "gdp": (
-        "select country_iso3, period, vintage, value, snapshot_sha256 from intermediate.int_observations__vintaged "
-        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' order by country_iso3, vintage, period"
+        # every release whole (a line per vintage), the latest fetch where a release arrived twice
+        "select country_iso3, period, vintage, value, snapshot_sha256 from intermediate.int_observations__published "
+        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' "
+        "qualify row_number() over (partition by country_iso3, period, vintage "
+        "                           order by fetched_at desc, snapshot_sha256) = 1 "
+        "order by country_iso3, vintage, period"
     ),
     "patents": (
         "select publisher, indicator_code, country_iso3, period, value, vintage, snapshot_sha256 "
@@ -73,7 +77,7 @@ REQUIRED_QUERIES = {
     ),
     "vintages": (
         "select snapshot_sha256, string_agg(distinct cast(vintage as varchar), ', ') as vintages, "
-        "count(*) as observations from intermediate.int_observations__vintaged group by snapshot_sha256"
+        "count(*) as observations from intermediate.int_observations__published group by snapshot_sha256"
     ),
     "ranks": (
         "select country_iso3, period, vintage, snapshot_sha256 from intermediate.int_observations__vintaged "

@@ -46,3 +46,27 @@
         {{ prefix }}{{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{#- A data test's condition that limits it to the rows this build changed, so an incremental build checks what it
+    changed rather than the whole table (a full build, `--full-refresh`, writes and so checks every row):
+    - written_by_this_build: the rows this build wrote (`taken_in_at`; models rewritten whole per figure);
+    - new_snapshots_only: the rows of snapshots int_observations__taken_in does not hold yet. A staging model's
+      tests run before the models downstream of it, so that table still lists the snapshots earlier builds took
+      in. It is looked up, not ref()'d: a ref would make the test wait until the table is built. -#}
+{% macro rows_this_build_changed(written_by_this_build=false, new_snapshots_only=false) -%}
+    {%- set conditions = ['true'] -%}
+    {%- if written_by_this_build -%}
+        {%- do conditions.append('taken_in_at = ' ~ build_stamp()) -%}
+    {%- endif -%}
+    {%- if new_snapshots_only and not flags.FULL_REFRESH and execute -%}
+        {%- set taken_in = adapter.get_relation(
+            database=target.database, schema='intermediate', identifier='int_observations__taken_in'
+        ) -%}
+        {%- if taken_in -%}
+            {%- do conditions.append(
+                'snapshot_sha256 not in (select held.snapshot_sha256 from ' ~ taken_in ~ ' as held)'
+            ) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ conditions | join(' and ') }}
+{%- endmacro %}

@@ -170,6 +170,55 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env
     assert as_of["gdp_growth"] == (3.6, 3.9)
 
 
+def test_vintages_hold_changes_only_and_a_late_release_is_recomputed(warehouse_env: Settings, tmp_path: Path) -> None:
+    """A release that repeats a value adds no row; one that arrives after a newer release is recomputed."""
+    refresh()  # the reference: GDP growth 2023, Russia 3.6, Belarus 3.9, released 2024-10-01
+    db = warehouse_env.published_db
+    rows = (
+        "select country_iso3, cast(vintage as varchar), value, is_current from intermediate.int_observations__vintaged "
+        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023' order by 1, 2"
+    )
+    # Synthetic values (not World Bank figures), only to differ from the reference or repeat it.
+    newer = tmp_path / "newer" / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
+    newer.parent.mkdir()
+    newer.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "3.6"}, "BLR": {"2023": "4.0"}}, "2025-07-01"))
+    assert refresh(import_paths=[str(newer)])["build_selection"] == "source:worldbank+"
+    assert query(db, rows) == [
+        ("BLR", "2024-10-01", 3.9, False),
+        ("BLR", "2025-07-01", 4.0, True),
+        ("RUS", "2024-10-01", 3.6, True),  # repeated in 2025-07-01: no row
+    ]
+    releases = (
+        "select count(*) from intermediate.int_observations__published "
+        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023' and country_iso3 = 'RUS'"
+    )
+    assert query(db, releases) == [(2,)]  # both releases, whole
+    _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build.duckdb")
+
+    # A release dated between the two arrives last: Russia's repeat becomes a change back, Belarus's a repeat.
+    older = tmp_path / "older" / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
+    older.parent.mkdir()
+    older.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "5.0"}, "BLR": {"2023": "4.0"}}, "2025-01-15"))
+    assert refresh(import_paths=[str(older)])["build_selection"] == "source:worldbank+"
+    assert query(db, rows) == [
+        ("BLR", "2024-10-01", 3.9, False),
+        ("BLR", "2025-01-15", 4.0, True),
+        ("RUS", "2024-10-01", 3.6, False),
+        ("RUS", "2025-01-15", 5.0, False),
+        ("RUS", "2025-07-01", 3.6, True),
+    ]
+    revisions = (
+        "select country_iso3, cast(previous_vintage as varchar), cast(vintage as varchar), previous_value, value "
+        "from marts.mart_revisions where period = '2023' order by 1, 3"
+    )
+    assert query(db, revisions) == [
+        ("BLR", "2024-10-01", "2025-01-15", 3.9, 4.0),
+        ("RUS", "2024-10-01", "2025-01-15", 3.6, 5.0),
+        ("RUS", "2025-01-15", "2025-07-01", 5.0, 3.6),
+    ]
+    _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build-2.duckdb")
+
+
 def _assert_equals_a_full_build(settings: Settings, published: Path, copy: Path) -> None:
     """The incremental models after a selective build hold what a build from scratch of the same inputs holds."""
     shutil.copy2(published, copy)

@@ -1,4 +1,5 @@
-{#- The figure as known on var('as_of'): the newest vintage released on or before that date (or the newest). -#}
+{#- The figure as known on var('as_of'): its value in the newest vintage released on or before that date, or its
+    current value. `vintage` is the release that published this value (a later release may have repeated it). -#}
 {% set as_of = var('as_of', none) %}
 {#- Materialised: every statistics mart reads it, so the window over all vintages runs once per build. Incremental:
     a build recomputes only the figures it took in (a change of as_of is a full build: flows.refresh). -#}
@@ -27,24 +28,37 @@ eligible as (
     {% endif %}
     {% if as_of %}
         where vintaged.vintage <= cast('{{ as_of }}' as date)
+    {% else %}
+        where vintaged.is_current
     {% endif %}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by publisher, indicator_code, country_iso3, period
-            order by vintage desc, fetched_at desc
-        ) as vintage_rank
-    from eligible
-),
+{% if as_of %}
+    ranked as (
+        select
+            *,
+            row_number() over (
+                partition by publisher, indicator_code, country_iso3, period
+                order by vintage desc, fetched_at desc
+            ) as vintage_rank
+        from eligible
+    ),
+{% endif %}
 
--- int_observations__vintaged's columns but its build stamp
+-- int_observations__vintaged's columns but its flag; the build stamp is this build's
 final as (
-    select {{ observation_columns() }}
-    from ranked
-    where vintage_rank = 1
+    {% if as_of %}
+        select
+            {{ observation_columns() }},
+            {{ build_stamp() }} as taken_in_at
+        from ranked
+        where vintage_rank = 1
+    {% else %}
+        select
+            {{ observation_columns() }},
+            {{ build_stamp() }} as taken_in_at
+        from eligible
+    {% endif %}
 )
 
 select * from final

@@ -1,184 +1,149 @@
-{#- Every publisher's observations in one shape, one row per figure and release (vintage).
-    Incremental: a build reads only the rows of snapshots this table has not taken in yet, and settles each
-    figure-and-vintage they touch against the rows already here, by the same rule as a full build. -#}
+{#- Every value each figure (publisher, indicator, country, period) has had: a row for the first release that
+    published the figure and for each release that changed its value or unit. A release that repeats a figure
+    adds no row here (int_observations__published holds every release whole). `is_current` marks each figure's
+    newest row.
+    Incremental, keyed by figure: a build reads only the rows of snapshots it has not taken in, and rewrites only
+    the figures whose value or unit they change.
+    - On time (the usual case): a figure gets one new row, from a release newer than every release of its
+      indicator taken in before. It is compared with the figure's current row: a join, no window over history.
+    - Late: an older release, the same release again, or several rows for a figure in one build. The figures
+      they touch are recomputed from every release, as a full build computes all of them. -#}
+-- depends_on: {{ ref('int_observations__taken_in') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['publisher', 'indicator_code', 'country_iso3', 'period', 'vintage'],
+    unique_key=['publisher', 'indicator_code', 'country_iso3', 'period'],
 ) }}
 
-with worldbank as (
-    select * from {{ ref('stg_worldbank__observations') }}
-),
-
-belstat as (
-    select * from {{ ref('stg_belstat__observations') }}
-),
-
-wipo as (
-    select * from {{ ref('stg_wipo__observations') }}
-),
-
-rosstat as (
-    select * from {{ ref('stg_rosstat__observations') }}
-),
-
-snapshots as (
-    select * from {{ ref('stg_unionstat__snapshots') }}
-),
-
-worldbank_with_provenance as (
-    select
-        'worldbank' as publisher,
-        worldbank.indicator_code,
-        worldbank.country_iso3,
-        worldbank.period,
-        worldbank.value,
-        -- The API sends an empty unit; the indicator name carries it: "GDP growth (annual %)".
-        coalesce(
-            nullif(worldbank.unit, ''),
-            nullif({{ regex_extract('worldbank.indicator_name', "'\\(([^()]*)\\)\\s*$'", 1) }}, '')
-        ) as unit,
-        snapshots.fetched_at,
-        worldbank.snapshot_sha256,
-        snapshots.request_url as source_url,
-        snapshots.origin,
-        coalesce(worldbank.release_date, cast(snapshots.fetched_at as date)) as vintage
-    from worldbank
-    inner join snapshots
-        on
-            worldbank.snapshot_sha256 = snapshots.snapshot_sha256
-            and snapshots.publisher = 'worldbank'
-),
-
-belstat_with_provenance as (
-    select
-        'belstat' as publisher,
-        belstat.indicator_code,
-        belstat.country_iso3,
-        belstat.period,
-        belstat.value,
-        belstat.unit,
-        snapshots.fetched_at,
-        belstat.snapshot_sha256,
-        snapshots.request_url as source_url,
-        snapshots.origin,
-        coalesce(belstat.release_date, cast(snapshots.fetched_at as date)) as vintage
-    from belstat
-    inner join snapshots
-        on
-            belstat.snapshot_sha256 = snapshots.snapshot_sha256
-            and belstat.indicator_code = snapshots.dataset
-            and snapshots.publisher = 'belstat'
-),
-
--- WIPO: origins mapped to ISO3 only (historical codes stay in staging); cells packing several numbers stay out.
-wipo_with_provenance as (
-    select
-        'wipo' as publisher,
-        wipo.indicator_code,
-        wipo.country_iso3,
-        wipo.period,
-        wipo.value,
-        wipo.unit,
-        snapshots.fetched_at,
-        wipo.snapshot_sha256,
-        snapshots.request_url as source_url,
-        snapshots.origin,
-        coalesce(wipo.release_date, cast(snapshots.fetched_at as date)) as vintage
-    from wipo
-    inner join snapshots
-        on
-            wipo.snapshot_sha256 = snapshots.snapshot_sha256
-            and snapshots.publisher = 'wipo'
-    where
-        wipo.country_iso3 is not null
-        and wipo.indicator_code is not null
-        and wipo.value is not null
-),
-
--- Rosstat: workbook values only (section-page rows are the file links found); Russia's indices (a year earlier = 100).
-rosstat_with_provenance as (
-    select
-        'rosstat' as publisher,
-        rosstat.indicator_code,
-        'RUS' as country_iso3,
-        rosstat.period,
-        rosstat.value,
-        rosstat.unit,
-        snapshots.fetched_at,
-        rosstat.snapshot_sha256,
-        snapshots.request_url as source_url,
-        snapshots.origin,
-        coalesce(snapshots.release_date, cast(snapshots.fetched_at as date)) as vintage
-    from rosstat
-    inner join snapshots
-        on
-            rosstat.snapshot_sha256 = snapshots.snapshot_sha256
-            and rosstat.indicator_code = snapshots.dataset
-            and snapshots.publisher = 'rosstat'
-    where
-        rosstat.document_kind = 'workbook'
-        and rosstat.value is not null
-),
-
-all_publishers as (
-    select * from worldbank_with_provenance
-    union all
-    select * from belstat_with_provenance
-    union all
-    select * from wipo_with_provenance
-    union all
-    select * from rosstat_with_provenance
+-- `not materialized`: a CTE read twice is otherwise materialised whole (every column of every incoming row);
+-- scanning the raw rows again costs less.
+with published as not materialized (
+    select * from {{ ref('int_observations__published') }}
 ),
 
 {% if is_incremental() %}
-    -- Snapshots this table has already taken in.
     taken_in as (
-        select distinct held.snapshot_sha256 from {{ this }} as held
+        select * from {{ ref('int_observations__taken_in') }}
+    ),
+
+    -- The snapshots this build takes in (int_observations__taken_in stamps them with the build's start).
+    new_snapshots as (
+        select
+            publisher,
+            indicator_code,
+            snapshot_sha256,
+            min_vintage
+        from taken_in
+        where taken_in_at = {{ build_stamp() }}
     ),
 {% endif %}
 
--- Rows of snapshots not taken in yet (all of them in a full build).
-incoming as (
-    select * from all_publishers
+-- The rows of the snapshots this build takes in (a full build: every row).
+incoming as not materialized (
+    select published.*
+    from published
     {% if is_incremental() %}
-        where snapshot_sha256 not in (select taken_in.snapshot_sha256 from taken_in)
+        inner join new_snapshots
+            on
+                published.snapshot_sha256 = new_snapshots.snapshot_sha256
+                and published.publisher = new_snapshots.publisher
+                and published.indicator_code = new_snapshots.indicator_code
     {% endif %}
 ),
 
 {% if is_incremental() %}
-    -- The figures and vintages the incoming rows touch, as this table holds them now.
-    touched as (
-        select distinct
+    -- Indicators with a new snapshot not newer than every release of theirs taken in before.
+    late_indicators as (
+        select
+            new_snapshots.publisher,
+            new_snapshots.indicator_code
+        from new_snapshots
+        inner join taken_in as earlier
+            on
+                new_snapshots.publisher = earlier.publisher
+                and new_snapshots.indicator_code = earlier.indicator_code
+                and earlier.taken_in_at < {{ build_stamp() }}
+        group by new_snapshots.publisher, new_snapshots.indicator_code
+        having min(new_snapshots.min_vintage) <= max(earlier.max_vintage)
+    ),
+
+    -- Figures of those indicators, and figures with several incoming rows: recomputed from every release.
+    late_figures as (
+        select
+            incoming.publisher,
+            incoming.indicator_code,
+            incoming.country_iso3,
+            incoming.period
+        from incoming
+        inner join late_indicators
+            on
+                incoming.publisher = late_indicators.publisher
+                and incoming.indicator_code = late_indicators.indicator_code
+        union
+        select
             publisher,
             indicator_code,
             country_iso3,
-            period,
-            vintage
+            period
         from incoming
+        group by publisher, indicator_code, country_iso3, period
+        having count(*) > 1
     ),
 
-    existing_touched as (
+    history as (
+        select published.*
+        from published
+        inner join late_figures
+            on {{ same_figure('published', 'late_figures') }}
+    ),
+
+    on_time as (
+        select incoming.*
+        from incoming
+        where not exists (
+            select 1
+            from late_figures
+            where {{ same_figure('late_figures', 'incoming') }}
+        )
+    ),
+
+    -- Only what the comparison reads: the hash table holds a row per figure.
+    held_current as (
+        select
+            held.publisher,
+            held.indicator_code,
+            held.country_iso3,
+            held.period,
+            held.value,
+            held.unit
+        from {{ this }} as held
+        where held.is_current
+    ),
+
+    -- An on-time row is a change when its figure is new, or its value or unit differs from the current row's.
+    on_time_changes as (
+        select {{ observation_columns('on_time') }}
+        from on_time
+        left join held_current
+            on {{ same_figure('held_current', 'on_time') }}
+        where
+            held_current.publisher is null
+            or on_time.value is distinct from held_current.value
+            or on_time.unit is distinct from held_current.unit
+    ),
+
+    -- A changed figure is rewritten whole (delete+insert by figure): its rows held so far go in again.
+    held_rows as (
         select {{ observation_columns('held') }}
         from {{ this }} as held
-        inner join touched
-            on
-                held.publisher = touched.publisher
-                and held.indicator_code = touched.indicator_code
-                and held.country_iso3 = touched.country_iso3
-                and held.period = touched.period
-                and held.vintage = touched.vintage
+        inner join on_time_changes
+            on {{ same_figure('held', 'on_time_changes') }}
+    ),
+{% else %}
+    history as (
+        select * from incoming
     ),
 {% endif %}
-
-candidates as (
-    select * from incoming
-    {% if is_incremental() %}
-        union all
-        select * from existing_touched
-    {% endif %}
-),
 
 -- The same release can arrive twice (an API page and a bulk CSV): keep the latest fetch of each figure.
 ranked as (
@@ -188,15 +153,59 @@ ranked as (
             partition by publisher, indicator_code, country_iso3, period, vintage
             order by fetched_at desc, snapshot_sha256 asc
         ) as fetch_rank
-    from candidates
+    from history
+),
+
+sequenced as (
+    select
+        *,
+        row_number() over figure as sequence_number,
+        lag(value) over figure as previous_value,
+        lag(unit) over figure as previous_unit
+    from ranked
+    where fetch_rank = 1
+    window figure as (partition by publisher, indicator_code, country_iso3, period order by vintage)
+),
+
+changes as (
+    select *
+    from sequenced
+    where
+        sequence_number = 1
+        or value is distinct from previous_value
+        or unit is distinct from previous_unit
+),
+
+recomputed as (
+    select
+        {{ observation_columns() }},
+        vintage = max(vintage) over (
+            partition by publisher, indicator_code, country_iso3, period
+        ) as is_current
+    from changes
+),
+
+figure_rows as (
+    select * from recomputed
+    {% if is_incremental() %}
+        union all
+        select
+            {{ observation_columns() }},
+            true as is_current
+        from on_time_changes
+        union all
+        select
+            {{ observation_columns() }},
+            false as is_current
+        from held_rows
+    {% endif %}
 ),
 
 final as (
     select
-        {{ observation_columns() }},
+        *,
         {{ build_stamp() }} as taken_in_at
-    from ranked
-    where fetch_rank = 1
+    from figure_rows
 )
 
 select * from final
