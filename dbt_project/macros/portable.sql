@@ -145,3 +145,16 @@
         else cast(cast({{ x }} as double precision) as varchar)
     end
 {%- endmacro %}
+
+{#- The number of elements of a list (DuckDB) or one-dimensional array (PostgreSQL); null stays null. -#}
+{% macro list_length(list) -%}
+    {{ return(adapter.dispatch('list_length')(list)) }}
+{%- endmacro %}
+
+{% macro duckdb__list_length(list) -%}
+    len({{ list }})
+{%- endmacro %}
+
+{% macro postgres__list_length(list) -%}
+    cardinality({{ list }})
+{%- endmacro %}
