@@ -89,23 +89,31 @@ class WorldBank(Connector):
     );
     create or replace macro raw.worldbank_bulk_rows(shas, loaded) as table
         select
-            line.snapshot_sha256,
-            (line.line_number - 1) * len(file.years) + cell.position as row_number,
-            line.indicator_code as indicator_id,
-            line.indicator_name,
+            snapshot_sha256,
+            (line_number - 1) * year_count + position as row_number,
+            indicator_code as indicator_id,
+            indicator_name,
             cast(null as varchar) as country_iso2,
-            line.country_code as countryiso3code,
-            line.country_name,
-            file.years[cell.position] as date,
-            cell.value,
+            country_code as countryiso3code,
+            country_name,
+            date,
+            value,
             cast(null as varchar) as unit,
             cast(null as varchar) as obs_status,
             cast(null as integer) as decimal,
-            file.release_date as lastupdated
-        from raw.worldbank_bulk as line
-        inner join raw.worldbank_bulk_files as file on line.snapshot_sha256 = file.snapshot_sha256
-        cross join lateral unnest(line.year_values) with ordinality as cell (value, position)
-        where list_contains(shas, line.snapshot_sha256) = loaded;
+            release_date as lastupdated
+        from (
+            select
+                line.*,
+                len(file.years) as year_count,
+                file.release_date,
+                unnest(line.year_values) as value,
+                unnest(file.years) as date,
+                unnest(range(1, len(line.year_values) + 1)) as position
+            from raw.worldbank_bulk as line
+            inner join raw.worldbank_bulk_files as file on line.snapshot_sha256 = file.snapshot_sha256
+            where list_contains(shas, line.snapshot_sha256) = loaded
+        );
     """
 
     # -- fetch: copy pages as sent -------------------------------------------------------------

@@ -26,26 +26,40 @@ api as (
     from api_observations
 ),
 
--- A bulk CSV is loaded wide (one row per data line, the year cells as a list); each cell becomes a row here,
--- numbered (line - 1) x years + position, empty cells kept as null values.
-bulk as (
+-- A bulk CSV is loaded wide (one row per data line, the year cells as a list); each cell becomes a row here, in
+-- step with its year and position (select-list unnests: DuckDB plans a lateral unnest as a costly join).
+bulk_cells as (
     select
         bulk_lines.snapshot_sha256,
-        cast(
-            (bulk_lines.line_number - 1) * {{ list_length('bulk_files.years') }} + cells.position as integer
-        ) as snapshot_row,
+        bulk_lines.line_number,
+        {{ list_length('bulk_files.years') }} as year_count,
         bulk_lines.indicator_code,
         bulk_lines.indicator_name,
-        bulk_lines.country_code as country_iso3,
+        bulk_lines.country_code,
         bulk_lines.country_name,
-        bulk_files.years[cast(cells.position as integer)] as period,
-        cells.value,
-        cast(null as varchar) as unit,
-        cast(null as varchar) as obs_status,
-        bulk_files.release_date
+        bulk_files.release_date,
+        unnest(bulk_lines.year_values) as cell_value,
+        unnest(bulk_files.years) as period,
+        {{ list_positions('bulk_lines.year_values') }} as cell_position
     from bulk_lines
     inner join bulk_files on bulk_lines.snapshot_sha256 = bulk_files.snapshot_sha256
-    cross join lateral unnest(bulk_lines.year_values) with ordinality as cells (value, position)
+),
+
+-- Numbered (line - 1) x years + position, as the rows of an API page are numbered; empty cells are null values.
+bulk as (
+    select
+        snapshot_sha256,
+        cast((line_number - 1) * year_count + cell_position as integer) as snapshot_row,
+        indicator_code,
+        indicator_name,
+        country_code as country_iso3,
+        country_name,
+        period,
+        cell_value as value,  -- noqa: RF04
+        cast(null as varchar) as unit,
+        cast(null as varchar) as obs_status,
+        release_date
+    from bulk_cells
 ),
 
 final as (
