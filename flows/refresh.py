@@ -247,7 +247,7 @@ def refresh(
             report.gate()
 
             stage = summary.enter("transform")
-            changed = sorted(c.name for c in connectors if c.config.raw_table in loaded.snapshots)
+            changed = sorted(c.name for c in connectors if set(c.config.raw_tables) & set(loaded.snapshots))
             select = build_selection(previous, summary, changed)
             summary.build_selection = "everything" if select is None else " ".join(select) or "nothing"
             logger.info("dbt build selection: %s", summary.build_selection)

@@ -51,6 +51,13 @@ class SourceConfig:
     release_cadence: str
     datasets: Mapping[str, str]
     options: Mapping[str, str] = field(default_factory=dict)
+    #: Raw tables beside `raw_table` that some of this source's snapshots load into (e.g. World Bank bulk CSVs).
+    more_raw_tables: tuple[str, ...] = ()
+
+    @property
+    def raw_tables(self) -> tuple[str, ...]:
+        """Every raw table this source loads into; raw.loads names the one each snapshot went to."""
+        return (self.raw_table, *self.more_raw_tables)
 
     @classmethod
     def from_dict(cls, name: str, entry: Mapping[str, Any]) -> SourceConfig:
@@ -65,6 +72,7 @@ class SourceConfig:
             release_cadence=entry["release_cadence"],
             datasets=dict(entry["datasets"]),
             options=dict(entry.get("options", {})),
+            more_raw_tables=tuple(entry.get("more_raw_tables", ())),
         )
 
 
@@ -96,6 +104,14 @@ class SnapshotMeta:
     request_url: str
     content_type: str | None
     release_date: date | None
+
+
+@dataclass(frozen=True)
+class NativeLoad:
+    """What `load_native` inserted: the raw table it went to and the row count raw.loads records."""
+
+    table: str
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -140,7 +156,11 @@ class Connector(ABC):
         """If `body` is one of this publisher's download formats, describe it; else None."""
         return None
 
-    def load_native(self, con: duckdb.DuckDBPyConnection, path: Path, meta: SnapshotMeta) -> int | None:
+    def load_native(self, con: duckdb.DuckDBPyConnection, path: Path, meta: SnapshotMeta) -> NativeLoad | None:
         """Insert this snapshot's raw rows with DuckDB reading the stored file itself (the fast path for big
-        files), returning the row count; None sends the snapshot through `parse` instead."""
+        files), returning the table and row count; None sends the snapshot through `parse` instead."""
         return None
+
+    def unload(self, con: duckdb.DuckDBPyConnection, table: str, sha256: str) -> None:
+        """Take back a snapshot's rows from `table` (a source whose load stopped keeps none of this run's rows)."""
+        con.execute(f"delete from {table} where snapshot_sha256 = ?", [sha256])  # noqa: S608

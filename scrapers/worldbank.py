@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
+from scrapers.base import Capture, Connector, ImportedFile, NativeLoad, Previous, SnapshotMeta
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 
@@ -43,9 +43,20 @@ COPY_CHUNK_BYTES = 1024 * 1024
 BULK_VALUE_ERROR = "bulk-csv: not a number:"
 T = TypeVar("T")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+BULK_TABLE = "raw.worldbank_bulk"
+#: DuckDB's CSV reader on a cell it cannot type: line, column and cell (the message's wording in DuckDB 2.0).
+BULK_CONVERSION = re.compile(
+    r'CSV Error on Line: (?P<line>\d+).*Error when converting column "(?P<column>[^"]*)"\. '
+    r'Could not convert string "(?P<cell>.*?)" to \'DOUBLE\''
+)
 
 
 class WorldBank(Connector):
+    #: API pages parse into raw.worldbank_observations, one row per observation. A bulk CSV is loaded as published
+    #: (ELT): raw.worldbank_bulk holds one row per data line with the year cells as a DOUBLE list typed by DuckDB's
+    #: CSV reader, raw.worldbank_bulk_files the years and release date of each file once. The table macro
+    #: raw.worldbank_bulk_rows(shas, loaded) gives the lines of the snapshots in `shas` (or, with loaded = false,
+    #: of every other snapshot) in the long shape of raw.worldbank_observations, numbered as staging numbers them.
     raw_ddl = """
     create table if not exists raw.worldbank_observations (
         snapshot_sha256 varchar not null,
@@ -61,7 +72,48 @@ class WorldBank(Connector):
         obs_status varchar,
         decimal integer,
         lastupdated date
-    )
+    );
+    create table if not exists raw.worldbank_bulk (
+        snapshot_sha256 varchar not null,
+        line_number integer not null,
+        country_name varchar,
+        country_code varchar not null,
+        indicator_name varchar,
+        indicator_code varchar not null,
+        year_values double[] not null
+    );
+    create table if not exists raw.worldbank_bulk_files (
+        snapshot_sha256 varchar not null,
+        years varchar[] not null,
+        release_date date not null
+    );
+    create or replace macro raw.worldbank_bulk_rows(shas, loaded) as table
+        select
+            snapshot_sha256,
+            (line_number - 1) * year_count + position as row_number,
+            indicator_code as indicator_id,
+            indicator_name,
+            cast(null as varchar) as country_iso2,
+            country_code as countryiso3code,
+            country_name,
+            date,
+            value,
+            cast(null as varchar) as unit,
+            cast(null as varchar) as obs_status,
+            cast(null as integer) as decimal,
+            release_date as lastupdated
+        from (
+            select
+                line.*,
+                len(file.years) as year_count,
+                file.release_date,
+                unnest(line.year_values) as value,
+                unnest(file.years) as date,
+                unnest(range(1, len(line.year_values) + 1)) as position
+            from raw.worldbank_bulk as line
+            inner join raw.worldbank_bulk_files as file on line.snapshot_sha256 = file.snapshot_sha256
+            where list_contains(shas, line.snapshot_sha256) = loaded
+        );
     """
 
     # -- fetch: copy pages as sent -------------------------------------------------------------
@@ -174,42 +226,45 @@ class WorldBank(Connector):
         return ImportedFile(";".join(code for (code,) in codes), bulk.release_date, content_type, body)
 
     # -- load: DuckDB reads a stored bulk CSV itself ----------------------------------------------
-    def load_native(self, con: duckdb.DuckDBPyConnection, path: Path, meta: SnapshotMeta) -> int | None:
-        """Bulk CSVs (and their zips) go straight from the stored file into the raw table; API pages parse."""
+    def load_native(self, con: duckdb.DuckDBPyConnection, path: Path, meta: SnapshotMeta) -> NativeLoad | None:
+        """Bulk CSVs (and their zips) go straight from the stored file into raw.worldbank_bulk, wide as published;
+        API pages parse. The row count recorded is the observations (lines x years), as staging returns them."""
         with open(path, "rb") as handle:
             head = handle.read(4)
         if not (meta.request_url.startswith("file:") or head[:2] == b"PK" or head.lstrip(b"\xef\xbb\xbf")[:1] == b'"'):
             return None
         with tempfile.TemporaryDirectory(prefix="unionstat-bulk-") as scratch:
             bulk = BulkCsv.open(self.name, meta.request_url, path, Path(scratch))
-            insert = "insert into raw.worldbank_observations by name select ? as snapshot_sha256, * from ({})"
+            lines = bulk.insert(con, meta.sha256)
+        return NativeLoad(BULK_TABLE, lines * len(bulk.years))
 
-            def execute(sql: str) -> int:
-                row = con.execute(insert.format(sql), [meta.sha256]).fetchone()
-                return int(row[0]) if row else 0
-
-            rows = bulk.run(execute)
-        if rows == 0:
-            raise ParseError(self.name, meta.request_url, "at least one data row after the header", "none")
-        return rows
+    def unload(self, con: duckdb.DuckDBPyConnection, table: str, sha256: str) -> None:
+        super().unload(con, table, sha256)
+        if table == BULK_TABLE:
+            con.execute("delete from raw.worldbank_bulk_files where snapshot_sha256 = ?", [sha256])
 
 
 CONNECTOR = WorldBank
 
 
 def parse_bulk_csv(source: str, location: str, body: bytes) -> pd.DataFrame:
-    """The bulk CSV (or the zip holding it) as raw rows, read by DuckDB; for small files and tests."""
+    """The bulk CSV (or the zip holding it) as long raw rows, loaded as the warehouse loads it and unnested by
+    raw.worldbank_bulk_rows; for small files and tests."""
+    sha = "parse_bulk_csv"
     with tempfile.TemporaryDirectory(prefix="unionstat-bulk-") as scratch:
         given = Path(scratch) / "given"
         given.write_bytes(body)
         bulk = BulkCsv.open(source, location, given, Path(scratch))
         con = duckdb.connect()
         try:
-            records = bulk.run(lambda sql: _records(con.sql(f"{sql} order by row_number")))
+            con.execute("create schema raw")
+            con.execute(WorldBank.raw_ddl)
+            bulk.insert(con, sha)
+            columns = ", ".join(RAW_COLUMNS)
+            rows = f"select {columns} from raw.worldbank_bulk_rows(['{sha}'], true) order by row_number"  # noqa: S608
+            records = _records(con.sql(rows))
         finally:
             con.close()
-    if not records:
-        raise ParseError(source, location, "at least one data row after the header", "none")
     return _frame(records)
 
 
@@ -260,45 +315,49 @@ class BulkCsv:
             preamble["release_date"],
         )
 
-    def select_sql(self) -> str:
-        """Raw rows (with row_number) in one pass: wide years unpivoted, values checked as they are cast."""
+    def insert(self, con: duckdb.DuckDBPyConnection, sha256: str) -> int:
+        """Insert this file's data lines into raw.worldbank_bulk and its years into raw.worldbank_bulk_files;
+        the number of lines. DuckDB's reader types the year cells (DOUBLE): a cell that is not a number is its
+        conversion error, and a NaN or infinity is refused here; both become a ParseError naming the file."""
         years = ", ".join(f'"{y}"' for y in self.years)
-        year_list = ", ".join(f"'{y}'" for y in self.years)
         message = f"{BULK_VALUE_ERROR} ".replace("'", "''")
-        # Only validated parts are spliced in: an escaped path, four-digit years, a checked date.
-        return f"""
-        with lines as (
-            select row_number() over () as line_index, *
-            from {self.read_csv_sql()}
-        ),
-        cells as (
-            select * from lines unpivot include nulls (cell for year in ({years}))
-        )
+        # Only validated parts are spliced in: an escaped path, four-digit years. Each cell times 0 sums to 0 (or
+        # null) unless a cell is NaN or infinite.
+        sql = f"""
+        insert into raw.worldbank_bulk
         select
-            (line_index - 1) * {len(self.years)} + array_position([{year_list}], year) as row_number,
-            indicator_code as indicator_id,
-            indicator_name,
-            cast(null as varchar) as country_iso2,
-            country_code as countryiso3code,
+            $sha as snapshot_sha256,
+            line_number,
             country_name,
-            year as date,
+            country_code,
+            indicator_name,
+            indicator_code,
             case
-                when cell is null or trim(cell) = '' then cast(null as double)
-                when regexp_full_match(trim(cell), '{NUMBER.pattern[1:-1]}') then cast(trim(cell) as double)
-                else error('{message}' || cell || ' (data line ' || line_index || ', year ' || year || ')')
-            end as value,
-            cast(null as varchar) as unit,
-            cast(null as varchar) as obs_status,
-            cast(null as integer) as decimal,
-            date '{self.release_date.isoformat()}' as lastupdated
-        from cells
+                when isnan(list_sum(list_transform(year_values, lambda cell: cell * 0)))
+                    then error('{message}' || 'NaN or infinity (file line ' || (line_number + {self.skip_lines}) || ')')
+                else year_values
+            end as year_values
+        from (
+            select row_number() over () as line_number, *, [{years}] as year_values
+            from {self.read_csv_sql(typed=True)}
+        )
         where coalesce(country_name, country_code, indicator_name, indicator_code) is not null
         """  # noqa: S608
+        row = self.run(lambda text: con.execute(text, {"sha": sha256}).fetchone(), sql)
+        lines = int(row[0]) if row else 0
+        if lines == 0:
+            raise ParseError(self.source, self.location, "at least one data row after the header", "none")
+        con.execute(
+            "insert into raw.worldbank_bulk_files values (?, ?, ?)", [sha256, list(self.years), self.release_date]
+        )
+        return lines
 
-    def read_csv_sql(self) -> str:
-        """DuckDB's reader over the data lines: every column text, the exact column count enforced."""
+    def read_csv_sql(self, typed: bool = False) -> str:
+        """DuckDB's reader over the data lines, the exact column count enforced: every column text, or (typed)
+        the year columns DOUBLE."""
         path = str(self.path).replace("'", "''")
-        columns = ", ".join(f"'{name}': 'VARCHAR'" for name in self.columns)
+        numbers = set(self.years) if typed else set()
+        columns = ", ".join(f"'{name}': '{'DOUBLE' if name in numbers else 'VARCHAR'}'" for name in self.columns)
         return f"""read_csv('{path}', skip = {self.skip_lines}, header = false, auto_detect = false,
             delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false,
             columns = {{{columns}}})"""
@@ -306,11 +365,10 @@ class BulkCsv:
     def indicator_codes_sql(self) -> str:
         return f"select distinct indicator_code from {self.read_csv_sql()} where indicator_code is not null order by 1"  # noqa: S608
 
-    def run(self, execute: Callable[[str], T], sql: str | None = None) -> T:
-        """Run SQL over this file (its raw rows unless given); DuckDB's own errors become ParseErrors naming the
-        file and what was expected."""
+    def run(self, execute: Callable[[str], T], sql: str) -> T:
+        """Run SQL over this file; DuckDB's own errors become ParseErrors naming the file and what was expected."""
         try:
-            return execute(self.select_sql() if sql is None else sql)
+            return execute(sql)
         except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
             raise  # the query is wrong, not the file
         except duckdb.Error as exc:
@@ -318,9 +376,14 @@ class BulkCsv:
 
     def parse_error(self, exc: duckdb.Error) -> ParseError:
         message = " ".join(str(exc).split())
+        expected_value = "a number or an empty cell as value"
         if BULK_VALUE_ERROR in message:
             found = message.split(BULK_VALUE_ERROR, 1)[1].strip()
-            return ParseError(self.source, self.location, "a number or an empty cell as value", found[:200])
+            return ParseError(self.source, self.location, expected_value, found[:200])
+        cell = BULK_CONVERSION.search(message)
+        if cell:
+            found = f"{cell['cell']!r} in column {cell['column']} (file line {cell['line']})"
+            return ParseError(self.source, self.location, expected_value, found[:200])
         lowered = message.lower()
         if "columns" in lowered:
             return ParseError(

@@ -20,6 +20,9 @@ SOURCES = {
     "osw": "raw.osw_articles",
     "rg": "raw.rg_articles",
 }
+# Raw tables beside a source's own that some of its snapshots load into (World Bank bulk CSVs, kept wide).
+MORE_RAW_TABLES = {"worldbank": ("raw.worldbank_bulk",)}
+RAW_TABLES = set(SOURCES.values()) | {t for tables in MORE_RAW_TABLES.values() for t in tables}
 MARTS = {
     "mart_news_counts_by_sector_month",
     "mart_news_item_categories",
@@ -61,6 +64,25 @@ def test_deployments_of_prefect_yaml() -> None:
 
 def test_sources_and_their_raw_tables() -> None:
     assert {name: config.raw_table for name, config in scrapers.registry().items()} == SOURCES
+    registry = scrapers.registry().items()
+    assert {name: config.more_raw_tables for name, config in registry if config.more_raw_tables} == MORE_RAW_TABLES
+
+
+def test_every_raw_table_a_source_loads_is_created_by_its_ddl() -> None:
+    import duckdb
+
+    from unionstat import warehouse
+    from unionstat.settings import Settings
+
+    con = duckdb.connect()
+    connectors = scrapers.all_connectors(Settings.from_env())
+    warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
+    created = {
+        f"raw.{t}"
+        for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
+    }
+    # raw.snapshots, raw.fetch_log and raw.loads record fetches and loads; worldbank_bulk_files, each bulk file's years.
+    assert created - RAW_TABLES == {"raw.snapshots", "raw.fetch_log", "raw.loads", "raw.worldbank_bulk_files"}
 
 
 def test_every_source_can_be_pointed_at_another_host() -> None:
@@ -79,7 +101,18 @@ def test_marts() -> None:
 
 def test_every_raw_table_and_mart_has_an_expectation_suite() -> None:
     suites = {p.stem for p in (PROJECT_ROOT / "expectations").glob("*.json")}
-    assert suites == set(SOURCES.values()) | {f"marts.{m}" for m in MARTS}
+    assert suites == RAW_TABLES | {f"marts.{m}" for m in MARTS}
+
+
+def test_a_long_rows_suite_repeats_the_expectations_of_its_long_twin() -> None:
+    import json
+
+    suites = PROJECT_ROOT / "expectations"
+    bulk = json.loads((suites / "raw.worldbank_bulk.json").read_text())
+    api = json.loads((suites / "raw.worldbank_observations.json").read_text())
+    assert bulk["meta"]["rows_macro"] == "raw.worldbank_bulk_rows"
+    assert bulk["expectations"] == api["expectations"]
+    assert bulk["meta"]["changed_rows"] == api["meta"]["changed_rows"]
 
 
 def test_every_mart_documents_its_grain() -> None:

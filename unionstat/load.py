@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from scrapers.base import Connector, SnapshotMeta
+from scrapers.base import Connector, NativeLoad, SnapshotMeta
 from unionstat.errors import ParseError
 from unionstat.snapshots import SnapshotStore
 
@@ -30,18 +30,18 @@ def load_pending(
     """Load every snapshot of these sources that has no load record yet. Loading twice changes nothing."""
     result = LoadResult()
     for connector in connectors:
-        table = connector.config.raw_table
         try:
             for meta in pending_snapshots(con, connector):
-                rows = load_snapshot(con, store, connector, meta, run_id)
-                result.rows[table] = result.rows.get(table, 0) + rows
-                result.snapshots.setdefault(table, []).append(meta.sha256)
+                loaded = load_snapshot(con, store, connector, meta, run_id)
+                result.rows[loaded.table] = result.rows.get(loaded.table, 0) + loaded.rows
+                result.snapshots.setdefault(loaded.table, []).append(meta.sha256)
         except ParseError as exc:
             # Stop this source, keep the others: its rows of this run are taken back.
-            for sha in result.snapshots.pop(table, []):
-                con.execute(f"delete from {table} where snapshot_sha256 = ?", [sha])  # noqa: S608
-                con.execute("delete from raw.loads where sha256 = ? and raw_table = ?", [sha, table])
-            result.rows.pop(table, None)
+            for table in connector.config.raw_tables:
+                for sha in result.snapshots.pop(table, []):
+                    connector.unload(con, table, sha)
+                    con.execute("delete from raw.loads where sha256 = ? and raw_table = ?", [sha, table])
+                result.rows.pop(table, None)
             result.errors[connector.name] = str(exc)
             LOG.error("parse failed: %s", exc)
     return result
@@ -53,11 +53,11 @@ def pending_snapshots(con: duckdb.DuckDBPyConnection, connector: Connector) -> l
         select sha256, source, dataset, min(request_url), any_value(content_type), max(release_date)
         from raw.snapshots s
         where source = ?
-          and not exists (select 1 from raw.loads l where l.sha256 = s.sha256 and l.raw_table = ?)
+          and not exists (select 1 from raw.loads l where l.sha256 = s.sha256 and list_contains(?, l.raw_table))
         group by sha256, source, dataset
         order by min(fetched_at), sha256
         """,
-        [connector.name, connector.config.raw_table],
+        [connector.name, list(connector.config.raw_tables)],
     ).fetchall()
     return [SnapshotMeta(*row) for row in rows]
 
@@ -68,17 +68,20 @@ def load_snapshot(
     connector: Connector,
     meta: SnapshotMeta,
     run_id: str,
-) -> int:
-    table = connector.config.raw_table
-    rows = connector.load_native(con, store.verified_path(meta.sha256), meta)
-    if rows is None:
+) -> NativeLoad:
+    """Load one snapshot (natively where the connector reads the file itself) and record it in raw.loads."""
+    native = connector.load_native(con, store.verified_path(meta.sha256), meta)
+    if native is None:
+        table = connector.config.raw_table
         rows = _insert_parsed(con, store, connector, meta, table)
+    else:
+        table, rows = native.table, native.rows
     con.execute(
         "insert into raw.loads values (?, ?, ?, ?, ?)",
         [meta.sha256, table, rows, datetime.now(UTC), run_id],
     )
     LOG.info("loaded %d rows into %s from snapshot %s", rows, table, meta.sha256[:12])
-    return rows
+    return NativeLoad(table, rows)
 
 
 def _insert_parsed(

@@ -118,12 +118,12 @@ def validate_new_rows(
     for table, shas in sorted(batches.items()):
         suite_path = settings.expectations_dir / f"{table}.json"
         compare = _compare_columns(suite_path)
-        columns, keep_as_text = _suite_columns(
-            json.loads(suite_path.read_text(encoding="utf-8")), _table_columns(con, table)
-        )
-        batch = _batch(con, table, shas, compare, columns, keep_as_text)
+        spec = json.loads(suite_path.read_text(encoding="utf-8"))
+        rows = RawRows.of(table, spec)
+        columns, keep_as_text = _suite_columns(spec, rows.columns(con))
+        batch = _batch(con, rows, shas, compare, columns, keep_as_text)
         if compare:
-            changes.append(_changed_rows_outcome(con, table, shas, compare, len(batch)))
+            changes.append(_changed_rows_outcome(con, rows, shas, compare, len(batch)))
         if len(batch) or not compare:
             frames[table] = (batch, shas, list(RAW_INDEX))
     report = _validate(settings, con, frames, run_id)
@@ -160,6 +160,44 @@ def validate_marts(
 
 RAW_INDEX = ("snapshot_sha256", "row_number")
 ROW_COUNT_FLOOR = 0.5
+MACRO_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class RawRows:
+    """Where the rows a raw table's suite validates are read: the table itself, or (a suite's `meta.rows_macro`)
+    a table macro `name(shas, loaded)` giving the rows of the snapshots in `shas` (loaded = true) or of every other
+    snapshot (false) in a long shape: a wide table (raw.worldbank_bulk, a list of values per line) is validated
+    value by value, with the same expectations as its long twin."""
+
+    table: str
+    macro: str | None = None
+
+    @classmethod
+    def of(cls, table: str, spec: dict[str, Any]) -> RawRows:
+        macro = spec.get("meta", {}).get("rows_macro")
+        if macro is not None and not (isinstance(macro, str) and MACRO_NAME.match(macro)):
+            raise ValidationFailed(f"{table}: meta.rows_macro must be a schema.name of a table macro, found {macro!r}")
+        return cls(table, macro)
+
+    def loaded(self) -> tuple[str, str]:
+        """FROM item `loaded` and its condition: the rows of the snapshots `$shas`."""
+        if self.macro:
+            return f"{self.macro}($shas, true) as loaded", "true"
+        return f"{self.table} as loaded", "loaded.snapshot_sha256 in (select unnest($shas))"
+
+    def earlier(self) -> tuple[str, str]:
+        """FROM item `earlier` and its condition: the rows of every snapshot not in `$shas`."""
+        if self.macro:
+            return f"{self.macro}($shas, false) as earlier", "true"
+        return f"{self.table} as earlier", "earlier.snapshot_sha256 not in (select unnest($shas))"
+
+    def columns(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        if not self.macro:
+            return _table_columns(con, self.table)
+        _table_columns(con, self.table)  # the table must exist all the same
+        empty = con.execute(f"select * from {self.macro}(cast([] as varchar[]), true) limit 0")  # noqa: S608
+        return [str(d[0]) for d in empty.description or []]
 
 
 def _validate(
@@ -177,8 +215,10 @@ def _validate(
     for table, (batch, shas, index) in batches.items():
         suite_path = settings.expectations_dir / f"{table}.json"
         outcomes, quarantined = _run_suite(gx, context, suite_path, table, batch, run_id, index)
-        if quarantined and table.startswith("raw.") and list(batch.columns) != _table_columns(con, table):
-            quarantined = _with_full_rows(con, table, quarantined)  # the batch held only the suite's columns
+        if quarantined and table.startswith("raw."):
+            rows = RawRows.of(table, json.loads(suite_path.read_text(encoding="utf-8")))
+            if list(batch.columns) != rows.columns(con):
+                quarantined = _with_full_rows(con, rows, quarantined)  # the batch held only the suite's columns
         for outcome in outcomes:
             outcome.snapshots = sorted(shas)
         _store(con, outcomes, run_id)
@@ -258,7 +298,7 @@ def _context(gx: Any, settings: Settings) -> Any:
 
 def _batch(
     con: duckdb.DuckDBPyConnection,
-    table: str,
+    rows: RawRows,
     shas: list[str],
     compare: list[str],
     columns: list[str],
@@ -271,16 +311,18 @@ def _batch(
     Only `columns` are read (those the suite's expectations and the failing-row index use), and text columns
     with repeated values become categoricals (one Python string per distinct value, not one per row)."""
     select = ", ".join(f"loaded.{c}" for c in columns)
+    loaded, is_loaded = rows.loaded()
     if not compare:
-        sql = f"select {select} from {table} as loaded where loaded.snapshot_sha256 in (select unnest($shas))"  # noqa: S608
+        sql = f"select {select} from {loaded} where {is_loaded}"  # noqa: S608
     else:
+        earlier, is_earlier = rows.earlier()
         same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
         sql = f"""
-            select {select} from {table} as loaded
-            where loaded.snapshot_sha256 in (select unnest($shas))
+            select {select} from {loaded}
+            where {is_loaded}
               and not exists (
-                select 1 from {table} as earlier
-                where earlier.snapshot_sha256 not in (select unnest($shas)) and {same}
+                select 1 from {earlier}
+                where {is_earlier} and {same}
               )
             """  # noqa: S608
     return _compact_frame(con.execute(sql, {"shas": shas}), keep_as_text)
@@ -374,14 +416,15 @@ def _compare_columns(suite_path: Path) -> list[str]:
 
 
 def _changed_rows_outcome(
-    con: duckdb.DuckDBPyConnection, table: str, shas: list[str], compare: list[str], changed: int
+    con: duckdb.DuckDBPyConnection, rows: RawRows, shas: list[str], compare: list[str], changed: int
 ) -> ExpectationOutcome:
     """How many loaded rows were new or revised, and so went through the suite (the rest were validated before)."""
-    row = con.execute(f"select count(*) from {table} where snapshot_sha256 in (select unnest(?))", [shas]).fetchone()  # noqa: S608
+    source, is_loaded = rows.loaded()
+    row = con.execute(f"select count(*) from {source} where {is_loaded}", {"shas": shas}).fetchone()  # noqa: S608
     loaded = int(row[0]) if row else 0
     return ExpectationOutcome(
         suite="changed_rows",
-        table=table,
+        table=rows.table,
         expectation_type="changed_rows_validated",
         column=None,
         severity="warning",
@@ -477,13 +520,15 @@ def _quarantine(
 
 
 def _with_full_rows(
-    con: duckdb.DuckDBPyConnection, table: str, quarantined: list[dict[str, Any]]
+    con: duckdb.DuckDBPyConnection, rows_of: RawRows, quarantined: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Quarantined rows as whole raw rows (every column), read back by their key (snapshot_sha256, row_number)."""
     keys = sorted({(str(q["snapshot_sha256"]), int(q["row_number"])) for q in quarantined})
+    table = rows_of.table
+    source = f"{rows_of.macro}($shas, true)" if rows_of.macro else table
     found = con.execute(
         f"""
-        select raw.* from {table} as raw
+        select raw.* from {source} as raw
         join (select unnest($shas) as sha, unnest($rows) as row_number) as failing
           on raw.snapshot_sha256 = failing.sha and raw.row_number = failing.row_number
         """,  # noqa: S608

@@ -145,3 +145,30 @@
         else cast(cast({{ x }} as double precision) as varchar)
     end
 {%- endmacro %}
+
+{#- The number of elements of a list (DuckDB) or one-dimensional array (PostgreSQL); null stays null. -#}
+{% macro list_length(list) -%}
+    {{ return(adapter.dispatch('list_length')(list)) }}
+{%- endmacro %}
+
+{% macro duckdb__list_length(list) -%}
+    len({{ list }})
+{%- endmacro %}
+
+{% macro postgres__list_length(list) -%}
+    cardinality({{ list }})
+{%- endmacro %}
+
+{#- In a select list beside unnest(list): the positions 1..n of the list's elements, in step with them (one row
+    each). DuckDB unnests a range; PostgreSQL (10 and later) runs set-returning functions of a select list in step. -#}
+{% macro list_positions(list) -%}
+    {{ return(adapter.dispatch('list_positions')(list)) }}
+{%- endmacro %}
+
+{% macro duckdb__list_positions(list) -%}
+    unnest(range(1, len({{ list }}) + 1))
+{%- endmacro %}
+
+{% macro postgres__list_positions(list) -%}
+    generate_subscripts({{ list }}, 1)
+{%- endmacro %}

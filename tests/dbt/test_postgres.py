@@ -20,8 +20,12 @@ from typing import Any
 import duckdb
 import pytest
 
+import scrapers
 from flows.refresh import refresh
+from scrapers.worldbank import BulkCsv
+from tests.builders import worldbank_bulk_csv
 from tests.conftest import query
+from unionstat import warehouse
 from unionstat.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -43,6 +47,13 @@ DUCKDB_TO_POSTGRES = {
     "DATE": "date",
     "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
     "JSON": "jsonb",
+    "DOUBLE[]": "double precision[]",
+    "VARCHAR[]": "text[]",
+}
+# DuckDB writes a list to CSV as [a, b]; PostgreSQL reads an array as {a,b}: each element as array-literal text.
+LIST_ELEMENT_TEXT = {
+    "DOUBLE[]": "cast(element as varchar)",
+    "VARCHAR[]": "'\"' || replace(replace(element, '\\', '\\\\'), '\"', '\\\"') || '\"'",
 }
 # dbt-duckdb Python models (scipy), disabled on other targets with the unit tests that cannot run there.
 DUCKDB_ONLY_MODELS = {"mart_table4_uniformity_test", "mart_table5_correlation"}
@@ -192,7 +203,10 @@ def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[
                 cursor.execute(f'create table "{schema}"."{table}" ({ddl})')
                 csv_path = scratch / f"{schema}.{table}.csv"
                 # NULL is an empty field and an empty string is "": the rule of PostgreSQL's CSV format too.
-                source.execute(f"copy {schema}.{table} to '{csv_path}' (format csv, header false)")
+                select = ", ".join(_postgres_text(name, kind) for name, kind in columns)
+                source.execute(
+                    f"copy (select {select} from {schema}.{table}) to '{csv_path}' (format csv, header false)"
+                )
                 with csv_path.open(encoding="utf-8") as rows:
                     cursor.copy_expert(f'copy "{schema}"."{table}" from stdin with (format csv)', rows)
                 cursor.execute(f'select count(*) from "{schema}"."{table}"')
@@ -202,6 +216,15 @@ def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[
         target.close()
         source.close()
     return copied
+
+
+def _postgres_text(name: str, kind: str) -> str:
+    """A column as DuckDB selects it for the CSV that PostgreSQL's COPY reads: lists as array literals."""
+    if kind not in LIST_ELEMENT_TEXT:
+        return f'"{name}"'
+    element = f"coalesce({LIST_ELEMENT_TEXT[kind]}, 'NULL')"
+    array = f"""'{{' || array_to_string(list_transform("{name}", lambda element: {element}), ',') || '}}'"""
+    return f'{array} as "{name}"'
 
 
 def dbt_build_on_postgres(
@@ -421,3 +444,56 @@ def test_news_categories_on_postgres_are_the_pairs_the_regular_expression_gives_
     assert ("hyphen-literal", "ит-компани") in on_postgres
     assert ("hyphen-spaced", "ит-компани") not in on_postgres
     assert ("cyrillic-upper-case", "цифров") in on_postgres
+
+
+def test_bulk_csv_lines_unnest_on_postgres_into_the_rows_duckdb_gives(postgres: Postgres, tmp_path: Path) -> None:
+    """raw.worldbank_bulk (a list of year values per line) on the server engine: stg_worldbank__observations
+    unnests it into the rows DuckDB's raw.worldbank_bulk_rows gives (the rows validation checks), in a database of
+    its own. Synthetic values, not World Bank figures."""
+    con = postgres.connect(dbname="postgres")
+    con.autocommit = True
+    with con.cursor() as cursor:
+        cursor.execute("create database worldbank_bulk")
+    con.close()
+    server = dataclasses.replace(postgres, dbname="worldbank_bulk")
+    values = {"RUS": {"2022": "-1.5", "2023": "3.25"}, "BLR": {"1960": "0", "2024": "1e-3"}}
+    csv_path = tmp_path / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
+    csv_path.write_bytes(worldbank_bulk_csv(values, "2025-07-01"))
+    sha = "b" * 64
+    source_path = tmp_path / "bulk.duckdb"
+    source = duckdb.connect(str(source_path))
+    try:
+        connectors = scrapers.all_connectors(Settings.from_env())
+        warehouse.ensure_schema(source, [c.raw_ddl for c in connectors])
+        warehouse.write_sources(source, [c.config for c in connectors])
+        BulkCsv.open("worldbank", csv_path.as_uri(), csv_path, tmp_path).insert(source, sha)
+        expected = source.execute(
+            "select snapshot_sha256, row_number, indicator_id, indicator_name, countryiso3code, country_name, date, "
+            "value, unit, obs_status, lastupdated from raw.worldbank_bulk_rows([?], true)",
+            [sha],
+        ).fetchall()
+    finally:
+        source.close()
+    assert copy_raw_tables(source_path, server, tmp_path)["raw.worldbank_bulk"] == 2
+    assert server.query("select years[1], years[65], release_date from raw.worldbank_bulk_files") == [
+        ("1960", "2024", dt.date(2025, 7, 1))
+    ]
+
+    build = dbt_build_on_postgres(
+        server, DBT_PROJECT_DIR, tmp_path, ["source:worldbank", "stg_worldbank__observations"]
+    )
+
+    assert build.success, (build.error, build.statuses)
+    assert any("worldbank_bulk_snapshot_sha256__line_number" in node for node in build.statuses), build.statuses
+    staged = server.query(
+        "select snapshot_sha256, snapshot_row, indicator_code, indicator_name, country_iso3, country_name, period, "
+        "value, unit, obs_status, release_date from staging.stg_worldbank__observations"
+    )
+    assert len(staged) == 130
+    assert _rows(staged) == _rows(expected)
+    assert sorted((r[1], r[6], r[7]) for r in staged if r[7] is not None) == [
+        (63, "2022", -1.5),
+        (64, "2023", 3.25),
+        (66, "1960", 0.0),
+        (130, "2024", 0.001),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -336,7 +337,7 @@ def test_a_new_release_is_validated_by_what_changed(warehouse_env: Settings, tmp
     refresh(import_paths=[str(first)])
     summary = refresh(import_paths=[str(second)])
 
-    assert summary["rows_loaded"] == {"raw.worldbank_observations": 130}  # the whole release is kept
+    assert summary["rows_loaded"] == {"raw.worldbank_bulk": 130}  # the whole release is kept (2 lines x 65 years)
     db = warehouse_env.published_db
     checked = query(
         db,
@@ -351,7 +352,48 @@ def test_a_new_release_is_validated_by_what_changed(warehouse_env: Settings, tmp
     counts = query(
         db,
         "select distinct element_count from dq.validation_results where run_id = ? and suite = "
-        "'raw.worldbank_observations' and expectation_type = 'expect_column_values_to_not_be_null'",
+        "'raw.worldbank_bulk' and expectation_type = 'expect_column_values_to_not_be_null'",
         [summary["run_id"]],
     )
     assert counts == [(1,)]
+    # Raw keeps each release as published, one row per data line; staging unnests one row per line and year.
+    assert query(db, "select count(*), count(distinct snapshot_sha256) from raw.worldbank_bulk") == [(4, 2)]
+    second_sha = query(db, "select sha256 from raw.loads where run_id = ?", [summary["run_id"]])[0][0]
+    staged = query(
+        db,
+        "select snapshot_row, indicator_code, country_iso3, country_name, period, value, unit, release_date "
+        "from staging.stg_worldbank__observations where snapshot_sha256 = ? order by snapshot_row",
+        [second_sha],
+    )
+    assert len(staged) == 130 and [r[0] for r in staged] == list(range(1, 131))
+    assert staged[62:65] == [
+        (63, "NY.GDP.MKTP.KD.ZG", "RUS", "Rus", "2022", 1.5, None, date(2025, 10, 1)),
+        (64, "NY.GDP.MKTP.KD.ZG", "RUS", "Rus", "2023", 1.75, None, date(2025, 10, 1)),
+        (65, "NY.GDP.MKTP.KD.ZG", "RUS", "Rus", "2024", None, None, date(2025, 10, 1)),
+    ]
+    assert staged[129] == (130, "NY.GDP.MKTP.KD.ZG", "BLR", "Blr", "2024", None, None, date(2025, 10, 1))
+    # The staging view and the rows validation read (raw.worldbank_bulk_rows) are the same rows.
+    validated = query(
+        db,
+        "select row_number, indicator_id, countryiso3code, country_name, date, value, unit, lastupdated "
+        "from raw.worldbank_bulk_rows([?], true) order by row_number",
+        [second_sha],
+    )
+    assert validated == staged
+
+
+def test_a_bad_value_in_a_bulk_csv_is_quarantined_as_its_long_row(warehouse_env: Settings, tmp_path: Path) -> None:
+    # Synthetic values: a population cannot be negative (a critical expectation).
+    path = tmp_path / "API_SP.POP.TOTL_DS2_en_csv_v2_1.csv"
+    values = {"RUS": {"2022": "143000000", "2023": "-5"}, "BLR": {"2023": "9200000"}}
+    path.write_bytes(worldbank_bulk_csv(values, "2025-07-01", indicator="SP.POP.TOTL"))
+
+    with pytest.raises(StageFailed, match=r"stage 'validate'.*raw\.worldbank_bulk: expect_column_values_to_be_between"):
+        refresh(import_paths=[str(path)])
+
+    history = warehouse_env.warehouse_dir / "dq_history.duckdb"
+    quarantined = query(history, "select table_name, column_name, row_json from quarantine")
+    assert len(quarantined) == 1
+    assert quarantined[0][:2] == ("raw.worldbank_bulk", "value")
+    row = json.loads(quarantined[0][2])
+    assert (row["row_number"], row["countryiso3code"], row["date"], row["value"]) == (64, "RUS", "2023", -5.0)

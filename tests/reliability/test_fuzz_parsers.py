@@ -170,7 +170,7 @@ class Loader:
         meta = SnapshotMeta(sha, source, dataset, url, None, date(2024, 10, 1))
         self.con.execute("begin")
         try:
-            rows = load_snapshot(self.con, self.store, connector, meta, "fuzz")
+            rows = load_snapshot(self.con, self.store, connector, meta, "fuzz").rows
         except UnionstatError:
             return None
         finally:

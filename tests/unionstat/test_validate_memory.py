@@ -96,7 +96,7 @@ def test_the_batch_reads_only_the_suite_columns_and_compacts_repeated_text(loade
     spec = json.loads((loaded.expectations_dir / f"{TABLE}.json").read_text(encoding="utf-8"))
     with warehouse.connection(loaded.build_db) as con:
         columns, typed = validate._suite_columns(spec, validate._table_columns(con, TABLE))
-        batch = validate._batch(con, TABLE, [SHA], [], columns, typed)
+        batch = validate._batch(con, validate.RawRows(TABLE), [SHA], [], columns, typed)
     assert columns == [
         "snapshot_sha256",
         "row_number",
