@@ -94,6 +94,8 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env
     full = refresh()
     assert full["build_selection"] == "everything"
     assert full["dbt_docs_generated"] is True
+    # A full build's data tests check every row; a selective build's, only what it changed (below).
+    assert not _tests_new_snapshots_only(warehouse_env)
     docs = warehouse_env.reports_dir / "dbt_docs" / "index.html"
     published_docs = file_digest(docs)
     # Synthetic values (not World Bank figures): they only need to differ from the reference vintage.
@@ -119,6 +121,10 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env
         )
     }
     assert {"model.unionstat.int_observations__vintaged", "model.unionstat.mart_table2_country_comparison"} <= built
+    assert _tests_new_snapshots_only(warehouse_env)
+    # The vintages' tests check the rows this build wrote: the figures of the new release, not the older rows.
+    stamps = "select count(distinct taken_in_at) from intermediate.int_observations__vintaged"
+    assert query(warehouse_env.published_db, stamps) == [(2,)]
     assert not {"model.unionstat.mart_news_items", "model.unionstat.stg_osw__articles"} & built
     # The data tests of what was rebuilt ran again; the unit tests (code only, same code) did not.
     kinds = {
@@ -218,6 +224,18 @@ def test_vintages_hold_changes_only_and_a_late_release_is_recomputed(warehouse_e
         ("RUS", "2025-01-15", "2025-07-01", 5.0, 3.6),
     ]
     _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build-2.duckdb")
+
+
+def _tests_new_snapshots_only(settings: Settings) -> bool:
+    """Whether the last build's uniqueness test on World Bank staging rows was limited to the snapshots not taken in
+    yet (the SQL it ran, from the build's run results)."""
+    results = json.loads((settings.build_dir / transform.BUILD_RESULTS).read_text())["results"]
+    (test,) = [
+        r
+        for r in results
+        if r["unique_id"].startswith("test.unionstat.unique_combination_of_columns_stg_worldbank__observations_")
+    ]
+    return "not in (select held.snapshot_sha256 from" in test["compiled_code"]
 
 
 def _assert_equals_a_full_build(settings: Settings, published: Path, copy: Path) -> None:
