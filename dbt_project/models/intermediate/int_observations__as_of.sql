@@ -1,8 +1,9 @@
 {#- The figure as known on var('as_of'): its value in the newest vintage released on or before that date, or its
     current value. `vintage` is the release that published this value (a later release may have repeated it). -#}
 {% set as_of = var('as_of', none) %}
-{#- Materialised: every statistics mart reads it, so the window over all vintages runs once per build. Incremental:
-    a build recomputes only the figures it took in (a change of as_of is a full build: flows.refresh). -#}
+{#- Materialised: every statistics mart reads it. Without a date it is the current rows; with one, a window over
+    the vintages up to that date runs once per build. Incremental: a build recomputes only the figures it took in (a
+    change of as_of is a full build: flows.refresh). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -43,22 +44,23 @@ eligible as (
             ) as vintage_rank
         from eligible
     ),
+
+    chosen as (
+        select * from ranked
+        where vintage_rank = 1
+    ),
+{% else %}
+    chosen as (
+        select * from eligible
+    ),
 {% endif %}
 
 -- int_observations__vintaged's columns but its flag; the build stamp is this build's
 final as (
-    {% if as_of %}
-        select
-            {{ observation_columns() }},
-            {{ build_stamp() }} as taken_in_at
-        from ranked
-        where vintage_rank = 1
-    {% else %}
-        select
-            {{ observation_columns() }},
-            {{ build_stamp() }} as taken_in_at
-        from eligible
-    {% endif %}
+    select
+        {{ observation_columns() }},
+        {{ build_stamp() }} as taken_in_at
+    from chosen
 )
 
 select * from final
