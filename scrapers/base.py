@@ -53,6 +53,10 @@ class SourceConfig:
     options: Mapping[str, str] = field(default_factory=dict)
     #: Raw tables beside `raw_table` that some of this source's snapshots load into (e.g. World Bank bulk CSVs).
     more_raw_tables: tuple[str, ...] = ()
+    #: How dbt picks the paper's indicators out of tables loaded whole: one entry per indicator, each a set of
+    #: regular expressions over the loaded cells' sheet, title, row label, row code and column header (a missing
+    #: key matches anything). Written to ops.source_selections for staging.
+    selections: tuple[Mapping[str, str], ...] = ()
 
     @property
     def raw_tables(self) -> tuple[str, ...]:
@@ -73,7 +77,22 @@ class SourceConfig:
             datasets=dict(entry["datasets"]),
             options=dict(entry.get("options", {})),
             more_raw_tables=tuple(entry.get("more_raw_tables", ())),
+            selections=tuple(_selection(name, item) for item in entry.get("selections", ())),
         )
+
+
+SELECTION_KEYS = ("indicator_code", "country_iso3", "sheet", "title", "row_label", "row_code", "column_header", "note")
+
+
+def _selection(source: str, item: Mapping[str, Any]) -> dict[str, str]:
+    """One selection of sources.json, its keys checked (a typo would silently match everything)."""
+    unknown = sorted(set(item) - set(SELECTION_KEYS))
+    if unknown or "indicator_code" not in item:
+        raise ValueError(
+            f"sources.json {source}.selections: expected keys {list(SELECTION_KEYS)} with indicator_code; "
+            f"found {sorted(item)}"
+        )
+    return {key: str(value) for key, value in item.items()}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 from filelock import FileLock, Timeout
 
+from scrapers.base import SELECTION_KEYS
 from unionstat.errors import RefreshBusy
 from unionstat.settings import Settings
 
@@ -110,7 +111,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, extra_ddl: list[str]) -> None:
 
 
 def write_sources(con: duckdb.DuckDBPyConnection, configs: list[Any]) -> None:
-    """The source registry as a table (ops.sources), so that dbt and analysts can join publisher metadata."""
+    """The source registry as tables: ops.sources (publisher metadata) and ops.source_selections (how staging picks
+    the paper's indicators out of whole tables), so that dbt and analysts can join them."""
     con.execute(
         """
         create or replace table ops.sources (
@@ -141,6 +143,24 @@ def write_sources(con: duckdb.DuckDBPyConnection, configs: list[Any]) -> None:
             for c in configs
         ],
     )
+    con.execute(
+        """
+        create or replace table ops.source_selections (
+            source varchar not null,
+            indicator_code varchar not null,
+            country_iso3 varchar,
+            sheet_pattern varchar,
+            title_pattern varchar,
+            row_label_pattern varchar,
+            row_code_pattern varchar,
+            column_header_pattern varchar,
+            note varchar
+        )
+        """
+    )
+    selections = [[c.name, *(item.get(key) for key in SELECTION_KEYS)] for c in configs for item in c.selections]
+    if selections:
+        con.executemany("insert into ops.source_selections values (?, ?, ?, ?, ?, ?, ?, ?, ?)", selections)
 
 
 @contextlib.contextmanager
