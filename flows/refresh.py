@@ -20,7 +20,7 @@ import scrapers
 from unionstat import analysis_report, dq, fetch, imports, load, transform, validate, warehouse
 from unionstat import report as dq_report
 from unionstat.errors import StageFailed, UnionstatError
-from unionstat.http import HttpClient, Reference
+from unionstat.http import ORIGIN_RECORDED, HttpClient, Reference
 from unionstat.settings import Settings
 from unionstat.snapshots import SnapshotStore
 
@@ -42,6 +42,8 @@ class RunSummary:
     unchanged: dict[str, int] = field(default_factory=dict)
     not_recorded: dict[str, list[str]] = field(default_factory=dict)
     imported: list[dict[str, Any]] = field(default_factory=list)
+    #: The reference snapshot's real files taken in by an offline run (origin recorded_third_party).
+    recorded: list[dict[str, Any]] = field(default_factory=list)
     failed_sources: dict[str, str] = field(default_factory=dict)
     rows_loaded: dict[str, int] = field(default_factory=dict)
     expectations_passed: int = 0
@@ -109,6 +111,32 @@ def import_task(settings: Settings, paths: list[str], run_id: str) -> list[dict[
     connectors = scrapers.all_connectors(settings)
     with warehouse.connection(settings.build_db) as con:
         return [asdict(imports.import_file(con, store, connectors, Path(p), run_id)) for p in paths]
+
+
+@task(name="take-in-reference-files", cache_policy=NONE)
+def reference_files_task(settings: Settings, sources: list[str], run_id: str) -> list[dict[str, Any]]:
+    """Offline default: the reference snapshot's real publisher files (recorded by third parties) are taken in
+    through the import path, each with its origin and manifest entry; known files add nothing."""
+    reference = Reference.load(settings.reference_dir)
+    store = SnapshotStore(settings.snapshot_dir)
+    taken: list[dict[str, Any]] = []
+    with warehouse.connection(settings.build_db) as con:
+        for item in reference.files:
+            if item.source not in sources:
+                continue
+            url = "unionstat-reference:" + item.path.relative_to(reference.root).as_posix()
+            result = imports.import_file(
+                con,
+                store,
+                [scrapers.connector(item.source, settings)],
+                item.path,
+                run_id,
+                origin=ORIGIN_RECORDED,
+                recording_id=item.id,
+                url=url,
+            )
+            taken.append(asdict(result) | {"path": url})
+    return taken
 
 
 @task(name="fetch-source", cache_policy=NONE)
@@ -203,6 +231,9 @@ def refresh(
             if import_paths:
                 summary.imported = import_task(settings, import_paths, run_id)
 
+            if settings.mode == "replay" and sources:
+                summary.recorded = reference_files_task(settings, sources, run_id)
+
             stage = summary.enter("fetch")
             for source in sources:
                 delays = list(settings.fetch_retry_delays_s)
@@ -212,8 +243,9 @@ def refresh(
                     summary.failed_sources[source] = str(state.message or "failed")
                     continue
                 result: fetch.FetchResult = state.result()
-                summary.new_snapshots[source] = len(result.new)
-                summary.unchanged[source] = result.unchanged
+                recorded = [r for r in summary.recorded if r["source"] == source]
+                summary.new_snapshots[source] = len(result.new) + sum(r["new"] for r in recorded)
+                summary.unchanged[source] = result.unchanged + sum(not r["new"] for r in recorded)
                 if result.not_recorded:
                     summary.not_recorded[source] = result.not_recorded
             if sources and len(summary.failed_sources) == len(sources) and not import_paths:

@@ -44,6 +44,11 @@ BULK_VALUE_ERROR = "bulk-csv: not a number:"
 T = TypeVar("T")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 BULK_TABLE = "raw.worldbank_bulk"
+COUNTRY_TABLE = "raw.worldbank_countries"
+COUNTRY_DATASET = "country_metadata"
+#: The bulk zip's country dimension: Metadata_Country_API_<code>_DS2_<lang>_csv_v2_<n>.csv, this header exactly.
+COUNTRY_MEMBER = re.compile(r"^Metadata_Country_API_[A-Za-z0-9.]+_DS2_[a-z]{2}_csv_v2(_\d+)?\.csv$")
+COUNTRY_HEADER = ["Country Code", "Region", "IncomeGroup", "SpecialNotes", "TableName"]
 #: DuckDB's CSV reader on a cell it cannot type: line, column and cell (the message's wording in DuckDB 2.0).
 BULK_CONVERSION = re.compile(
     r'CSV Error on Line: (?P<line>\d+).*Error when converting column "(?P<column>[^"]*)"\. '
@@ -81,6 +86,15 @@ class WorldBank(Connector):
         indicator_name varchar,
         indicator_code varchar not null,
         year_values double[] not null
+    );
+    create table if not exists raw.worldbank_countries (
+        snapshot_sha256 varchar not null,
+        row_number integer not null,
+        country_code varchar not null,
+        region varchar,
+        income_group varchar,
+        special_notes varchar,
+        table_name varchar
     );
     create table if not exists raw.worldbank_bulk_files (
         snapshot_sha256 varchar not null,
@@ -210,6 +224,8 @@ class WorldBank(Connector):
 
     # -- import: bulk CSV files downloaded by hand ---------------------------------------------
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
+        if body[:2] != b"PK" and _country_header(body):
+            return ImportedFile(COUNTRY_DATASET, None, "text/csv", body)
         with tempfile.TemporaryDirectory(prefix="unionstat-bulk-") as scratch:
             given = Path(scratch) / "given"
             given.write_bytes(body)
@@ -230,18 +246,28 @@ class WorldBank(Connector):
         """Bulk CSVs (and their zips) go straight from the stored file into raw.worldbank_bulk, wide as published;
         API pages parse. The row count recorded is the observations (lines x years), as staging returns them."""
         with open(path, "rb") as handle:
-            head = handle.read(4)
+            head = handle.read(BULK_HEAD_BYTES)
+        if meta.dataset == COUNTRY_DATASET or (head[:2] != b"PK" and _country_header(head)):
+            return NativeLoad(COUNTRY_TABLE, insert_countries(con, self.name, meta.request_url, path, meta.sha256))
         if not (meta.request_url.startswith("file:") or head[:2] == b"PK" or head.lstrip(b"\xef\xbb\xbf")[:1] == b'"'):
             return None
         with tempfile.TemporaryDirectory(prefix="unionstat-bulk-") as scratch:
             bulk = BulkCsv.open(self.name, meta.request_url, path, Path(scratch))
             lines = bulk.insert(con, meta.sha256)
+            countries = (
+                _zip_member(self.name, meta.request_url, path, Path(scratch), COUNTRY_MEMBER, required=False)
+                if head[:2] == b"PK"
+                else None
+            )
+            if countries is not None:  # the zip's country dimension travels with its data
+                insert_countries(con, self.name, meta.request_url, countries, meta.sha256)
         return NativeLoad(BULK_TABLE, lines * len(bulk.years))
 
     def unload(self, con: duckdb.DuckDBPyConnection, table: str, sha256: str) -> None:
         super().unload(con, table, sha256)
         if table == BULK_TABLE:
             con.execute("delete from raw.worldbank_bulk_files where snapshot_sha256 = ?", [sha256])
+            con.execute(f"delete from {COUNTRY_TABLE} where snapshot_sha256 = ?", [sha256])  # noqa: S608
 
 
 CONNECTOR = WorldBank
@@ -397,6 +423,43 @@ class BulkCsv:
         return ParseError(self.source, self.location, "a well-formed bulk CSV", message[:300])
 
 
+def insert_countries(con: duckdb.DuckDBPyConnection, source: str, location: str, path: Path, sha256: str) -> int:
+    """A Metadata_Country CSV into raw.worldbank_countries, every row as published (text; notes may span lines)."""
+    with open(path, "rb") as handle:
+        head = handle.read(BULK_HEAD_BYTES)
+    if not _country_header(head):
+        raise ParseError(source, location, f"a country metadata CSV with the header {COUNTRY_HEADER}", repr(head[:80]))
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(COUNTRY_HEADER) + 1))
+    quoted = str(path).replace("'", "''")
+    sql = f"""
+    insert into {COUNTRY_TABLE}
+    select $sha, cast(row_number() over () as integer), c0, nullif(c1, ''), nullif(c2, ''), nullif(c3, ''), c4
+    from read_csv('{quoted}', skip = 1, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"',
+                  strict_mode = true, null_padding = false, columns = {{{columns}}})
+    where c0 is not null
+    """  # noqa: S608
+    try:
+        row = con.execute(sql, {"sha": sha256}).fetchone()
+    except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
+        raise
+    except duckdb.Error as exc:
+        message = " ".join(str(exc).split())[:300]
+        raise ParseError(
+            source, location, f"{len(COUNTRY_HEADER)} cells and a trailing comma per row", message
+        ) from exc
+    rows = int(row[0]) if row else 0
+    if rows == 0:
+        raise ParseError(source, location, "at least one country row after the header", "none")
+    return rows
+
+
+def _country_header(head: bytes) -> bool:
+    """Whether these first bytes open a Metadata_Country CSV (its header row, BOM or not)."""
+    first = head.decode("utf-8-sig", errors="replace").split("\n", 1)[0]
+    cells = next(csv.reader(io.StringIO(first)), [])
+    return cells[: len(COUNTRY_HEADER)] == COUNTRY_HEADER
+
+
 def _records(relation: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
     return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
 
@@ -407,20 +470,34 @@ def _bulk_member(source: str, location: str, path: Path, scratch: Path) -> Path:
         magic = handle.read(2)
     if magic != b"PK":
         return path
+    member = _zip_member(source, location, path, scratch, BULK_CSV_MEMBER, required=True)
+    assert member is not None  # required=True raises instead
+    return member
+
+
+def _zip_member(
+    source: str, location: str, path: Path, scratch: Path, pattern: re.Pattern[str], required: bool
+) -> Path | None:
+    """The zip's one member named like `pattern`, streamed (size-capped) to a fixed name in `scratch`; None when
+    there is none and it is not required."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise ParseError(source, location, "a readable zip archive", str(exc)) from exc
     with archive:
-        members = [i for i in archive.infolist() if BULK_CSV_MEMBER.match(Path(i.filename).name)]
+        members = [i for i in archive.infolist() if pattern.match(Path(i.filename).name)]
+        if not members and not required:
+            return None
         if len(members) != 1:
             names = [i.filename for i in archive.infolist()]
-            raise ParseError(source, location, "exactly one API_<code>_DS2_en_csv_v2*.csv member", f"{names}")
+            what = "API_<code>_DS2_en_csv_v2*.csv" if pattern is BULK_CSV_MEMBER else "Metadata_Country_API_*.csv"
+            raise ParseError(source, location, f"exactly one {what} member", f"{names}")
         member = members[0]
         cap = f"a member of at most {MAX_ARCHIVE_MEMBER_BYTES} bytes"
         if member.file_size > MAX_ARCHIVE_MEMBER_BYTES:
             raise ParseError(source, location, cap, f"{member.file_size}")
-        target = scratch / "bulk-member.csv"  # never the member's own name: it cannot point outside `scratch`
+        # never the member's own name: it cannot point outside `scratch`
+        target = scratch / ("bulk-member.csv" if pattern is BULK_CSV_MEMBER else "zip-member.csv")
         written = 0
         try:
             with archive.open(member) as data, open(target, "wb") as out:

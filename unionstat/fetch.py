@@ -129,10 +129,11 @@ def _record_snapshots(con: duckdb.DuckDBPyConnection, captures: list[Capture], r
                 len(fetched.body),
                 capture.release_date,
                 run_id,
+                fetched.recording,
             ]
         )
     if rows:
-        con.executemany("insert or ignore into raw.snapshots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany("insert or ignore into raw.snapshots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _log(

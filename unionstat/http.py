@@ -13,7 +13,6 @@ import time
 import urllib.robotparser
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -28,6 +27,15 @@ from unionstat.settings import Settings
 
 LOG = logging.getLogger(__name__)
 REPLAY_HEADER = "X-Unionstat-Recording"
+ORIGIN_HEADER = "X-Unionstat-Origin"
+#: What a stored response is, by how its bytes reached the warehouse (raw.snapshots.origin): fetched from the
+#: publisher by unionstat, imported from a file a user downloaded, a publisher file recorded by a third party (the
+#: reference snapshot's real files), or compiled by hand from the paper's printed figures.
+ORIGIN_FETCHED = "fetched"
+ORIGIN_IMPORTED = "imported"
+ORIGIN_RECORDED = "recorded_third_party"
+ORIGIN_COMPILED = "compiled_from_paper"
+ORIGINS = (ORIGIN_FETCHED, ORIGIN_IMPORTED, ORIGIN_RECORDED, ORIGIN_COMPILED)
 KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Content-Length", "Retry-After")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 PROGRESS_MIN_BYTES = 1024 * 1024
@@ -43,6 +51,7 @@ class Fetched:
     headers: Mapping[str, str]
     body: bytes
     recording: str | None = None
+    recording_origin: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -50,7 +59,8 @@ class Fetched:
 
     @property
     def origin(self) -> str:
-        return f"reference:{self.recording}" if self.recording else "live"
+        """'fetched' for a live answer; a replayed recording's own origin (e.g. compiled_from_paper)."""
+        return (self.recording_origin or ORIGIN_COMPILED) if self.recording else ORIGIN_FETCHED
 
 
 def normalize_url(url: str) -> str:
@@ -71,6 +81,7 @@ class Recording:
     headers: dict[str, str]
     body_path: Path
     compiled_from: str = ""
+    origin: str = ORIGIN_COMPILED
 
     def body(self) -> bytes:
         return self.body_path.read_bytes()
@@ -79,13 +90,26 @@ class Recording:
         return '"' + hashlib.sha256(self.body()).hexdigest() + '"'
 
 
+@dataclass(frozen=True)
+class ReferenceFile:
+    """A real publisher file in the reference snapshot, recorded by a third party and kept byte for byte: the
+    offline default takes it in through the import path, as `unionstat import` would, with its own origin."""
+
+    id: str
+    source: str
+    path: Path
+    sha256: str
+
+
 @dataclass
 class Reference:
-    """The embedded reference snapshot: recorded publisher responses and what they were compiled from."""
+    """The embedded reference snapshot: real publisher files recorded by third parties, and responses compiled
+    from the paper's figures where no real file exists; the manifest says which is which and where each came from."""
 
     root: Path
     manifest: dict[str, Any]
     recordings: dict[str, Recording] = field(default_factory=dict)
+    files: list[ReferenceFile] = field(default_factory=list)
 
     @classmethod
     def load(cls, root: Path) -> Reference:
@@ -103,14 +127,32 @@ class Reference:
                 headers=dict(entry.get("headers", {})),
                 body_path=root / entry["body"],
                 compiled_from=entry.get("compiled_from", ""),
+                origin=entry.get("origin", ORIGIN_COMPILED),
             )
+            if rec.origin not in ORIGINS:
+                raise ValueError(f"reference snapshot: recording {rec.id!r} has origin {rec.origin!r}; expected {ORIGINS}")
             if not rec.body_path.is_file():
                 raise FileNotFoundError(
                     f"reference snapshot: recording {rec.id!r} names body {entry['body']!r}, "
                     f"expected a file at {rec.body_path}"
                 )
             recordings[normalize_url(rec.url)] = rec
-        return cls(root=root, manifest=manifest, recordings=recordings)
+        files = [_reference_file(root, entry) for entry in manifest.get("files", [])]
+        return cls(root=root, manifest=manifest, recordings=recordings, files=files)
+
+
+def _reference_file(root: Path, entry: Mapping[str, Any]) -> ReferenceFile:
+    """One real file of the manifest, checked against its recorded sha256 (a changed byte breaks provenance)."""
+    path = root / entry["path"]
+    if not path.is_file():
+        raise FileNotFoundError(f"reference snapshot: file {entry['id']!r} expected at {path}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != entry["sha256"]:
+        raise ValueError(
+            f"reference snapshot: {path} has sha256 {digest[:16]}…, the manifest records {entry['sha256'][:16]}…: "
+            "a recorded publisher file must stay byte for byte as recorded"
+        )
+    return ReferenceFile(id=entry["id"], source=entry["source"], path=path, sha256=digest)
 
 
 class ReplayAdapter(BaseAdapter):
@@ -128,8 +170,8 @@ class ReplayAdapter(BaseAdapter):
         etag = rec.etag()
         headers = CaseInsensitiveDict(rec.headers)
         headers["ETag"] = etag
-        headers.setdefault("Last-Modified", formatdate(rec.body_path.stat().st_mtime, usegmt=True))
         headers[REPLAY_HEADER] = rec.id
+        headers[ORIGIN_HEADER] = rec.origin
         response = requests.Response()
         response.url = url
         response.request = request
@@ -297,6 +339,7 @@ class HttpClient:
             headers=kept,
             body=body,
             recording=response.headers.get(REPLAY_HEADER),
+            recording_origin=response.headers.get(ORIGIN_HEADER),
         )
 
 

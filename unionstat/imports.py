@@ -11,6 +11,7 @@ import duckdb
 
 from scrapers.base import Connector
 from unionstat.errors import UnionstatError
+from unionstat.http import ORIGIN_IMPORTED
 from unionstat.snapshots import SnapshotStore
 
 LOG = logging.getLogger(__name__)
@@ -24,12 +25,21 @@ class ImportResult:
     dataset: str
     sha256: str
     new: bool
+    origin: str = ORIGIN_IMPORTED
 
 
 def import_file(
-    con: duckdb.DuckDBPyConnection, store: SnapshotStore, connectors: list[Connector], path: Path, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    store: SnapshotStore,
+    connectors: list[Connector],
+    path: Path,
+    run_id: str,
+    origin: str = ORIGIN_IMPORTED,
+    recording_id: str | None = None,
+    url: str | None = None,
 ) -> ImportResult:
-    """Register one file as a snapshot of the first source that recognises its format."""
+    """Register one file as a snapshot of the first source that recognises its format. `origin` says how the file
+    reached us: downloaded by a user ('imported'), or a reference file recorded by a third party."""
     path = path.resolve()
     if not path.is_file():
         raise UnionstatError(f"import: {path} is not a file")
@@ -41,28 +51,30 @@ def import_file(
         if imported is None:
             continue
         sha = store.put(imported.body)
-        url = path.as_uri()
+        url = url or path.as_uri()
         known = con.execute(
             "select count(*) from raw.snapshots where source = ? and sha256 = ?", [connector.name, sha]
         ).fetchone()
         is_new = not (known and known[0])
         if is_new:
             con.execute(
-                "insert into raw.snapshots values (?, ?, ?, ?, 'imported', ?, null, null, null, ?, ?, ?, ?)",
+                "insert into raw.snapshots values (?, ?, ?, ?, ?, ?, null, null, null, ?, ?, ?, ?, ?)",
                 [
                     sha,
                     connector.name,
                     imported.dataset,
                     url,
+                    origin,
                     datetime.now(UTC),
                     imported.content_type,
                     len(imported.body),
                     imported.release_date,
                     run_id,
+                    recording_id,
                 ],
             )
         LOG.info("import %s: %s snapshot %s of %s", path, "new" if is_new else "known", sha[:12], connector.name)
-        return ImportResult(str(path), connector.name, imported.dataset, sha, is_new)
+        return ImportResult(str(path), connector.name, imported.dataset, sha, is_new, origin)
     names = ", ".join(c.name for c in connectors)
     raise UnionstatError(
         f"import: {path} is in no format a connector recognises (tried {names}); expected e.g. a World Bank "

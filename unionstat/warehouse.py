@@ -42,6 +42,8 @@ create table if not exists raw.snapshots (
     run_id varchar not null,
     primary key (source, dataset, request_url, sha256)
 );
+-- The reference snapshot's entry a replayed or recorded snapshot came from (null for fetched and imported ones).
+alter table raw.snapshots add column if not exists recording_id varchar;
 create table if not exists raw.fetch_log (
     run_id varchar not null,
     attempted_at timestamptz not null,
