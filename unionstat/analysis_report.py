@@ -55,7 +55,7 @@ REQUIRED_QUERIES = {
     "gdp": (
         # every release whole (a line per vintage), the latest fetch where a release arrived twice
         "select country_iso3, period, vintage, value, snapshot_sha256 from intermediate.int_observations__published "
-        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' "
+        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' and country_iso3 in ('RUS', 'BLR') "
         "qualify row_number() over (partition by country_iso3, period, vintage "
         "                           order by fetched_at desc, snapshot_sha256) = 1 "
         "order by country_iso3, vintage, period"
@@ -65,7 +65,7 @@ REQUIRED_QUERIES = {
         "from intermediate.int_observations__vintaged "
         "where (indicator_code in ('patent_applications_total_by_origin', 'IP.PAT.RESD', 'IP.PAT.NRES') "
         "   or (publisher = 'belstat' and indicator_code ilike '%patent%')) "
-        "  and regexp_full_match(period, '[0-9]{4}') "
+        "  and regexp_full_match(period, '[0-9]{4}') and country_iso3 in ('RUS', 'BLR') and value is not null "
         "qualify row_number() over (partition by publisher, indicator_code, country_iso3, period "
         "                           order by vintage desc, fetched_at desc) = 1 "
         "order by publisher, indicator_code, country_iso3, period"
@@ -390,6 +390,8 @@ def shares_chart(rows: list[dict[str, Any]]) -> Markup:
 def patents_chart(rows: list[dict[str, Any]]) -> Markup:
     series: dict[str, list[tuple[int, float]]] = {}
     for r in rows:
+        if r["value"] is None:  # a real file's empty cell: no point to draw
+            continue
         label = f"{COUNTRIES.get(r['country_iso3'], r['country_iso3'])} ({r['publisher']} {r['indicator_code']})"
         series.setdefault(label, []).append((int(r["period"]), r["value"]))
     desc = "Patent applications by year, newest vintage of each figure (WIPO, World Bank, Belstat). " + _describe(
@@ -452,7 +454,11 @@ def _chart(
 
     fig = Figure(figsize=(7, 3))
     ax = fig.subplots()
-    series = {label: sorted(values) for label, values in series.items() if values}
+    # Missing values (empty cells of real files) are gaps, never points: min() over None would fail.
+    series = {
+        label: sorted((x, y) for x, y in values if y is not None) for label, values in series.items() if values
+    }
+    series = {label: values for label, values in series.items() if values}
     points = [p for values in series.values() for p in values]
     for label, values in series.items():
         ax.plot([x for x, _ in values], [y for _, y in values], marker="o", label=label, gid=f"series-{_slug(label)}")

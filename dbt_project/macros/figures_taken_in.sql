@@ -42,7 +42,7 @@
 {% macro observation_columns(relation=none) -%}
     {%- set prefix = relation ~ '.' if relation else '' -%}
     {%- for column in ['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'fetched_at',
-        'snapshot_sha256', 'source_url', 'origin', 'vintage'] %}
+        'snapshot_sha256', 'source_url', 'origin', 'vintage', 'vintage_label'] %}
         {{ prefix }}{{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}

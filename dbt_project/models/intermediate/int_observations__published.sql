@@ -116,7 +116,7 @@ rosstat_with_provenance as (
         and rosstat.value is not null
 ),
 
-final as (
+unioned as (
     select * from worldbank_with_provenance
     union all
     select * from belstat_with_provenance
@@ -124,6 +124,34 @@ final as (
     select * from wipo_with_provenance
     union all
     select * from rosstat_with_provenance
+),
+
+-- What each number is (its origin) decides what its vintage may claim: a figure compiled from the paper is "as
+-- printed in the paper" (dated by the paper's publication, var paper_published), never a publisher's release.
+final as (
+    select
+        publisher,
+        indicator_code,
+        country_iso3,
+        period,
+        value,
+        unit,
+        fetched_at,
+        snapshot_sha256,
+        source_url,
+        origin,
+        case
+            when origin = 'compiled_from_paper' then cast('{{ var("paper_published") }}' as date)
+            else vintage
+        end as vintage,
+        case
+            when origin = 'compiled_from_paper'
+                then 'as printed in the paper ({{ var("paper_published")[:7] }})'
+            when origin = 'fetched' and vintage = cast(fetched_at as date)
+                then 'fetched ' || cast(vintage as varchar) || ' (no release date stated)'
+            else 'release ' || cast(vintage as varchar)
+        end as vintage_label
+    from unioned
 )
 
 select * from final

@@ -1,7 +1,7 @@
 {#- Every value each figure (publisher, indicator, country, period) has had: a row for the first release that
     published the figure and for each release that changed its value or unit. A release that repeats a figure
     adds no row here (int_observations__published holds every release whole). `is_current` marks each figure's
-    newest row.
+    newest row. A value written at another precision is no change (`value_revised`).
     Incremental, keyed by figure: a build reads only the rows of snapshots it has not taken in, and rewrites only
     the figures whose value or unit they change.
     - On time (the usual case): a figure gets one new row, from a release newer than every release of its
@@ -128,7 +128,7 @@ incoming as not materialized (
             on {{ same_figure('held_current', 'on_time') }}
         where
             held_current.publisher is null
-            or on_time.value is distinct from held_current.value
+            or {{ value_revised('on_time.value', 'held_current.value') }}
             or on_time.unit is distinct from held_current.unit
     ),
 
@@ -172,7 +172,7 @@ changes as (
     from sequenced
     where
         sequence_number = 1
-        or value is distinct from previous_value
+        or {{ value_revised('value', 'previous_value') }}
         or unit is distinct from previous_unit
 ),
 

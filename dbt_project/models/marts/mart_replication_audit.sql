@@ -36,6 +36,65 @@ table5 as (
     select * from {{ ref('mart_table5_trade_investment') }}
 ),
 
+published as (
+    select * from {{ ref('int_observations__published') }}
+),
+
+table2_metrics as (
+    select * from {{ ref('paper_table2_metrics') }}
+),
+
+snapshot_origins as (
+    select distinct
+        snapshot_sha256,
+        origin
+    from {{ ref('stg_unionstat__snapshots') }}
+),
+
+-- Every loaded publisher release (not the paper's own figures) of each Table 2 metric, a row per release.
+table2_releases as (
+    select
+        table2_metrics.metric_id,
+        published.publisher,
+        published.vintage,
+        published.vintage_label,
+        max(case when published.country_iso3 = 'RUS' then published.value end) as russia_value,
+        max(case when published.country_iso3 = 'BLR' then published.value end) as belarus_value
+    from table2_metrics
+    inner join published
+        on
+            table2_metrics.publisher = published.publisher
+            and table2_metrics.indicator_code = published.indicator_code
+            and table2_metrics.period = published.period
+    where published.origin != 'compiled_from_paper' and published.country_iso3 in ('RUS', 'BLR')
+    group by table2_metrics.metric_id, published.publisher, published.vintage, published.vintage_label
+),
+
+-- Which loaded releases reproduce each printed Table 2 figure at the printed precision.
+reproducing_releases as (
+    select
+        figures.figure_id,
+        string_agg(
+            table2_releases.publisher || ' ' || table2_releases.vintage_label, '; '
+            order by table2_releases.vintage
+        ) as reproduced_by
+    from figures
+    inner join table2_releases on figures.metric_id = table2_releases.metric_id
+    where
+        case
+            when figures.kind = 'value' and figures.country_iso3 = 'RUS'
+                then {{ matches_printed('table2_releases.russia_value', 'figures.printed_value', 'figures.printed_decimals') }}
+            when figures.kind = 'value' and figures.country_iso3 = 'BLR'
+                then {{ matches_printed('table2_releases.belarus_value', 'figures.printed_value', 'figures.printed_decimals') }}
+            when figures.kind = 'pct_difference'
+                then {{ matches_printed(
+                    pct_difference('table2_releases.russia_value', 'table2_releases.belarus_value'),
+                    'figures.printed_value', 'figures.printed_decimals') }}
+            else false
+        end
+    group by figures.figure_id
+),
+
 printed_inputs as (
     select
         metric_id,
@@ -165,6 +224,18 @@ recomputed as (
             else analysis_measures.data_vintage
         end as data_vintage,
         case
+            when figures.kind = 'pct_difference'
+                then coalesce(table2.russia_vintage_label, table2.belarus_vintage_label)
+            when figures.kind = 'value' and figures.country_iso3 = 'RUS' then table2.russia_vintage_label
+            when figures.kind = 'value' and figures.country_iso3 = 'BLR' then table2.belarus_vintage_label
+        end as table2_vintage_label,
+        case
+            when figures.kind = 'pct_difference' and table2.is_compiled_from_paper then 'compiled_from_paper'
+            when figures.kind = 'pct_difference' then coalesce(table2.russia_origin, table2.belarus_origin)
+            when figures.kind = 'value' and figures.country_iso3 = 'RUS' then table2.russia_origin
+            when figures.kind = 'value' and figures.country_iso3 = 'BLR' then table2.belarus_origin
+        end as table2_origin,
+        case
             when table2.metric_id is not null and figures.country_iso3 = 'BLR' then table2.belarus_snapshot_sha256
             when table2.metric_id is not null then table2.russia_snapshot_sha256
             else analysis_measures.snapshot_sha256
@@ -180,6 +251,40 @@ recomputed as (
     left join explanations on figures.figure_id = explanations.figure_id
 ),
 
+-- What each recomputed figure was compared with: its data's origin, and in words.
+compared as (
+    select
+        recomputed.*,
+        case
+            when recomputed.publisher = 'paper' then 'paper_counts'
+            else coalesce(recomputed.table2_origin, snapshot_origins.origin)
+        end as data_origin,
+        reproducing_releases.reproduced_by
+    from recomputed
+    left join snapshot_origins on recomputed.snapshot_sha256 = snapshot_origins.snapshot_sha256
+    left join reproducing_releases on recomputed.figure_id = reproducing_releases.figure_id
+),
+
+described as (
+    select
+        *,
+        case
+            when recomputed_value is null then 'nothing: no data to recompute it from'
+            when data_origin = 'paper_counts' then 'the paper''s own printed counts, recomputed'
+            when data_origin = 'compiled_from_paper'
+                then 'the paper''s own figure (compiled from the paper): checked against no publisher'
+            else
+                publisher || ' ' || coalesce(table2_vintage_label, 'release ' || cast(data_vintage as varchar))
+                || case data_origin
+                    when 'recorded_third_party' then ' (a real file, recorded by a third party)'
+                    when 'imported' then ' (a file imported by hand)'
+                    when 'fetched' then ' (fetched by unionstat)'
+                    else ''
+                end
+        end as compared_with
+    from compared
+),
+
 final as (
     select
         figure_id,
@@ -192,10 +297,14 @@ final as (
         recomputed_value,
         value_from_printed_inputs,
         data_vintage,
+        data_origin,
+        compared_with,
+        reproduced_by,
         publisher,
         snapshot_sha256,
         case
             when recomputed_value is null then 'not reproducible'
+            when data_origin = 'compiled_from_paper' then 'paper only'
             when {{ matches_printed('recomputed_value', 'printed_value', 'printed_decimals') }} then 'match'
             when known_explanation is not null then 'explained'
             else 'mismatch'
@@ -205,10 +314,14 @@ final as (
             case
                 when recomputed_value is null
                     then 'Not reproducible from the warehouse: ' || coalesce(reason, 'no data') || '.'
+                when data_origin = 'compiled_from_paper'
+                    then
+                        'Only the paper''s own figure is loaded (compiled from the paper): it agrees with itself and '
+                        || 'checks nothing; load the publisher''s release to check it.'
                 when not {{ matches_printed('recomputed_value', 'printed_value', 'printed_decimals') }}
                     then
                         'The ' || publisher
-                        || coalesce(' release of ' || cast(data_vintage as varchar), '''s printed inputs')
+                        || coalesce(' ' || table2_vintage_label, ' release of ' || cast(data_vintage as varchar), '''s printed inputs')
                         || ' give' || case when data_vintage is null then '' else 's' end || ' '
                         || {{ number_text(round_to('recomputed_value', 'printed_decimals + 2')) }} || ', not the printed '
                         || {{ number_text('printed_value') }} || '.'
@@ -226,7 +339,7 @@ final as (
             note,
             known_explanation
         ) as explanation
-    from recomputed
+    from described
 )
 
 select * from final

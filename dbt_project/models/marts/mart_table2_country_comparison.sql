@@ -1,4 +1,4 @@
-{#- The paper's Table 2 rebuilt from warehouse data, with the vintage and snapshot behind every number. -#}
+{#- The paper's Table 2 rebuilt from warehouse data, with the origin, vintage and snapshot behind every number. -#}
 with metrics as (
     select * from {{ ref('paper_table2_metrics') }}
 ),
@@ -55,6 +55,10 @@ joined as (
         belarus.value as belarus_value,
         russia.vintage as russia_vintage,
         belarus.vintage as belarus_vintage,
+        russia.vintage_label as russia_vintage_label,
+        belarus.vintage_label as belarus_vintage_label,
+        russia.origin as russia_origin,
+        belarus.origin as belarus_origin,
         russia.snapshot_sha256 as russia_snapshot_sha256,
         belarus.snapshot_sha256 as belarus_snapshot_sha256,
         ranks.russia_world_rank,
@@ -109,6 +113,13 @@ final as (
         higher_in,
         russia_vintage,
         belarus_vintage,
+        russia_vintage_label,
+        belarus_vintage_label,
+        russia_origin,
+        belarus_origin,
+        -- compiled from the paper: the figure shown is the paper's own, so it checks nothing against a publisher
+        coalesce(russia_origin = 'compiled_from_paper' or belarus_origin = 'compiled_from_paper', false)
+            as is_compiled_from_paper,
         russia_snapshot_sha256,
         belarus_snapshot_sha256,
         cast(russia_world_rank as integer) as russia_world_rank,

@@ -19,6 +19,7 @@ per_variable as (
         string_agg(distinct unit, '; ' order by unit) as units,
         count(*) as observations,
         count(distinct country_iso3) as countries,
+        string_agg(distinct origin, ', ' order by origin) as origins,
         min(period) as first_period,
         max(period) as last_period
     from observations
@@ -51,9 +52,23 @@ final as (
         per_variable.first_period,
         per_variable.last_period,
         releases.latest_vintage,
-        sources.publisher_name || ', ' || per_variable.indicator_code || ' (release of '
-        || cast(releases.latest_vintage as varchar) || '), ' || sources.base_url
-        || '. Retrieved and checked by unionstat; each value''s snapshot is listed in raw.snapshots.' as citation
+        per_variable.origins,
+        case
+            when per_variable.origins = 'compiled_from_paper'
+                then 'Compiled from the paper (Theoretical Economy No. 10, 2024), not from a ' || sources.publisher_name
+                || ' release: cite the paper, not the publisher. ' || per_variable.indicator_code
+                || '; each value''s recording is listed in raw.snapshots.'
+            else
+                sources.publisher_name || ', ' || per_variable.indicator_code || ' (release of '
+                || cast(releases.latest_vintage as varchar) || '), ' || sources.base_url || '. '
+                || case per_variable.origins
+                    when 'fetched' then 'Retrieved by unionstat'
+                    when 'imported' then 'From files downloaded by hand and imported'
+                    when 'recorded_third_party' then 'From the publisher''s files as recorded by a third party'
+                    else 'Origins: ' || per_variable.origins
+                end
+                || '; each value''s snapshot is listed in raw.snapshots.'
+        end as citation
     from per_variable
     left join releases
         on

@@ -71,7 +71,7 @@ final as (
     from sequenced
     where
         previous_vintage is not null
-        and value is distinct from previous_value
+        and {{ value_revised("value", "previous_value") }}
 )
 
 select * from final

@@ -8,7 +8,13 @@ final as (
         source as publisher,
         dataset,
         request_url,
-        origin,
+        -- warehouses written before origins were named: 'live' was fetched, 'reference:<id>' compiled from the paper
+        case
+            when origin = 'live' then 'fetched'
+            when origin like 'reference:%' then 'compiled_from_paper'
+            else origin
+        end as origin,
+        recording_id,
         cast(fetched_at as timestamp with time zone) as fetched_at,
         http_status,
         etag,
