@@ -116,7 +116,8 @@ def import_task(settings: Settings, paths: list[str], run_id: str) -> list[dict[
 @task(name="take-in-reference-files", cache_policy=NONE)
 def reference_files_task(settings: Settings, sources: list[str], run_id: str) -> list[dict[str, Any]]:
     """Offline default: the reference snapshot's real publisher files (recorded by third parties) are taken in
-    through the import path, each with its origin and manifest entry; known files add nothing."""
+    through the import path, each with its origin and manifest entry; known files add nothing. A file its
+    connector cannot take in fails that source only (an entry with an `error`), like a failed fetch."""
     reference = Reference.load(settings.reference_dir)
     store = SnapshotStore(settings.snapshot_dir)
     taken: list[dict[str, Any]] = []
@@ -125,16 +126,20 @@ def reference_files_task(settings: Settings, sources: list[str], run_id: str) ->
             if item.source not in sources:
                 continue
             url = "unionstat-reference:" + item.path.relative_to(reference.root).as_posix()
-            result = imports.import_file(
-                con,
-                store,
-                [scrapers.connector(item.source, settings)],
-                item.path,
-                run_id,
-                origin=ORIGIN_RECORDED,
-                recording_id=item.id,
-                url=url,
-            )
+            try:
+                result = imports.import_file(
+                    con,
+                    store,
+                    [scrapers.connector(item.source, settings)],
+                    item.path,
+                    run_id,
+                    origin=ORIGIN_RECORDED,
+                    recording_id=item.id,
+                    url=url,
+                )
+            except UnionstatError as exc:
+                taken.append({"source": item.source, "path": url, "new": False, "error": str(exc)})
+                continue
             taken.append(asdict(result) | {"path": url})
     return taken
 
@@ -233,9 +238,14 @@ def refresh(
 
             if settings.mode == "replay" and sources:
                 summary.recorded = reference_files_task(settings, sources, run_id)
+                for item in summary.recorded:
+                    if item.get("error"):
+                        summary.failed_sources.setdefault(item["source"], item["error"])
 
             stage = summary.enter("fetch")
             for source in sources:
+                if source in summary.failed_sources:
+                    continue
                 delays = list(settings.fetch_retry_delays_s)
                 fetch_with_retries = fetch_task.with_options(retries=len(delays), retry_delay_seconds=delays or 0)
                 state = fetch_with_retries(settings, source, run_id, return_state=True)

@@ -28,7 +28,17 @@ PAPER_CITATION = (
 )
 GDP_INDICATOR = "NY.GDP.MKTP.KD.ZG"
 COUNTRIES = {"RUS": "Russia", "BLR": "Belarus"}
-AUDIT_STATUSES = ("match", "explained", "mismatch", "not reproducible")
+AUDIT_STATUSES = ("match", "explained", "mismatch", "paper only", "not reproducible")
+#: What each origin of raw.snapshots means, for a reader; and the verb for when its bytes were stored.
+ORIGIN_WORDS = {
+    "fetched": ("fetched from the publisher by unionstat", "fetched at"),
+    "imported": ("a publisher file downloaded by hand and imported", "imported at"),
+    "recorded_third_party": ("a real publisher file, recorded by a third party (reference snapshot)", "taken in at"),
+    "compiled_from_paper": (
+        "compiled from the paper's printed figures, not a publisher file (reference snapshot)",
+        "taken in at",
+    ),
+}
 SNAPSHOT_COLUMNS = (
     "snapshot_sha256",
     "russia_snapshot_sha256",
@@ -72,7 +82,7 @@ REQUIRED_QUERIES = {
     ),
     "snapshots": (
         "select s.sha256, s.source, coalesce(o.publisher, s.source) as publisher, s.dataset, s.request_url, "
-        "s.origin, s.fetched_at, s.release_date, s.content_type, s.size_bytes, s.run_id "
+        "s.origin, s.recording_id, s.fetched_at, s.release_date, s.content_type, s.size_bytes, s.run_id "
         "from raw.snapshots s left join ops.sources o on o.source = s.source order by s.source, s.fetched_at, s.sha256"
     ),
     "vintages": (
@@ -106,6 +116,7 @@ a.prov{color:inherit;text-decoration:underline dotted}a.prov:hover{color:#0645ad
 svg.chart{max-width:100%;height:auto;display:block;margin:.5rem 0}
 figure{margin:1rem 0 1.5rem}figcaption{font-size:.85rem;color:#555}
 .warn{background:#fff6e0;border-left:4px solid #c98a00;padding:.4rem .7rem}
+.scroll{overflow-x:auto;max-width:100%}.origin{font-size:.78rem;color:#555;min-width:12rem}.origin-compiled_from_paper{color:#8a5a00;font-weight:600}
 nav a{margin-right:.8rem}code{font-size:.82rem;word-break:break-all}dl.prov{margin:0 0 1rem}
 dl.prov dt{font-weight:600;float:left;clear:left;width:9rem}dl.prov dd{margin-left:9.5rem}
 section.snapshot{border-top:1px solid #ddd;padding-top:.3rem}:target{background:#fffbd6}
@@ -131,14 +142,21 @@ Every number links to its provenance: the snapshot (sha256, source URL, publishe
 <a href="../dbt_docs/index.html">dbt docs</a><a href="#audit">Audit</a><a href="#charts">Charts</a>
 <a href="#news">News</a><a href="#provenance">Provenance</a></nav>
 
+{% if compiled_shown %}<p class="warn" id="compiled-banner"><strong>Some figures on this page are compiled from the
+paper, not loaded from a publisher</strong> ({{ compiled_shown | join(', ') }}): where no real publisher file is in the
+warehouse, the reference snapshot holds the paper's own printed figures so that its tables can be rebuilt. Such a
+figure agrees with the paper by construction and checks nothing: the audit marks it <span class="st st-paper-only">paper
+only</span>. Load the publisher's release (<code>unionstat refresh --live</code> or <code>unionstat import FILE</code>)
+to check it.</p>{% endif %}
+
 <h2 id="audit">Replication audit at a glance</h2>
 <p>Every figure the paper printed in Tables 2–5 and its abstract, against the data:
 {% for s, n in audit_counts.items() %}{{ status(s) }} {{ n }}{% if not loop.last %} · {% endif %}{% endfor %}.</p>
 
 <h2 id="table2">Table 2 — Russia and Belarus compared</h2>
-<table class="paper-table" data-table="2"><tr><th>metric</th><th>period</th><th>Russia</th><th>printed</th><th>audit</th>
+<div class="scroll"><table class="paper-table" data-table="2"><tr><th>metric</th><th>period</th><th>Russia</th><th>printed</th><th>audit</th>
 <th>Belarus</th><th>printed</th><th>audit</th><th>difference %</th><th>printed</th><th>audit</th><th>higher in</th>
-<th>world rank RU</th><th>world rank BY</th><th>status</th></tr>
+<th>world rank RU</th><th>world rank BY</th><th>what the values are</th><th>status</th></tr>
 {% for r in table2 %}<tr><td>{{ r.metric_label }}<br><small>{{ r.unit or '' }}</small></td><td>{{ r.period or '' }}</td>
 {{ num(r.russia_value, [r.russia_snapshot_sha256]) }}{{ printed(audit_at('Table 2', r.metric_id, 'RUS')) }}
 {{ num(r.belarus_value, [r.belarus_snapshot_sha256]) }}{{ printed(audit_at('Table 2', r.metric_id, 'BLR')) }}
@@ -146,8 +164,9 @@ Every number links to its provenance: the snapshot (sha256, source URL, publishe
 <td>{{ r.higher_in or '' }}</td>
 {{ num(r.russia_world_rank, [rank_sha('RUS', r.world_rank_vintage, r.period)]) }}
 {{ num(r.belarus_world_rank, [rank_sha('BLR', r.world_rank_vintage, r.period)]) }}
+<td class="origin">{% for o, label in [(r.russia_origin, r.russia_vintage_label), (r.belarus_origin, r.belarus_vintage_label)] | unique %}{% if o %}<span class="origin-{{ o }}">{{ o | origin_words }}</span>, {{ label }}<br>{% endif %}{% endfor %}</td>
 <td>{{ status(r.status) }} {{ r.status_reason or '' }}</td></tr>{% endfor %}
-</table>
+</table></div>
 
 <h2 id="table3">Table 3 — joint initiatives by sector</h2>
 <table class="paper-table" data-table="3"><tr><th>sector</th><th>initiatives</th><th>printed</th><th>audit</th>
@@ -206,9 +225,10 @@ Every number links to its provenance: the snapshot (sha256, source URL, publishe
 
 <h2 id="audit-detail">Every printed figure and its audit status</h2>
 <table data-table="audit"><tr><th>figure</th><th>table</th><th>printed</th><th>audit</th><th>recomputed</th>
-<th>from the printed inputs</th><th>vintage</th><th>explanation</th></tr>
+<th>from the printed inputs</th><th>compared with</th><th>releases that reproduce it</th><th>explanation</th></tr>
 {% for a in audit %}<tr id="figure-{{ a.figure_id }}"><td><code>{{ a.figure_id }}</code></td><td>{{ a.paper_table }}</td>{{ printed(a) }}
-{{ num(a.recomputed_value, [a.snapshot_sha256]) }}{{ num(a.value_from_printed_inputs, []) }}<td>{{ a.data_vintage or '' }}</td>
+{{ num(a.recomputed_value, [a.snapshot_sha256]) }}{{ num(a.value_from_printed_inputs, []) }}<td>{{ a.compared_with or '' }}</td>
+<td>{{ a.reproduced_by or 'none loaded' }}</td>
 <td>{{ a.explanation or '' }}</td></tr>{% endfor %}
 </table>
 
@@ -258,10 +278,11 @@ counts, because the paper gives counts per sector, not a list of initiatives.</d
 <h3>{{ s.source }} · {{ s.dataset }}</h3><dl class="prov">
 <dt>snapshot sha256</dt><dd><code>{{ s.sha256 }}</code></dd>
 <dt>publisher</dt><dd>{{ s.publisher }}</dd>
-<dt>source URL</dt><dd>{% if s.request_url | is_web %}<a href="{{ s.request_url }}" rel="noopener noreferrer"><code>{{ s.request_url }}</code></a>{% else %}<code>{{ s.request_url or '' }}</code>{% endif %}</dd>
-<dt>origin</dt><dd>{{ s.origin or '' }}</dd>
-<dt>vintage</dt><dd>{{ s.vintages or s.release_date or 'not stated' }}</dd>
-<dt>fetched at</dt><dd>{{ s.fetched_at }}</dd>
+<dt>origin</dt><dd class="origin-{{ s.origin }}">{{ s.origin | origin_words }}{% if s.recording_id %} (entry <code>{{ s.recording_id }}</code> of warehouse/reference/manifest.json){% endif %}</dd>
+{% if s.origin == 'fetched' %}<dt>source URL</dt><dd>{% if s.request_url | is_web %}<a href="{{ s.request_url }}" rel="noopener noreferrer"><code>{{ s.request_url }}</code></a>{% else %}<code>{{ s.request_url or '' }}</code>{% endif %}</dd>
+{% else %}<dt>stored as</dt><dd><code>{{ s.request_url or '' }}</code>{% if s.origin == 'compiled_from_paper' %} (the address it answers in replay; the publisher never served it){% endif %}</dd>{% endif %}
+<dt>vintage</dt><dd>{% if s.origin == 'compiled_from_paper' %}as printed in the paper{% else %}{{ s.vintages or s.release_date or 'not stated' }}{% endif %}</dd>
+<dt>{{ s.origin | origin_when }}</dt><dd>{{ s.fetched_at }}</dd>
 <dt>content</dt><dd>{{ s.content_type or '' }}, {{ s.size_bytes }} bytes{% if s.observations %}; {{ s.observations }} observations{% endif %}</dd>
 <dt>run</dt><dd><code>{{ s.run_id or '' }}</code></dd></dl></section>
 {% endfor %}
@@ -308,7 +329,14 @@ def load_report_data(con: Any, path: Path) -> dict[str, Any]:
 def render_html(data: dict[str, Any]) -> str:
     """The page: Jinja2 with autoescape on, so text from publishers is shown as text, never as HTML."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters.update(fmt=format_number, anchors=anchors, slug=_slug, is_web=_is_web)
+    env.filters.update(
+        fmt=format_number,
+        anchors=anchors,
+        slug=_slug,
+        is_web=_is_web,
+        origin_words=lambda origin: ORIGIN_WORDS.get(origin, (origin or "unknown", ""))[0],
+        origin_when=lambda origin: ORIGIN_WORDS.get(origin, ("", "stored at"))[1],
+    )
     audit = data["audit"]
     by_key = {(a["paper_table"], a["metric_id"], a["country_iso3"], a["kind"]): a for a in audit}
 
@@ -342,6 +370,7 @@ def render_html(data: dict[str, Any]) -> str:
         )
     context = {
         **data,
+        "compiled_shown": compiled_shown(data),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "run": data["runs"][0] if data["runs"] else None,
         "audit_counts": counts,
@@ -368,6 +397,20 @@ def render_html(data: dict[str, Any]) -> str:
         },
     }
     return env.from_string(TEMPLATE).render(**context)
+
+
+def compiled_shown(data: dict[str, Any]) -> list[str]:
+    """Which parts of the page show a figure compiled from the paper (for the banner): empty when none does."""
+    compiled = {s["sha256"] for s in data["snapshots"] if s.get("origin") == "compiled_from_paper"}
+    parts = {
+        "Table 2": any(r.get("is_compiled_from_paper") for r in data["table2"]),
+        "Table 5": any(r.get("snapshot_sha256") in compiled for r in data["table5"]),
+        "Tables 1, 6 and 7": any(
+            r.get("snapshot_sha256") in compiled for key in ("table1", "table6", "table7") for r in data[key]
+        ),
+        "the news items": any(n.get("snapshot_sha256") in compiled for n in data["news_items"]),
+    }
+    return [part for part, shown in parts.items() if shown]
 
 
 # -- charts: matplotlib figures rendered server-side to inline SVG (the page needs no JavaScript) -------------
@@ -455,9 +498,7 @@ def _chart(
     fig = Figure(figsize=(7, 3))
     ax = fig.subplots()
     # Missing values (empty cells of real files) are gaps, never points: min() over None would fail.
-    series = {
-        label: sorted((x, y) for x, y in values if y is not None) for label, values in series.items() if values
-    }
+    series = {label: sorted((x, y) for x, y in values if y is not None) for label, values in series.items() if values}
     series = {label: values for label, values in series.items() if values}
     points = [p for values in series.values() for p in values]
     for label, values in series.items():
