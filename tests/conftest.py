@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import shutil
 import threading
@@ -32,10 +33,8 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def warehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """A private warehouse directory for one test; replay mode from the shipped reference snapshot."""
-    monkeypatch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+def _replay_env(monkeypatch: pytest.MonkeyPatch, warehouse_dir: Path) -> Settings:
+    monkeypatch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(warehouse_dir))
     monkeypatch.setenv("UNIONSTAT_MODE", "replay")
     monkeypatch.setenv("UNIONSTAT_FETCH_RETRY_DELAYS_S", "0")  # one quick retry: the orchestrator's, not a sleep
     monkeypatch.delenv("UNIONSTAT_REFERENCE_DIR", raising=False)
@@ -46,12 +45,60 @@ def warehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
+def warehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A private warehouse directory for one test; replay mode from the shipped reference snapshot."""
+    return _replay_env(monkeypatch, tmp_path / "warehouse")
+
+
+@pytest.fixture(scope="session")
+def reference_build(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict[str, Any]:
+    """The reference snapshot refreshed once per test session: its published warehouse directory and the run's
+    summary. Tests copy it (`published_reference`) instead of paying for a refresh of their own."""
+    from flows.refresh import refresh
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        settings = _replay_env(monkeypatch, tmp_path_factory.mktemp("reference-build") / "warehouse")
+        summary = refresh()
+    return {"warehouse_dir": settings.warehouse_dir, "summary": summary}
+
+
+@pytest.fixture
+def published_reference(reference_build: dict[str, Any], warehouse_env: Settings) -> Settings:
+    """`warehouse_env` holding a copy of the session's reference build, as if `refresh()` had just published it."""
+    shutil.copytree(reference_build["warehouse_dir"], warehouse_env.warehouse_dir)
+    return warehouse_env
+
+
+@pytest.fixture
 def reference_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A writable copy of the reference snapshot, for tests that plant bad responses."""
     target = tmp_path / "reference"
     shutil.copytree(REFERENCE_DIR, target)
     monkeypatch.setenv("UNIONSTAT_REFERENCE_DIR", str(target))
     return target
+
+
+def plant_recording(
+    reference: Path, source: str, url: str, body: bytes, name: str, headers: dict[str, str] | None = None
+) -> None:
+    """Add a recording to a copy of the reference snapshot: the test's own synthetic response to `url`."""
+    path = reference / "responses" / source / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+    manifest = json.loads((reference / "manifest.json").read_text(encoding="utf-8"))
+    manifest["recordings"].append(
+        {
+            "id": f"planted-{name}",
+            "source": source,
+            "origin": "synthetic",
+            "url": url,
+            "status": 200,
+            "headers": headers or {"Content-Type": "application/json"},
+            "body": str(path.relative_to(reference)),
+            "compiled_from": "a test's synthetic values, not publisher data",
+        }
+    )
+    (reference / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
 def file_digest(path: Path) -> str:

@@ -38,6 +38,7 @@ ORIGIN_WORDS = {
         "compiled from the paper's printed figures, not a publisher file (reference snapshot)",
         "taken in at",
     ),
+    "synthetic": ("a synthetic test fixture, not publisher data", "taken in at"),
 }
 SNAPSHOT_COLUMNS = (
     "snapshot_sha256",

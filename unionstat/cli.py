@@ -245,8 +245,8 @@ def _dq(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     frame = _query(
-        "select figure_id, printed_text, recomputed_value, value_from_printed_inputs, data_vintage, status, "
-        "explanation from marts.mart_replication_audit order by figure_id"
+        "select figure_id, printed_text, recomputed_value, value_from_printed_inputs, status, compared_with, "
+        "reproduced_by, explanation from marts.mart_replication_audit order by figure_id"
     )
     _print_frame(frame)
     return 0

@@ -160,7 +160,17 @@ def read_dbt_results(run_results: Path) -> list[dict[str, Any]]:
     return results
 
 
-FRESHNESS_STATES = ("fresh", "no new release yet", "overdue", "fetch broken", "never fetched")
+FRESHNESS_STATES = (
+    "fresh",
+    "no new release yet",
+    "overdue",
+    "release unknown",
+    "paper only",
+    "fetch broken",
+    "never fetched",
+)
+#: Snapshots that are no publisher release: their dates say nothing about the publisher's calendar.
+NOT_RELEASES = ("compiled_from_paper", "synthetic")
 
 
 def freshness(settings: Settings, today: datetime | None = None) -> list[dict[str, Any]]:
@@ -168,6 +178,8 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
 
     - fetch broken: the source's last fetch attempt failed (since when, and why);
     - never fetched: no snapshot in the published warehouse;
+    - paper only: every snapshot is compiled from the paper (no publisher release to be fresh or stale);
+    - release unknown: the publisher states no release date (the fetch time is no release date);
     - fresh: the newest release is younger than the publisher's release cadence;
     - no new release yet: older than the cadence but within twice it (the publisher may simply be late);
     - overdue: older than twice the cadence.
@@ -176,13 +188,18 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
 
     now = today or datetime.now(UTC)
     latest: dict[str, tuple[Any, Any]] = {}
+    paper_only: set[str] = set()
     if settings.published_db.exists():
         with warehouse.connection(settings.published_db, read_only=True) as con:
-            for source, release, fetched in con.execute(
-                "select source, max(coalesce(release_date, cast(fetched_at as date))), max(fetched_at) "
-                "from raw.snapshots group by source"
+            for source, release, fetched, releases in con.execute(
+                "select source, max(release_date) filter (where origin not in ?), max(fetched_at), "
+                "count(*) filter (where origin not in ? and origin not like 'reference:%') "
+                "from raw.snapshots group by source",
+                [list(NOT_RELEASES), list(NOT_RELEASES)],
             ).fetchall():
                 latest[source] = (release, fetched)
+                if releases == 0:
+                    paper_only.add(source)
     attempts: dict[str, list[tuple[Any, str, Any]]] = {}
     if history_path(settings).exists():
         with warehouse.connection(history_path(settings), read_only=True) as con:
@@ -202,8 +219,12 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
         age = (now.date() - release).days if release else None
         if history and history[0][1] == "error":
             state = "fetch broken"
-        elif release is None:
+        elif name not in latest:
             state = "never fetched"
+        elif name in paper_only:
+            state = "paper only"
+        elif release is None:
+            state = "release unknown"
         elif age is not None and age <= config.release_cadence_days:
             state = "fresh"
         elif age is not None and age <= 2 * config.release_cadence_days:

@@ -30,12 +30,14 @@ REPLAY_HEADER = "X-Unionstat-Recording"
 ORIGIN_HEADER = "X-Unionstat-Origin"
 #: What a stored response is, by how its bytes reached the warehouse (raw.snapshots.origin): fetched from the
 #: publisher by unionstat, imported from a file a user downloaded, a publisher file recorded by a third party (the
-#: reference snapshot's real files), or compiled by hand from the paper's printed figures.
+#: reference snapshot's real files), compiled by hand from the paper's printed figures, or synthetic (a test's own
+#: fixture, never in the shipped reference snapshot).
 ORIGIN_FETCHED = "fetched"
 ORIGIN_IMPORTED = "imported"
 ORIGIN_RECORDED = "recorded_third_party"
 ORIGIN_COMPILED = "compiled_from_paper"
-ORIGINS = (ORIGIN_FETCHED, ORIGIN_IMPORTED, ORIGIN_RECORDED, ORIGIN_COMPILED)
+ORIGIN_SYNTHETIC = "synthetic"
+ORIGINS = (ORIGIN_FETCHED, ORIGIN_IMPORTED, ORIGIN_RECORDED, ORIGIN_COMPILED, ORIGIN_SYNTHETIC)
 KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Content-Length", "Retry-After")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 PROGRESS_MIN_BYTES = 1024 * 1024
@@ -130,7 +132,9 @@ class Reference:
                 origin=entry.get("origin", ORIGIN_COMPILED),
             )
             if rec.origin not in ORIGINS:
-                raise ValueError(f"reference snapshot: recording {rec.id!r} has origin {rec.origin!r}; expected {ORIGINS}")
+                raise ValueError(
+                    f"reference snapshot: recording {rec.id!r}: origin {rec.origin!r}, expected one of {ORIGINS}"
+                )
             if not rec.body_path.is_file():
                 raise FileNotFoundError(
                     f"reference snapshot: recording {rec.id!r} names body {entry['body']!r}, "

@@ -67,7 +67,7 @@ Latest run <code>{{ latest.run_id }}</code>: <strong>{{ latest.status }}</strong
 <table><tr><th>source</th><th>state</th><th>release cadence</th><th>last release</th><th>age (days)</th>
 <th>last fetched</th><th>broken since / last error</th></tr>
 {% for f in freshness %}<tr><td>{{ f.source }}</td>
-<td class="{{ 'ok' if f.state == 'fresh' else ('warn' if f.state in ('no new release yet', 'never fetched') else 'bad') }}">
+<td class="{{ 'ok' if f.state == 'fresh' else ('warn' if f.state in ('no new release yet', 'never fetched', 'paper only', 'release unknown') else 'bad') }}">
 {{ f.state }}</td><td>{{ f.cadence }}</td><td>{{ f.last_release or '' }}</td><td>{{ f.release_age_days or '' }}</td>
 <td>{{ f.last_fetched or '' }}</td><td>{{ f.broken_since or '' }} {{ f.last_error or '' }}</td></tr>{% endfor %}
 </table>

@@ -6,49 +6,89 @@ import json
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from flows.refresh import refresh
-from tests.builders import worldbank_bulk_csv
-from tests.conftest import file_digest, query
+from tests.builders import worldbank_bulk_csv, worldbank_page, worldbank_row
+from tests.conftest import file_digest, plant_recording, query
 from unionstat import load, transform, warehouse
 from unionstat.errors import StageFailed
 from unionstat.settings import Settings
 
+GDP_PAGE = (
+    "https://api.worldbank.org/v2/country/RUS;BLR/indicator/NY.GDP.MKTP.KD.ZG"
+    "?format=json&date=2010:2024&per_page=1000&page=1"
+)
 TABLE2 = (
     "select metric_id, russia_value, belarus_value, pct_difference, higher_in, russia_vintage, status "
     "from marts.mart_table2_country_comparison order by display_order"
 )
 
 
-def test_offline_refresh_builds_table2_from_the_reference_snapshot(warehouse_env: Settings) -> None:
-    summary = refresh()
+# Read by hand from warehouse/reference/files/worldbank/API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_2788350.csv (the real
+# World Bank release of 2024-06-28): the 2023 cells of the lines "Russian Federation","RUS" and "Belarus","BLR".
+GDP_2023_RUS = 3.60000000000001
+GDP_2023_BLR = 3.88624214456901
+GDP_RELEASE = date(2024, 6, 28)
+GDP_2023 = (
+    "select country_iso3, cast(vintage as varchar), value, is_current from intermediate.int_observations__vintaged "
+    "where indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023' and country_iso3 in ('RUS', 'BLR') order by 1, 2"
+)
+
+
+def test_offline_refresh_builds_table2_from_the_real_files_and_the_paper(
+    reference_build: dict[str, Any], published_reference: Settings
+) -> None:
+    summary, warehouse_env = reference_build["summary"], published_reference  # the session's `refresh()`
 
     assert summary["status"] == "published"
-    assert summary["new_snapshots"]["worldbank"] == 1
-    assert summary["rows_loaded"]["raw.worldbank_observations"] == 2
-    # Only warnings may fail: Table 2 rows that are pending or have no data (the women share: the paper states no year).
+    # The ten real World Bank files of the reference snapshot (nine CSVs and the bulk zip, one of them the
+    # country metadata), taken in as recorded by third parties; the API has no recording.
+    assert summary["new_snapshots"]["worldbank"] == 10
+    assert set(summary["not_recorded"]["worldbank"]) == {
+        "NY.GDP.MKTP.KD.ZG",
+        "SP.POP.TOTL",
+        "IP.PAT.RESD",
+        "IP.PAT.NRES",
+        "GB.XPD.RSDV.GD.ZS",
+        "SP.POP.SCIE.RD.P6",
+        "TX.VAL.TECH.MF.ZS",
+    }
+    assert summary["rows_loaded"]["raw.worldbank_countries"] == 265
+    # Only warnings may fail.
     assert summary["expectations_failed"] == len(summary["expectation_warnings"])
-    # (and Table 5's r, which the paper's figures cannot give: no year has both shares).
-    expected = ("pending", "no data", "not computable")
-    assert all("status" in w and any(e in w for e in expected) for w in summary["expectation_warnings"])
     assert summary["expectations_passed"] >= 10
     db = warehouse_env.published_db
     rows = {r[0]: r[1:] for r in query(db, TABLE2)}
     ru, by, pct, higher, vintage, status = rows["gdp_growth"]
-    assert (ru, by, pct, higher, status) == (3.6, 3.9, 8.3333, "Belarus", "computed")
-    assert str(vintage) == "2024-10-01"
+    assert (ru, by, higher, status) == (GDP_2023_RUS, GDP_2023_BLR, "Belarus", "computed")
+    assert pct == pytest.approx((GDP_2023_BLR - GDP_2023_RUS) / GDP_2023_RUS * 100, abs=1e-4)  # 7.95, not 8.3
+    assert vintage == GDP_RELEASE
     for computed in ("patent_applications", "patent_applications_per_million", "it_services_index"):
-        assert rows[computed][-1] == "computed"  # WIPO and Rosstat load from the reference snapshot
-    origin = query(db, "select origin, release_date from raw.snapshots where source = 'worldbank'")
-    assert origin == [("reference:worldbank-gdp-growth-2023", __import__("datetime").date(2024, 10, 1))]
+        assert rows[computed][-1] == "computed"  # WIPO and Rosstat: figures compiled from the paper
+    labels = query(
+        db,
+        "select metric_id, russia_origin, russia_vintage_label, is_compiled_from_paper "
+        "from marts.mart_table2_country_comparison where metric_id in ('gdp_growth', 'patent_applications') order by 1",
+    )
+    assert labels == [
+        ("gdp_growth", "recorded_third_party", "release 2024-06-28", False),
+        ("patent_applications", "compiled_from_paper", "as printed in the paper (2024-10)", True),
+    ]
+    origins = query(
+        db,
+        "select origin, count(*), count(recording_id), min(release_date) from raw.snapshots "
+        "where source = 'worldbank' group by origin",
+    )
+    assert origins == [("recorded_third_party", 10, 10, date(2024, 5, 30))]
     assert (warehouse_env.reports_dir / "data_docs" / "index.html").is_file()
     assert (warehouse_env.reports_dir / "dbt_docs" / "index.html").is_file()
 
 
-def test_replication_audit_flags_printed_rounding_and_pending_figures(warehouse_env: Settings) -> None:
-    refresh()
+def test_replication_audit_flags_printed_rounding_and_pending_figures(published_reference: Settings) -> None:
+    warehouse_env = published_reference
     audit = {
         r[0]: r[1:]
         for r in query(
@@ -57,18 +97,33 @@ def test_replication_audit_flags_printed_rounding_and_pending_figures(warehouse_
             "from marts.mart_replication_audit",
         )
     }
-    assert audit["t2_gdp_rus"][:2] == ("match", 3.6)
-    assert audit["t2_gdp_diff"][:2] == ("match", 8.3333)
+    assert audit["t2_gdp_rus"][:2] == ("match", GDP_2023_RUS)
+    assert audit["t2_gdp_blr"][:2] == ("match", GDP_2023_BLR)
+    # The printed 8.3% gap comes from the rounded values (3.9 vs 3.6); the real release's values give 7.95%.
+    status, recomputed, from_inputs, explanation = audit["t2_gdp_diff"]
+    assert (status, recomputed, from_inputs) == ("explained", 7.9512, 8.3333)
+    assert "release 2024-06-28 gives 7.951, not the printed 8.3" in explanation
+    # 25,188 vs 980 gives 2470.2%, printed 2,471%: but only the paper's own figures are loaded, so nothing is checked.
     status, recomputed, from_inputs, explanation = audit["t2_patents_diff"]
-    assert status == "explained"  # 25,188 vs 980 gives 2470.2%, the paper printed 2,471% (its rounding)
+    assert status == "paper only"
     assert recomputed == pytest.approx(2470.2041, abs=1e-4)
-    assert from_inputs == pytest.approx(2470.2041, abs=1e-4)
-    assert "2470.2, not the printed 2471" in explanation
-    assert audit["t2_per_million_diff"][2] == pytest.approx(251.5625)
+    assert "compiled from the paper" in explanation
+    assert audit["t2_per_million_diff"][:2] == ("paper only", pytest.approx(251.5625))
+    compared = dict(
+        query(
+            warehouse_env.published_db,
+            "select figure_id, compared_with || ' | ' || coalesce(reproduced_by, '-') "
+            "from marts.mart_replication_audit",
+        )
+    )
+    assert compared["t2_gdp_rus"] == (
+        "worldbank release 2024-06-28 (a real file, recorded by a third party) | worldbank release 2024-06-28"
+    )
+    assert compared["t2_gdp_diff"].endswith(" | -")  # no release gives 8.3 unrounded
 
 
-def test_second_refresh_adds_no_snapshot_and_leaves_marts_identical(warehouse_env: Settings) -> None:
-    refresh()
+def test_second_refresh_adds_no_snapshot_and_leaves_marts_identical(published_reference: Settings) -> None:
+    warehouse_env = published_reference  # a copy of the session's first refresh
     db = warehouse_env.published_db
     first = query(db, TABLE2), query(db, "select * from marts.mart_replication_audit order by figure_id")
     snapshots = query(db, "select count(*) from raw.snapshots")
@@ -85,13 +140,15 @@ def test_second_refresh_adds_no_snapshot_and_leaves_marts_identical(warehouse_en
     assert refresh(as_of="2030-01-01")["status"] == "published"
     assert query(db, "select count(*) from raw.snapshots") == snapshots
     assert (query(db, TABLE2), query(db, "select * from marts.mart_replication_audit order by figure_id")) == first
-    outcomes = query(db, "select outcome, http_status from raw.fetch_log where dataset = 'NY.GDP.MKTP.KD.ZG'")
+    outcomes = query(db, "select outcome, http_status from raw.fetch_log where source = 'osw' and dataset = 'rss'")
     assert ("not_modified", 304) in outcomes
     assert query(db, "select count(*) from ops.runs") == [(2,)]
 
 
-def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env: Settings, tmp_path: Path) -> None:
-    full = refresh()
+def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(
+    reference_build: dict[str, Any], published_reference: Settings, tmp_path: Path
+) -> None:
+    full, warehouse_env = reference_build["summary"], published_reference  # the session's `refresh()`
     assert full["build_selection"] == "everything"
     assert full["dbt_docs_generated"] is True
     # A full build's data tests check every row; a selective build's, only what it changed (below).
@@ -153,20 +210,24 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env
     assert "marts.mart_news_items" not in validated
     db = warehouse_env.published_db
     assert query(db, "select count(*) from marts.mart_news_items")[0][0] > 0
-    vintages = query(
-        db,
-        "select vintage, value from intermediate.int_observations__vintaged "
-        "where country_iso3 = 'RUS' and period = '2023' order by vintage",
-    )
-    assert [(str(v), x) for v, x in vintages] == [("2024-10-01", 3.6), ("2025-07-01", 1.25)]
+    assert query(db, GDP_2023) == [
+        ("BLR", "2024-06-28", GDP_2023_BLR, False),
+        ("BLR", "2025-07-01", 2.5, True),
+        ("RUS", "2024-06-28", GDP_2023_RUS, False),
+        ("RUS", "2025-07-01", 1.25, True),
+    ]
     newest = {r[0]: r[1:3] for r in query(db, TABLE2)}
     assert newest["gdp_growth"] == (1.25, 2.5)
     _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build.duckdb")
-    revision = "select vintage, previous_value, value from marts.mart_revisions where country_iso3 = 'RUS'"
-    assert [(str(v), a, b) for v, a, b in query(db, revision)] == [("2025-07-01", 3.6, 1.25)]
+    revision = (
+        "select vintage, previous_value, value from marts.mart_revisions "
+        "where country_iso3 = 'RUS' and indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023'"
+    )
+    assert [(str(v), a, b) for v, a, b in query(db, revision)] == [("2025-07-01", GDP_2023_RUS, 1.25)]
 
-    # The same release fetched again with Russia's value back at 3.6: the later fetch settles the vintage, and
-    # the incremental models drop the revision it no longer has (rows a figure loses, not only rows it gains).
+    # The same release fetched again with Russia's value back at 3.6 (the real file wrote 3.60000000000001: the same
+    # value at the precision printed, no revision): the later fetch settles the vintage, and the incremental models
+    # drop the revision it no longer has (rows a figure loses, not only rows it gains).
     csv_path.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "3.6"}, "BLR": {"2023": "2.5"}}, "2025-07-01"))
     assert refresh(import_paths=[str(csv_path)])["build_selection"] == "source:worldbank+"
     assert query(db, revision) == []
@@ -174,26 +235,25 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(warehouse_env
 
     refresh(as_of="2024-12-31")
     as_of = {r[0]: r[1:3] for r in query(db, TABLE2)}
-    assert as_of["gdp_growth"] == (3.6, 3.9)
+    assert as_of["gdp_growth"] == (GDP_2023_RUS, GDP_2023_BLR)
 
 
-def test_vintages_hold_changes_only_and_a_late_release_is_recomputed(warehouse_env: Settings, tmp_path: Path) -> None:
+def test_vintages_hold_changes_only_and_a_late_release_is_recomputed(
+    published_reference: Settings, tmp_path: Path
+) -> None:
     """A release that repeats a value adds no row; one that arrives after a newer release is recomputed."""
-    refresh()  # the reference: GDP growth 2023, Russia 3.6, Belarus 3.9, released 2024-10-01
+    warehouse_env = published_reference  # the reference: the real World Bank release of 2024-06-28
     db = warehouse_env.published_db
-    rows = (
-        "select country_iso3, cast(vintage as varchar), value, is_current from intermediate.int_observations__vintaged "
-        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023' order by 1, 2"
-    )
+    rows = GDP_2023
     # Synthetic values (not World Bank figures), only to differ from the reference or repeat it.
     newer = tmp_path / "newer" / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
     newer.parent.mkdir()
     newer.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "3.6"}, "BLR": {"2023": "4.0"}}, "2025-07-01"))
     assert refresh(import_paths=[str(newer)])["build_selection"] == "source:worldbank+"
     assert query(db, rows) == [
-        ("BLR", "2024-10-01", 3.9, False),
+        ("BLR", "2024-06-28", GDP_2023_BLR, False),
         ("BLR", "2025-07-01", 4.0, True),
-        ("RUS", "2024-10-01", 3.6, True),  # repeated in 2025-07-01: no row
+        ("RUS", "2024-06-28", GDP_2023_RUS, True),  # repeated in 2025-07-01 (as 3.6, the same value): no row
     ]
     releases = (
         "select count(*) from intermediate.int_observations__published "
@@ -208,19 +268,20 @@ def test_vintages_hold_changes_only_and_a_late_release_is_recomputed(warehouse_e
     older.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "5.0"}, "BLR": {"2023": "4.0"}}, "2025-01-15"))
     assert refresh(import_paths=[str(older)])["build_selection"] == "source:worldbank+"
     assert query(db, rows) == [
-        ("BLR", "2024-10-01", 3.9, False),
+        ("BLR", "2024-06-28", GDP_2023_BLR, False),
         ("BLR", "2025-01-15", 4.0, True),
-        ("RUS", "2024-10-01", 3.6, False),
+        ("RUS", "2024-06-28", GDP_2023_RUS, False),
         ("RUS", "2025-01-15", 5.0, False),
         ("RUS", "2025-07-01", 3.6, True),
     ]
     revisions = (
         "select country_iso3, cast(previous_vintage as varchar), cast(vintage as varchar), previous_value, value "
-        "from marts.mart_revisions where period = '2023' order by 1, 3"
+        "from marts.mart_revisions where period = '2023' and indicator_code = 'NY.GDP.MKTP.KD.ZG' "
+        "and country_iso3 in ('RUS', 'BLR') order by 1, 3"
     )
     assert query(db, revisions) == [
-        ("BLR", "2024-10-01", "2025-01-15", 3.9, 4.0),
-        ("RUS", "2024-10-01", "2025-01-15", 3.6, 5.0),
+        ("BLR", "2024-06-28", "2025-01-15", GDP_2023_BLR, 4.0),
+        ("RUS", "2024-06-28", "2025-01-15", GDP_2023_RUS, 5.0),
         ("RUS", "2025-01-15", "2025-07-01", 5.0, 3.6),
     ]
     _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build-2.duckdb")
@@ -280,9 +341,9 @@ def _fail(message: str):  # type: ignore[no-untyped-def]
     ],
 )
 def test_a_refresh_failing_in_any_stage_leaves_the_published_warehouse_unchanged(
-    warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch, stage: str, target: object, attribute: str
+    published_reference: Settings, monkeypatch: pytest.MonkeyPatch, stage: str, target: object, attribute: str
 ) -> None:
-    refresh()
+    warehouse_env = published_reference
     before = file_digest(warehouse_env.published_db)
     runs_before = query(warehouse_env.published_db, "select count(*) from ops.runs")
     if isinstance(target, str):
@@ -303,12 +364,12 @@ def test_a_refresh_failing_in_any_stage_leaves_the_published_warehouse_unchanged
     assert last == [("failed", stage)]
 
 
-def test_a_critical_expectation_failure_stops_the_publish(warehouse_env: Settings, reference_copy: Path) -> None:
-    refresh()
+def test_a_critical_expectation_failure_stops_the_publish(published_reference: Settings, reference_copy: Path) -> None:
+    warehouse_env = published_reference
     before = file_digest(warehouse_env.published_db)
-    # Plant a bad row in a new release: a country code that is not ISO3.
-    body = reference_copy / "responses" / "worldbank" / "NY.GDP.MKTP.KD.ZG.page1.json"
-    body.write_text(body.read_text().replace('"countryiso3code":"BLR"', '"countryiso3code":"BELARUS"'))
+    # Plant a bad row in a new release (synthetic): a country code that is not ISO3.
+    page = worldbank_page([worldbank_row("BY", "BELARUS", "2023", 3.9), worldbank_row("RU", "RUS", "2023", 3.6)])
+    plant_recording(reference_copy, "worldbank", GDP_PAGE, page, "gdp.planted.json")
 
     with pytest.raises(StageFailed, match=r"stage 'validate'.*countryiso3code.*BELARUS"):
         refresh()

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from flows.refresh import refresh
 from unionstat.cli import main
 from unionstat.settings import Settings
 
+# Read by hand from the real World Bank release of 2024-06-28 (warehouse/reference/files/worldbank/
+# API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_2788350.csv): GDP growth 2023 of Belarus and Russia.
+GDP_2023 = (
+    "select country_iso3, value from intermediate.int_observations__as_of "
+    "where indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023' and country_iso3 in ('BLR', 'RUS') order by 1"
+)
+
 
 @pytest.fixture
-def published(warehouse_env: Settings) -> Settings:
-    refresh()
-    return warehouse_env
+def published(published_reference: Settings) -> Settings:
+    return published_reference
 
 
 def test_sql_answers_from_the_published_warehouse(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["sql", "select country_iso3, value from intermediate.int_observations__as_of order by 1"])
+    code = main(["sql", GDP_2023])
     out = capsys.readouterr().out
     assert code == 0
-    assert "BLR" in out and "3.9" in out and "RUS" in out and "3.6" in out
+    assert "BLR" in out and "3.88624214456901" in out and "RUS" in out and "3.60000000000001" in out
 
 
 def test_sql_cannot_write(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,13 +37,15 @@ def test_sql_cannot_write(published: Settings, capsys: pytest.CaptureFixture[str
 def test_audit_prints_every_table2_figure(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit"]) == 0
     out = capsys.readouterr().out
-    assert "t2_gdp_rus" in out and "match" in out and "not reproducible" in out
+    assert "t2_gdp_rus" in out and "match" in out and "not reproducible" in out and "paper only" in out
+    assert "release 2024-06-28" in out  # what the figure was compared with
 
 
 def test_sources_lists_the_last_snapshot(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sources"]) == 0
     out = capsys.readouterr().out
-    assert "worldbank" in out and "1 snapshots" in out and "last release 2024-10-01" in out
+    # the ten real World Bank files; the newest release among them is the R&D file of 2026-07-13
+    assert "worldbank" in out and "10 snapshots" in out and "last release 2026-07-13" in out
 
 
 def test_without_a_warehouse_the_user_is_told_to_run_make_run(
@@ -59,20 +66,24 @@ def test_sql_writes_csv_json_and_parquet(published: Settings, tmp_path, capsys: 
 
     import duckdb
 
-    query = (
-        "select country_iso3, value from intermediate.int_observations__as_of "
-        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' order by 1"
-    )
+    query = GDP_2023
     assert main(["sql", query, "--format", "csv"]) == 0
-    assert capsys.readouterr().out.splitlines()[:3] == ["country_iso3,value", "BLR,3.9", "RUS,3.6"]
+    assert capsys.readouterr().out.splitlines()[:3] == [
+        "country_iso3,value",
+        "BLR,3.88624214456901",
+        "RUS,3.60000000000001",
+    ]
     assert main(["sql", query, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == [
-        {"country_iso3": "BLR", "value": 3.9},
-        {"country_iso3": "RUS", "value": 3.6},
+        {"country_iso3": "BLR", "value": 3.88624214456901},
+        {"country_iso3": "RUS", "value": 3.60000000000001},
     ]
     target = tmp_path / "out.parquet"
     assert main(["sql", query, "--format", "parquet", "-o", str(target)]) == 0
-    assert duckdb.sql(f"select value from read_parquet('{target}')").fetchall() == [(3.9,), (3.6,)]
+    assert duckdb.sql(f"select value from read_parquet('{target}')").fetchall() == [
+        (3.88624214456901,),
+        (3.60000000000001,),
+    ]
 
 
 def test_sql_prompt_reads_queries_until_end_of_input(
@@ -113,9 +124,16 @@ def test_export_writes_every_mart_with_a_manifest(published: Settings, tmp_path,
     assert "mart_table2_country_comparison.csv" in files
     for name, entry in files.items():
         assert hashlib.sha256((target / name).read_bytes()).hexdigest() == entry["sha256"]
-    assert {"publisher": "worldbank", "indicator_code": "NY.GDP.MKTP.KD.ZG"}.items() <= manifest["vintages_used"][
-        0
-    ].items() or any(v["publisher"] == "worldbank" for v in manifest["vintages_used"])
+    used = {(v["publisher"], v["indicator_code"], v["vintage_label"], v["origin"]) for v in manifest["vintages_used"]}
+    assert ("worldbank", "NY.GDP.MKTP.KD.ZG", "release 2024-06-28", "recorded_third_party") in used
+    assert (
+        "wipo",
+        "patent_applications_total_by_origin",
+        "as printed in the paper (2024-10)",
+        "compiled_from_paper",
+    ) in used
+    assert "wipo patent_applications_total_by_origin" in manifest["compiled_from_paper"]
+    assert not any(name.startswith("worldbank") for name in manifest["compiled_from_paper"])
 
 
 def test_variables_catalog_gives_unit_licence_and_citation(published: Settings) -> None:
@@ -128,5 +146,11 @@ def test_variables_catalog_gives_unit_licence_and_citation(published: Settings) 
     assert len(rows) == 1
     units, licence, citation = rows[0]
     assert (units, licence) == ("annual %", "CC BY 4.0")
-    assert "release of 2024-10-01" in citation
+    assert "release of 2024-06-28" in citation and "recorded by a third party" in citation
+    assert "Retrieved" not in citation  # unionstat retrieved nothing here
     assert "raw.snapshots" in citation
+    compiled = query(
+        published.published_db,
+        "select citation from marts.mart_variables where indicator_code = 'patent_applications_total_by_origin'",
+    )
+    assert compiled[0][0].startswith("Compiled from the paper")

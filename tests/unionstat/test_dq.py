@@ -11,7 +11,7 @@ import pytest
 
 from flows.refresh import refresh
 from tests.builders import worldbank_page, worldbank_row
-from tests.conftest import Routes, file_digest, query
+from tests.conftest import Routes, file_digest, plant_recording, query
 from unionstat import dq
 from unionstat.cli import main
 from unionstat.errors import StageFailed
@@ -22,21 +22,8 @@ WB = "https://api.worldbank.org/v2/country/RUS;BLR/indicator/{code}?format=json&
 
 def plant(reference: Path, code: str, rows: list[dict]) -> None:  # type: ignore[type-arg]
     """Add a recording of a World Bank page (synthetic rows) to a copy of the reference snapshot."""
-    body = reference / "responses" / "worldbank" / f"{code}.planted.json"
-    body.write_bytes(worldbank_page(rows, lastupdated="2025-07-01"))
-    manifest = json.loads((reference / "manifest.json").read_text())
-    manifest["recordings"].append(
-        {
-            "id": f"planted-{code}",
-            "source": "worldbank",
-            "url": WB.format(code=code),
-            "status": 200,
-            "headers": {"Content-Type": "application/json"},
-            "body": str(body.relative_to(reference)),
-            "compiled_from": "test: synthetic planted values",
-        }
-    )
-    (reference / "manifest.json").write_text(json.dumps(manifest))
+    body = worldbank_page(rows, lastupdated="2025-07-01")
+    plant_recording(reference, "worldbank", WB.format(code=code), body, f"{code}.planted.json")
 
 
 @pytest.mark.parametrize(
@@ -127,17 +114,26 @@ def test_the_report_keeps_every_run(warehouse_env: Settings, capsys: pytest.Capt
     assert report.count('<td class="ok">unchanged</td>') == 1
     assert main(["dq"]) == 0
     out = capsys.readouterr().out
-    assert "worldbank" in out and "overdue" in out  # the reference release (2024-10-01) is older than 2 cadences
+    assert "worldbank" in out and "2026-07-13" in out  # the newest real release in the reference snapshot
+    assert "paper only" in out  # WIPO: only figures compiled from the paper, no publisher release to age
 
 
 def test_freshness_tells_broken_from_late(warehouse_env: Settings, reference_copy: Path) -> None:
     from datetime import UTC, datetime
 
-    refresh(sources=["worldbank"])
-    fresh = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2024, 11, 1, tzinfo=UTC))}
-    late = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2025, 2, 1, tzinfo=UTC))}
-    assert (fresh["worldbank"], late["worldbank"]) == ("fresh", "no new release yet")
-    (reference_copy / "responses" / "worldbank" / "NY.GDP.MKTP.KD.ZG.page1.json").write_text("<html>maintenance</html>")
+    refresh(sources=["worldbank"])  # the newest real release in the reference snapshot: 2026-07-13 (90-day cadence)
+    fresh = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2026, 8, 1, tzinfo=UTC))}
+    late = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2026, 11, 1, tzinfo=UTC))}
+    stale = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2027, 6, 1, tzinfo=UTC))}
+    assert (fresh["worldbank"], late["worldbank"], stale["worldbank"]) == ("fresh", "no new release yet", "overdue")
+    plant_recording(
+        reference_copy,
+        "worldbank",
+        WB.format(code="NY.GDP.MKTP.KD.ZG"),
+        b"<html>maintenance</html>",
+        "maintenance.html",
+        {"Content-Type": "text/html"},
+    )
     with pytest.raises(StageFailed, match="every source failed.*an HTML page"):
         refresh(sources=["worldbank"])
     broken = {r["source"]: r for r in dq.freshness(warehouse_env)}

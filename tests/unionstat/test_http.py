@@ -7,15 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Routes
+from tests.conftest import REFERENCE_DIR, Routes
 from unionstat.errors import NotRecorded, SourceError
 from unionstat.http import HttpClient, Reference, normalize_url
 from unionstat.settings import Settings
 
-REFERENCE_GDP_URL = (
-    "https://api.worldbank.org/v2/country/RUS;BLR/indicator/NY.GDP.MKTP.KD.ZG"
-    "?format=json&date=2010:2024&per_page=1000&page=1"
-)
+REFERENCE_RSS_URL = "https://www.osw.waw.pl/en/rss.xml"  # a recording compiled from the paper's Tables 6 and 7
 
 
 def live_settings(tmp_path: Path, **overrides: str) -> Settings:
@@ -37,13 +34,36 @@ def test_normalize_url_ignores_query_order_and_encoding() -> None:
 
 def test_replay_serves_the_recording_with_an_etag_and_answers_304_to_it(warehouse_env: Settings) -> None:
     client = HttpClient(warehouse_env)
-    first = client.get("worldbank", REFERENCE_GDP_URL)
+    first = client.get("osw", REFERENCE_RSS_URL)
     assert first.status == 200
-    assert first.origin == "reference:worldbank-gdp-growth-2023"
-    assert b'"value":3.6' in first.body
-    again = client.get("worldbank", REFERENCE_GDP_URL, etag=first.headers["ETag"])
+    assert (first.origin, first.recording) == ("compiled_from_paper", "osw-rss-compiled-from-paper-tables-6-7")
+    assert b"Up to 60,000 IT specialists may leave Belarus" in first.body
+    assert "Last-Modified" not in first.headers  # a compiled recording has no publisher date to claim
+    again = client.get("osw", REFERENCE_RSS_URL, etag=first.headers["ETag"])
     assert again.not_modified
     assert again.body == b""
+
+
+def test_reference_lists_the_real_files_with_their_checksums() -> None:
+    reference = Reference.load(REFERENCE_DIR)
+    names = {item.path.name: item for item in reference.files}
+    gdp = names["API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_2788350.csv"]
+    assert (gdp.source, gdp.sha256[:16]) == ("worldbank", "13bbc1bc70aa8529")  # shared/samples/PROVENANCE.md
+    assert names["VDS_god_OKVED2.xlsx"].sha256[:16] == "fb1c68e6fd0cf600"
+    assert names["nach_sr_zarplata-2501.xlsx"].sha256[:16] == "59c0cca361408852"
+    entries = {e["path"]: e for e in reference.manifest["files"]}
+    assert all(e["origin"] == "recorded_third_party" and e["recorded_in"]["commit"] for e in entries.values())
+    assert {r["origin"] for r in reference.manifest["recordings"]} == {"compiled_from_paper"}
+
+
+def test_reference_refuses_a_real_file_whose_bytes_changed(tmp_path: Path) -> None:
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "a.csv").write_bytes(b"changed")
+    (tmp_path / "manifest.json").write_text(
+        '{"recordings": [], "files": [{"id": "a", "source": "worldbank", "path": "files/a.csv", "sha256": "00"}]}'
+    )
+    with pytest.raises(ValueError, match=r"files/a.csv has sha256 .* the manifest records 00"):
+        Reference.load(tmp_path)
 
 
 def test_replay_says_which_request_has_no_recording(warehouse_env: Settings) -> None:
@@ -67,7 +87,7 @@ def test_live_fetch_sends_user_agent_and_conditional_headers(
     routes.add("/data", body=b"hello", headers={"ETag": '"v1"', "Content-Type": "text/plain"})
     client = HttpClient(live_settings(tmp_path, UNIONSTAT_CONTACT="ops@example.org"))
     fetched = client.get("demo", f"{base}/data", etag='"v0"', last_modified="Tue, 01 Oct 2024 00:00:00 GMT")
-    assert (fetched.status, fetched.body, fetched.origin) == (200, b"hello", "live")
+    assert (fetched.status, fetched.body, fetched.origin) == (200, b"hello", "fetched")
     assert fetched.headers["ETag"] == '"v1"'
     sent = dict(routes.requests[-1][1])
     assert "unionstat" in sent["User-Agent"] and "ops@example.org" in sent["User-Agent"]

@@ -279,6 +279,7 @@ described as (
                     when 'recorded_third_party' then ' (a real file, recorded by a third party)'
                     when 'imported' then ' (a file imported by hand)'
                     when 'fetched' then ' (fetched by unionstat)'
+                    when 'synthetic' then ' (a synthetic test fixture)'
                     else ''
                 end
         end as compared_with
