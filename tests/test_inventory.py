@@ -21,9 +21,10 @@ SOURCES = {
     "rg": "raw.rg_articles",
 }
 # Raw tables beside a source's own that some of its snapshots load into (World Bank bulk CSVs, kept wide).
-MORE_RAW_TABLES = {"worldbank": ("raw.worldbank_bulk",)}
+MORE_RAW_TABLES = {"worldbank": ("raw.worldbank_bulk", "raw.worldbank_countries")}
 RAW_TABLES = set(SOURCES.values()) | {t for tables in MORE_RAW_TABLES.values() for t in tables}
 MARTS = {
+    "mart_countries",
     "mart_news_counts_by_sector_month",
     "mart_news_item_categories",
     "mart_news_items",
@@ -132,5 +133,23 @@ def test_every_reference_recording_says_what_it_was_compiled_from() -> None:
     assert "not fetched" in manifest["statement"].lower() or "nothing here was fetched" in manifest["statement"].lower()
     for recording in manifest["recordings"]:
         assert recording["source"] in SOURCES
+        assert recording["origin"] == "compiled_from_paper", recording["id"]
         assert recording.get("compiled_from"), recording["id"]
         assert Path(PROJECT_ROOT / "warehouse" / "reference" / recording["body"]).is_file()
+
+
+def test_every_real_file_of_the_reference_names_where_it_was_recorded() -> None:
+    import hashlib
+    import json
+
+    reference = PROJECT_ROOT / "warehouse" / "reference"
+    manifest = json.loads((reference / "manifest.json").read_text())
+    listed = set()
+    for item in manifest["files"]:
+        assert item["source"] in SOURCES and item["origin"] == "recorded_third_party", item["id"]
+        assert item["publisher"] and item["licence"] and item["release"] and item["recorded_by"], item["id"]
+        assert set(item["recorded_in"]) == {"repository", "path", "commit"}, item["id"]
+        assert hashlib.sha256((reference / item["path"]).read_bytes()).hexdigest() == item["sha256"], item["id"]
+        listed.add(item["path"])
+    on_disk = {p.relative_to(reference).as_posix() for p in (reference / "files").rglob("*") if p.is_file()}
+    assert on_disk == listed  # every real file shipped is listed with its provenance, and only those

@@ -82,9 +82,14 @@ def test_each_paper_table_has_every_mart_row_and_the_audit_statuses(
     assert gdp[:2] == ["2023", "1.25"] and gdp[2] == "3.6%" and gdp[4:6] == ["2.5", "3.9%"]
     assert gdp[3] == audit["t2_gdp_rus"] and gdp[6] == audit["t2_gdp_blr"]
     patents = table2["Patent Applications"]
-    assert patents[1:4] == ["25,188", "25.188", "match"]
-    assert patents[7:10] == ["2,470.2041", "2,471% higher in Russia", "explained"]
+    # WIPO 2022: only the paper's own figures are loaded, so the audit checks nothing ('paper only')
+    assert patents[1:4] == ["25,188", "25.188", "paper only"]
+    assert patents[7:10] == ["2,470.2041", "2,471% higher in Russia", "paper only"]
     assert patents[11:13] == ["14", "49"]  # world ranks
+    assert patents[13].startswith("compiled from the paper")  # what the values are
+    assert "real publisher file" not in gdp[13] and "imported" in gdp[13]
+    banner = _text(page.get_element_by_id("compiled-banner"))
+    assert banner.startswith("Some figures on this page are compiled from the paper") and "Table 2" in banner
     table5 = [_text(tr) for tr in page.xpath("//table[@data-table='5']//tr[td]")]
     assert any("not computable" in row and "0.97" in row for row in table5)
     statuses = {_text(s) for s in page.xpath("//span[contains(@class, 'st-')]")}
@@ -104,7 +109,8 @@ def test_every_number_links_to_provenance_that_exists_in_the_page(
         assert all(href.startswith("#") and href[1:] in ids for href in links), links
     for href in page.xpath("//a[starts-with(@href, '#')]/@href"):
         assert href[1:] in ids, href
-    # Each snapshot's section: sha256, source URL, publisher, vintage, fetched_at.
+    # Each snapshot's section: sha256, origin, where it is stored, publisher, vintage, when it was taken in. A figure
+    # compiled from the paper is never shown as fetched, nor with a publisher release as its vintage.
     snapshots = query(
         report_warehouse.published_db,
         "select sha256, request_url, cast(fetched_at as varchar) from raw.snapshots where source = 'wipo'",
@@ -112,13 +118,25 @@ def test_every_number_links_to_provenance_that_exists_in_the_page(
     assert len(snapshots) == 3
     for sha, url, fetched_at in snapshots:
         fields = _fields(page.get_element_by_id(f"snap-{sha}"))
-        assert fields["snapshot sha256"] == sha and fields["source URL"] == url
+        assert fields["snapshot sha256"] == sha and fields["stored as"].startswith(url)
+        assert "source URL" not in fields and "fetched at" not in fields
+        assert fields["origin"].startswith("compiled from the paper's printed figures")
         assert fields["publisher"].startswith("WIPO IP Statistics Data Center")
-        assert fields["vintage"] == "2024-10-01" and fields["fetched at"].startswith(fetched_at[:19])
+        assert fields["vintage"] == "as printed in the paper" and fields["taken in at"].startswith(fetched_at[:19])
+    # A real file recorded by a third party says so, with its manifest entry.
+    gdp_real = query(
+        report_warehouse.published_db,
+        "select sha256 from raw.snapshots where request_url like '%API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_2788350.csv'",
+    )[0][0]
+    fields = _fields(page.get_element_by_id(f"snap-{gdp_real}"))
+    assert fields["origin"].startswith("a real publisher file, recorded by a third party")
+    assert "worldbank-API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_2788350.csv" in fields["origin"]
+    assert fields["vintage"] == "2024-06-28"
     # The imported Russian GDP figure (1.25) links to the imported bulk CSV's snapshot, vintage 2025-07-01.
     gdp_cell = page.xpath("//table[@data-table='2']//tr[td[1][starts-with(normalize-space(), 'GDP')]]/td[3]")[0]
     fields = _fields(page.get_element_by_id(gdp_cell.xpath("./a/@href")[0][1:]))
-    assert fields["vintage"] == LATER_VINTAGE and fields["origin"].startswith("imported")
+    assert fields["vintage"] == LATER_VINTAGE and fields["origin"].startswith("a publisher file downloaded by hand")
+    assert fields["imported at"]
     # Figures from the paper's own counts (Tables 3 and 4) link to the paper.
     table3_counts = page.xpath("//table[@data-table='3']//tr[td]/td[2]/a/@href")
     assert table3_counts == ["#prov-paper"] * 4
@@ -133,7 +151,7 @@ def test_charts_are_inline_svg_with_title_and_description(page: lxml.html.HtmlEl
     # GDP growth: one line per country and vintage, the reference's and the imported one.
     gdp_ids = set(charts["gdp-vintages"].xpath(".//g/@id"))
     for country in ("russia", "belarus"):
-        for vintage in ("2024-10-01", LATER_VINTAGE):
+        for vintage in ("2024-06-28", LATER_VINTAGE):
             assert f"gdp-vintages-series-{country}-vintage-{vintage}" in gdp_ids
     shares = _text(charts["shares"].xpath("./desc")[0])
     assert "trade turnover: 2020 47.9, 2021 49." in shares
@@ -190,5 +208,5 @@ def test_a_report_that_cannot_be_written_does_not_fail_the_refresh(warehouse_env
     summary = refresh(sources=["worldbank"])
 
     assert summary["status"] == "published"
-    assert query(warehouse_env.published_db, "select count(*) from raw.snapshots")[0][0] == 1
+    assert query(warehouse_env.published_db, "select count(*) from raw.snapshots")[0][0] == 10  # the real files
     assert (warehouse_env.reports_dir / "analysis").is_file()
