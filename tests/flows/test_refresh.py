@@ -476,3 +476,25 @@ def test_a_bad_value_in_a_bulk_csv_is_quarantined_as_its_long_row(warehouse_env:
     assert quarantined[0][:2] == ("raw.worldbank_bulk", "value")
     row = json.loads(quarantined[0][2])
     assert (row["row_number"], row["countryiso3code"], row["date"], row["value"]) == (64, "RUS", "2023", -5.0)
+
+
+def test_revisions_between_real_releases_are_told_from_representation(published_reference: Settings) -> None:
+    """The two real R&D releases (2025-04-15, 2026-07-13) write figures at different precisions: Belarus 2018 is
+    0.604430019855499 in one and 0.60443 in the other (the same value), Russia 2021 moved 0.95857 -> 0.96602."""
+    revisions = dict(
+        ((country, period), (str(previous), str(vintage), old, new))
+        for country, period, previous, vintage, old, new in query(
+            published_reference.published_db,
+            "select country_iso3, period, previous_vintage, vintage, previous_value, value from marts.mart_revisions "
+            "where indicator_code = 'GB.XPD.RSDV.GD.ZS' and country_iso3 in ('RUS', 'BLR')",
+        )
+    )
+    assert revisions[("RUS", "2021")] == ("2025-04-15", "2026-07-13", 0.958570003509521, 0.96602)
+    assert ("BLR", "2018") not in revisions  # 0.604430019855499 -> 0.60443: representation, not a revision
+    assert ("RUS", "2018") not in revisions  # 0.990019977092743 -> 0.99001 (a single-precision float written out)
+    current = query(
+        published_reference.published_db,
+        "select value, vintage from intermediate.int_observations__vintaged where indicator_code = "
+        "'GB.XPD.RSDV.GD.ZS' and country_iso3 = 'BLR' and period = '2018'",
+    )
+    assert current == [(0.604430019855499, date(2025, 4, 15))]  # one row: the later release repeated it
