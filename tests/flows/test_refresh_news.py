@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flows.refresh import refresh
 from tests.conftest import query
@@ -17,8 +18,10 @@ NEWS = (
 URN = "urn:unionstat:paper:"
 
 
-def test_refresh_publishes_the_news_items_compiled_from_the_paper(warehouse_env: Settings) -> None:
-    summary = refresh()
+def test_refresh_publishes_the_news_items_compiled_from_the_paper(
+    reference_build: dict[str, Any], published_reference: Settings
+) -> None:
+    summary, warehouse_env = reference_build["summary"], published_reference  # the session's `refresh()`
 
     assert summary["status"] == "published"
     assert summary["new_snapshots"]["osw"] == 1
@@ -29,10 +32,15 @@ def test_refresh_publishes_the_news_items_compiled_from_the_paper(warehouse_env:
     assert summary["rows_loaded"]["raw.rg_articles"] == 7
     db = warehouse_env.published_db
     snapshots = dict(query(db, "select source, sha256 from raw.snapshots where source in ('osw', 'rg')"))
-    origins = dict(query(db, "select source, origin from raw.snapshots where source in ('osw', 'rg')"))
+    origins = {
+        source: (origin, recording)
+        for source, origin, recording in query(
+            db, "select source, origin, recording_id from raw.snapshots where source in ('osw', 'rg')"
+        )
+    }
     assert origins == {
-        "osw": "reference:osw-rss-compiled-from-paper-tables-6-7",
-        "rg": "reference:rg-rss-compiled-from-paper-tables-1-7",
+        "osw": ("compiled_from_paper", "osw-rss-compiled-from-paper-tables-6-7"),
+        "rg": ("compiled_from_paper", "rg-rss-compiled-from-paper-tables-1-7"),
     }
 
     rows = query(db, NEWS)
@@ -79,9 +87,9 @@ def test_a_feed_that_turns_into_html_fails_only_its_source(warehouse_env: Settin
 
 
 def test_a_new_feed_item_with_a_known_text_under_a_new_url_is_counted_not_added(
-    warehouse_env: Settings, reference_copy: Path
+    published_reference: Settings, reference_copy: Path
 ) -> None:
-    refresh()
+    warehouse_env = published_reference
     # A synthetic later feed: the same text as an existing item under another (synthetic) link, one new item and one
     # out of scope. (Three items: the core's row_count_vs_previous_vintage check fails a feed below half its last size.)
     feed = rss_feed(

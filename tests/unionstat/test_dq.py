@@ -56,13 +56,13 @@ def plant(reference: Path, code: str, rows: list[dict]) -> None:  # type: ignore
     ids=["negative-count", "share-over-100", "duplicated-key", "implausible-year"],
 )
 def test_a_planted_bad_value_fails_the_gate_and_is_quarantined(
-    warehouse_env: Settings,
+    published_reference: Settings,
     reference_copy: Path,
     code: str,
     rows: list[dict],
     named: str,  # type: ignore[type-arg]
 ) -> None:
-    refresh()
+    warehouse_env = published_reference
     before = file_digest(warehouse_env.published_db)
     plant(reference_copy, code, rows)
 
@@ -77,8 +77,10 @@ def test_a_planted_bad_value_fails_the_gate_and_is_quarantined(
     assert main(["dq"]) == 1  # a critical check failed in the latest run
 
 
-def test_a_missing_year_stops_the_source_with_a_named_error(warehouse_env: Settings, reference_copy: Path) -> None:
-    refresh()
+def test_a_missing_year_stops_the_source_with_a_named_error(
+    published_reference: Settings, reference_copy: Path
+) -> None:
+    warehouse_env = published_reference
     row = worldbank_row("RU", "RUS", "", 1.0, "SP.POP.TOTL")
     plant(reference_copy, "SP.POP.TOTL", [row])
 
@@ -86,11 +88,11 @@ def test_a_missing_year_stops_the_source_with_a_named_error(warehouse_env: Setti
 
     assert summary["status"] == "partial"
     assert "indicator.id, countryiso3code and date in every row" in summary["failed_sources"]["worldbank"]
-    assert query(warehouse_env.published_db, "select count(*) from raw.worldbank_observations") == [(2,)]
+    assert query(warehouse_env.published_db, "select count(*) from raw.worldbank_observations") == [(0,)]
 
 
-def test_a_planted_warning_publishes_and_is_reported(warehouse_env: Settings, reference_copy: Path) -> None:
-    refresh()
+def test_a_planted_warning_publishes_and_is_reported(published_reference: Settings, reference_copy: Path) -> None:
+    warehouse_env = published_reference
     plant(reference_copy, "SP.POP.TOTL", [{**worldbank_row("RU", "RUS", "2021", 1.0, "SP.POP.TOTL")}])
     body = reference_copy / "responses" / "worldbank" / "SP.POP.TOTL.planted.json"
     body.write_text(body.read_text().replace('"lastupdated": "2025-07-01"', '"lastupdated": ""'))
@@ -101,7 +103,7 @@ def test_a_planted_warning_publishes_and_is_reported(warehouse_env: Settings, re
     assert any("lastupdated" in w for w in summary["expectation_warnings"])
     report = (warehouse_env.reports_dir / "index.html").read_text()
     assert "lastupdated" in report
-    assert query(warehouse_env.published_db, "select count(*) from raw.worldbank_observations") == [(3,)]
+    assert query(warehouse_env.published_db, "select count(*) from raw.worldbank_observations") == [(1,)]
 
 
 def test_the_report_keeps_every_run(warehouse_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
