@@ -21,7 +21,6 @@ import duckdb
 import pytest
 
 import scrapers
-from flows.refresh import refresh
 from scrapers.worldbank import BulkCsv
 from tests.builders import worldbank_bulk_csv
 from tests.conftest import query
@@ -37,7 +36,7 @@ POSTGRES_BIN_DIRS = sorted(
 )
 # Every raw table a refresh loads, plus the sources registry that stg_unionstat__sources reads.
 COPIED_SCHEMA = "raw"
-COPIED_TABLES = [("ops", "sources")]
+COPIED_TABLES = [("ops", "sources"), ("ops", "source_selections")]
 DUCKDB_TO_POSTGRES = {
     "VARCHAR": "text",
     "INTEGER": "integer",
@@ -160,19 +159,9 @@ def postgres() -> Iterator[Postgres]:
 
 
 @pytest.fixture(scope="module")
-def duckdb_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """An offline refresh from the reference snapshot, set up as the warehouse_env fixture does (once per module)."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(tmp_path_factory.mktemp("pg-source") / "warehouse"))
-        monkeypatch.setenv("UNIONSTAT_MODE", "replay")
-        monkeypatch.setenv("UNIONSTAT_FETCH_RETRY_DELAYS_S", "0")
-        monkeypatch.delenv("UNIONSTAT_REFERENCE_DIR", raising=False)
-        for key in list(os.environ):
-            if key.startswith("UNIONSTAT_") and key.endswith("_BASE_URL"):
-                monkeypatch.delenv(key)
-        summary = refresh()
-        assert summary["status"] == "published", summary
-        yield Settings.from_env().published_db
+def duckdb_warehouse(reference_build: dict[str, Any]) -> Path:
+    """The session's offline refresh from the reference snapshot (read only here)."""
+    return Path(reference_build["warehouse_dir"]) / "unionstat.duckdb"
 
 
 def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[str, int]:
@@ -272,7 +261,8 @@ def postgres_build(
     copied = copy_raw_tables(duckdb_warehouse, postgres, scratch)
     raw_counts = {f"raw.{table}": count for table, count in _table_counts(duckdb_warehouse, "raw")}
     assert len(raw_counts) >= 9
-    assert copied == {**raw_counts, "ops.sources": query(duckdb_warehouse, "select count(*) from ops.sources")[0][0]}
+    ops_counts = {f"ops.{t}": query(duckdb_warehouse, f"select count(*) from ops.{t}")[0][0] for _, t in COPIED_TABLES}
+    assert copied == {**raw_counts, **ops_counts}
     build = dbt_build_on_postgres(postgres, DBT_PROJECT_DIR, scratch)
     return dataclasses.replace(build, duckdb_path=duckdb_warehouse)
 
