@@ -70,6 +70,8 @@ LAST_UPDATED = re.compile(r"Last updated\s*:\s*(?P<stamp>.*?)\s*$")
 #: A Source line naming WIPO's database: its release stamp must be a date. Other Source lines (unionstat's
 #: recordings compiled from the paper) may carry a stamp that is no WIPO release: their release date stays null.
 WIPO_SOURCE = "wipo statistics database"
+#: Where recognise_import looks for the Source line before reading a file whole (the preamble is a few lines).
+PREAMBLE_BYTES = 4096
 YEAR = re.compile(r"^(?:18|19|20)\d{2}$")
 ISO2 = re.compile(r"^[A-Z]{2}$")
 PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
@@ -152,11 +154,7 @@ class Wipo(Connector):
         database with a "Last updated" stamp, then the header of one of the two layouts. A table export whose
         indicator is a registry dataset's (with RU and BY rows) is that dataset; any other is loaded whole as
         `table:<indicator>`; a profile is `profile.<origin code>`."""
-        try:
-            text = body[:65536].decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return None
-        if WIPO_SOURCE not in text.lower():
+        if WIPO_SOURCE.encode() not in body[:PREAMBLE_BYTES].lower():
             return None
         for is_header in (_is_table_header, _is_profile_header):
             try:

@@ -366,6 +366,11 @@ def test_recognise_import_takes_table_and_profile_exports(tmp_path: Path) -> Non
     assert other is not None and other.dataset == "table:4a- Patent publications by technology"
     without_by = connector.recognise_import(tmp_path / "x.csv", _table([("Russian Federation", "RU", {"2022": "5"})]))
     assert without_by is not None and without_by.dataset.startswith("table:1 - Total patent applications")
+    names = [(f"Côte d'Ivoire {i}", "CI", {"2022": str(i)}) for i in range(3000)]  # non-ASCII past any sniff
+    big = _table([("Russian Federation", "RU", {"2022": "5"}), *names, ("Belarus", "BY", {"2022": "3"})])
+    assert len(big) > 100_000
+    found_big = connector.recognise_import(tmp_path / "big.csv", big)
+    assert found_big is not None and found_big.dataset == TOTAL
     profile = wipo_profile("BY", "Belarus", {"Resident applications per million inhabitants": {"2022": "1"}})
     found = connector.recognise_import(tmp_path / "profile.csv", profile)
     assert found is not None and (found.dataset, found.release_date) == ("profile.BY", date(2026, 5, 1))
