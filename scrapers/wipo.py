@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
+import email.utils
 import io
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from scrapers.base import Capture, Connector, Previous, SnapshotMeta
+from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
 from unionstat.errors import ParseError
 from unionstat.http import HttpClient
 
@@ -32,9 +34,14 @@ RAW_COLUMNS = [
     "value_count",
     "unit",
     "last_updated",
+    "release_stamp",
+    "source_line",
 ]
 PROFILE_PREFIX = "profile."
-#: Table-export datasets: the indicator text the preamble must carry (lower case) and the unit of its values.
+#: Datasets of table exports loaded whole from a hand-downloaded file whose indicator is none of the registry's.
+IMPORTED_TABLE_PREFIX = "table:"
+#: The registry's table-export datasets: text the preamble's indicator carries (lower case) and the unit of its
+#: values. Any table export's cells get the code whose text its indicator carries (none: null, loaded all the same).
 TABLE_INDICATORS: dict[str, tuple[str, str]] = {
     "patent_applications_total_by_origin": ("total patent applications", "applications"),
     "pct_women_inventors_share": ("women", "percent"),
@@ -51,20 +58,30 @@ PROFILE_REQUIRED = ("resident applications per million inhabitants",)
 TABLE_HEADER_START = ["Origin", "Origin (Code)"]
 TABLE_DIMENSIONS = {"Office": "office", "Office (Code)": None, "Field of technology": "field_of_technology"}
 PROFILE_HEADER_FIRST = "Indicator"
+#: Preamble keys (lower case) naming the IP right: the real exports write `Intellectual property right :Patent`.
+RIGHT_KEYS = ("intellectual property right", "ip right")
 #: Origins the marts need: these must map, and a table export must carry them.
 ISO2_TO_ISO3 = {"RU": "RUS", "BY": "BLR"}
 #: Codes of states that no longer exist; kept as they are in raw, with no ISO3 (CS was reused: ambiguous).
 HISTORICAL_ORIGINS = {"SU": "Soviet Union", "DD": "German Democratic Republic", "YU": "Yugoslavia", "CS": "CS"}
-LAST_UPDATED = re.compile(r"Last updated:\s*(?P<date>.+?)[,\s]*$", re.MULTILINE)
+#: `Key :Value`, `Key: Value`, `Key:Value` (and the older two-cell `Key:,Value`): the key stops at the first colon.
+PREAMBLE_ITEM = re.compile(r"^(?P<key>[^:]+?)\s*:\s*(?P<value>.*)$")
+LAST_UPDATED = re.compile(r"Last updated\s*:\s*(?P<stamp>.*?)\s*$")
+#: A Source line naming WIPO's database: its release stamp must be a date. Other Source lines (unionstat's
+#: recordings compiled from the paper) may carry a stamp that is no WIPO release: their release date stays null.
+WIPO_SOURCE = "wipo statistics database"
+#: Where recognise_import looks for the Source line before reading a file whole (the preamble is a few lines).
+PREAMBLE_BYTES = 4096
 YEAR = re.compile(r"^(?:18|19|20)\d{2}$")
 ISO2 = re.compile(r"^[A-Z]{2}$")
 PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
-THOUSANDS_NUMBER = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-MISSING_MARKERS = {"", "-", "n.a.", "..", "…"}
-DATE_FORMATS = ("%Y-%m-%d", "%B %Y", "%d %B %Y", "%B %d, %Y", "%b %Y", "%d %b %Y")
+#: Stamps with a day, then month precision ("May 2026": the first of the month; the day is not published).
+DAY_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%B %d, %Y", "%d %b %Y", "%b %d, %Y")
+MONTH_FORMATS = ("%B %Y", "%b %Y")
 
 
 class Wipo(Connector):
+    #: The ALTERs bring a table made by an earlier release of this module up to date (nothing else migrates raw).
     raw_ddl = """
     create table if not exists raw.wipo_observations (
         snapshot_sha256 varchar not null,
@@ -84,12 +101,19 @@ class Wipo(Connector):
         value double,
         value_count integer not null,
         unit varchar,
-        last_updated date not null
-    )
+        last_updated date,
+        release_stamp varchar,
+        source_line varchar
+    );
+    alter table raw.wipo_observations add column if not exists release_stamp varchar;
+    alter table raw.wipo_observations add column if not exists source_line varchar;
+    alter table raw.wipo_observations alter column last_updated drop not null;
     """
 
     # -- fetch: copy the export as sent ----------------------------------------------------------
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
+        """The export as sent. Its release date: the preamble's "Last updated"; where that is no date (a recording
+        compiled from the paper), the response's Last-Modified, as for Belstat's files."""
         url = self.export_url(dataset)
         prev = previous.get(url)
         fetched = http.get(
@@ -98,7 +122,8 @@ class Wipo(Connector):
         if fetched.not_modified:
             return []
         _, preamble = _rows_and_preamble(self.name, fetched.url, fetched.body, _header_test(dataset))
-        return [Capture(dataset, fetched, _last_updated(self.name, fetched.url, preamble))]
+        release = _release(self.name, fetched.url, preamble)[0] or _http_date(fetched.headers.get("Last-Modified"))
+        return [Capture(dataset, fetched, release)]
 
     def export_url(self, dataset: str) -> str:
         opts = self.config.options
@@ -117,25 +142,68 @@ class Wipo(Connector):
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
         if meta.dataset.startswith(PROFILE_PREFIX):
             return parse_profile(self.name, meta.request_url, body, meta.dataset[len(PROFILE_PREFIX) :])
-        origins = [o.strip() for o in self.config.options["origins"].split(",")]
-        return parse_table_export(self.name, meta.request_url, body, meta.dataset, origins)
+        return parse_table_export(self.name, meta.request_url, body, meta.dataset, self.origins)
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.config.options["origins"].split(",")]
+
+    # -- import: an export saved from the Data Center by hand ------------------------------------
+    def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
+        """A table or country-profile export: UTF-8, a preamble whose Source line names the WIPO statistics
+        database with a "Last updated" stamp, then the header of one of the two layouts. A table export whose
+        indicator is a registry dataset's (with RU and BY rows) is that dataset; any other is loaded whole as
+        `table:<indicator>`; a profile is `profile.<origin code>`."""
+        if WIPO_SOURCE.encode() not in body[:PREAMBLE_BYTES].lower():
+            return None
+        for is_header in (_is_table_header, _is_profile_header):
+            try:
+                rows, preamble = _rows_and_preamble(self.name, str(path), body, is_header)
+                release, stamp, source_line = _release(self.name, str(path), preamble)
+            except ParseError:
+                continue
+            if WIPO_SOURCE not in (source_line or "").lower():
+                return None
+            items = read_preamble(preamble)
+            if is_header is _is_profile_header:
+                code = items.get("origin (code)", "")
+                if not ISO2.match(code):
+                    return None
+                return ImportedFile(f"{PROFILE_PREFIX}{code}", release, "text/csv", body)
+            label = items.get("indicator")
+            if not label:
+                return None
+            codes = {cells[1].strip() for _, cells in rows[1:] if len(cells) > 1}
+            dataset = _table_indicator(label)[0]
+            if dataset is None or not set(self.origins) <= codes:
+                dataset = f"{IMPORTED_TABLE_PREFIX}{label}"
+            return ImportedFile(dataset, release, "text/csv", body)
+        return None
 
 
 CONNECTOR = Wipo
 
 
 def parse_table_export(source: str, location: str, body: bytes, dataset: str, origins: list[str]) -> pd.DataFrame:
-    """The Data Center table export: BOM, preamble, `Origin, Origin (Code), <dims>, <years>,` (trailing empty)."""
-    if dataset not in TABLE_INDICATORS:
-        raise ParseError(source, location, f"a table-export dataset {sorted(TABLE_INDICATORS)}", repr(dataset))
-    rows, preamble = _rows_and_preamble(source, location, body, _is_table_header)
-    expected_text, unit = TABLE_INDICATORS[dataset]
-    indicator_label = _preamble_value(preamble, "Indicator")
-    if indicator_label is None or expected_text not in indicator_label.lower():
+    """A Data Center table export, every non-empty cell with its labels: BOM, preamble (right, indicator, Source
+    with "Last updated"), `Origin, Origin (Code), <dims>, <years>` and rows with a trailing empty column. A registry
+    dataset must be the indicator it names and carry the origins we need; an imported table (`table:...`) is taken
+    as it is."""
+    if dataset not in TABLE_INDICATORS and not dataset.startswith(IMPORTED_TABLE_PREFIX):
         raise ParseError(
-            source, location, f"an 'Indicator' preamble line mentioning {expected_text!r}", repr(indicator_label)
+            source, location, f"a table-export dataset {sorted(TABLE_INDICATORS)} or table:<indicator>", repr(dataset)
         )
-    last_updated = _last_updated(source, location, preamble)
+    rows, preamble = _rows_and_preamble(source, location, body, _is_table_header)
+    items = read_preamble(preamble)
+    indicator_label = items.get("indicator")
+    if dataset in TABLE_INDICATORS:
+        expected_text = TABLE_INDICATORS[dataset][0]
+        if indicator_label is None or expected_text not in indicator_label.lower():
+            raise ParseError(
+                source, location, f"an 'Indicator' preamble line mentioning {expected_text!r}", repr(indicator_label)
+            )
+    indicator_code, unit = _table_indicator(indicator_label or "")
+    last_updated, stamp, source_line = _release(source, location, preamble)
     header, data = _strip_trailing(rows[0][1]), rows[1:]
     first_year = next((i for i, h in enumerate(header) if YEAR.match(h)), None)
     if first_year is None or not all(YEAR.match(h) for h in header[first_year:]):
@@ -144,15 +212,22 @@ def parse_table_export(source: str, location: str, body: bytes, dataset: str, or
     unknown = [d for d in dims if d not in TABLE_DIMENSIONS]
     if unknown:
         raise ParseError(source, location, f"dimension columns among {sorted(TABLE_DIMENSIONS)}", f"{unknown}")
+    labels = {
+        "ip_right": next((items[k] for k in RIGHT_KEYS if k in items), None),
+        "indicator_label": indicator_label,
+        "row_label": None,
+        "indicator_code": indicator_code,
+        "unit": unit,
+        "last_updated": last_updated,
+        "release_stamp": stamp,
+        "source_line": source_line,
+    }
     records: list[dict[str, Any]] = []
     seen_codes: set[str] = set()
     for line_no, cells in data:
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) < len(header):
-            raise ParseError(
-                source, location, f"{len(header)} cells per row", f"{len(cells)} cells on line {line_no}: truncated?"
-            )
+        _check_width(source, location, header, cells, line_no)
         name, code = cells[0].strip(), cells[1].strip()
         country_iso3 = _iso3(source, location, code, line_no)
         seen_codes.add(code)
@@ -163,11 +238,8 @@ def parse_table_export(source: str, location: str, body: bytes, dataset: str, or
                 continue
             records.append(
                 {
+                    **labels,
                     "export_kind": "table",
-                    "ip_right": _preamble_value(preamble, "IP right"),
-                    "indicator_label": indicator_label,
-                    "row_label": None,
-                    "indicator_code": dataset,
                     "origin_name": name,
                     "origin_code": code,
                     "country_iso3": country_iso3,
@@ -177,13 +249,11 @@ def parse_table_export(source: str, location: str, body: bytes, dataset: str, or
                     "cell_text": cell,
                     "value": numbers[0] if len(numbers) == 1 else None,
                     "value_count": len(numbers),
-                    "unit": unit,
-                    "last_updated": last_updated,
                 }
             )
     if not records:
         raise ParseError(source, location, "at least one value after the header", "no data rows (zero rows)")
-    missing = [o for o in origins if o not in seen_codes]
+    missing = [o for o in origins if o not in seen_codes] if dataset in TABLE_INDICATORS else []
     if missing:
         raise ParseError(
             source, location, f"rows for the origins {origins}", f"no row for {missing}; codes {sorted(seen_codes)}"
@@ -192,14 +262,15 @@ def parse_table_export(source: str, location: str, body: bytes, dataset: str, or
 
 
 def parse_profile(source: str, location: str, body: bytes, origin: str) -> pd.DataFrame:
-    """A country-profile export: preamble naming the origin, then `Indicator, <years>,` and one row per indicator."""
+    """A country-profile export: preamble naming the origin, then `Indicator, <years>` (line 7 in the real exports)
+    and one row per indicator, each with a trailing empty column."""
     rows, preamble = _rows_and_preamble(source, location, body, _is_profile_header)
-    last_updated = _last_updated(source, location, preamble)
-    code = (_preamble_value(preamble, "Origin (Code)") or "").strip()
+    items = read_preamble(preamble)
+    last_updated, stamp, source_line = _release(source, location, preamble)
+    code = items.get("origin (code)", "")
     if code != origin:
         raise ParseError(source, location, f"a country profile of origin {origin!r}", f"'Origin (Code)' {code!r}")
     country_iso3 = _iso3(source, location, code, 0)
-    origin_name = _preamble_value(preamble, "Country profile")
     header, data = _strip_trailing(rows[0][1]), rows[1:]
     years = header[1:]
     if not years or not all(YEAR.match(y) for y in years):
@@ -209,10 +280,7 @@ def parse_profile(source: str, location: str, body: bytes, origin: str) -> pd.Da
     for line_no, cells in data:
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) < len(header):
-            raise ParseError(
-                source, location, f"{len(header)} cells per row", f"{len(cells)} cells on line {line_no}: truncated?"
-            )
+        _check_width(source, location, header, cells, line_no)
         label = cells[0]
         labels.append(_normalise(label))
         code_unit = PROFILE_ROWS.get(_normalise(label))
@@ -223,11 +291,11 @@ def parse_profile(source: str, location: str, body: bytes, origin: str) -> pd.Da
             records.append(
                 {
                     "export_kind": "country_profile",
-                    "ip_right": None,
+                    "ip_right": next((items[k] for k in RIGHT_KEYS if k in items), None),
                     "indicator_label": None,
                     "row_label": label,
                     "indicator_code": code_unit[0] if code_unit else None,
-                    "origin_name": origin_name,
+                    "origin_name": items.get("country profile"),
                     "origin_code": code,
                     "country_iso3": country_iso3,
                     "office": None,
@@ -238,6 +306,8 @@ def parse_profile(source: str, location: str, body: bytes, origin: str) -> pd.Da
                     "value_count": len(numbers),
                     "unit": code_unit[1] if code_unit else None,
                     "last_updated": last_updated,
+                    "release_stamp": stamp,
+                    "source_line": source_line,
                 }
             )
     missing = [r for r in PROFILE_REQUIRED if r not in labels]
@@ -246,6 +316,20 @@ def parse_profile(source: str, location: str, body: bytes, origin: str) -> pd.Da
     if not records:
         raise ParseError(source, location, "at least one value after the header", "no data rows (zero rows)")
     return _frame(records)
+
+
+def read_preamble(preamble: list[list[str]]) -> dict[str, str]:
+    """The preamble's items, key (lower case, spaces collapsed) -> value: `Key :Value`, `Key: Value`, `Key:Value`
+    and the older two-cell `Key:,Value` alike; a line packing several items with tabs (older exports) gives each.
+    The first item of a key wins; lines without a colon are not items."""
+    items: dict[str, str] = {}
+    for segment in _preamble_segments(preamble):
+        match = PREAMBLE_ITEM.match(segment)
+        if match is None:
+            continue
+        key = _normalise(match.group("key"))
+        items.setdefault(key, match.group("value").lstrip(",").strip())
+    return items
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -290,31 +374,68 @@ def _rows_and_preamble(
     )
 
 
-def _preamble_value(preamble: list[list[str]], key: str) -> str | None:
-    """The value of a `Key:,value` (or `Key: value`) preamble line."""
+def _preamble_segments(preamble: list[list[str]]) -> list[str]:
+    """Each preamble line as written (its cells joined back: a line is one cell in the real exports, but a comma in
+    its text splits it when read as CSV), trailing empty cells dropped, split at tabs."""
+    segments: list[str] = []
     for cells in preamble:
-        if not cells:
-            continue
-        first = cells[0].strip()
-        if first.rstrip(":").strip() == key and len(cells) > 1:
-            return cells[1].strip()
-        if first.startswith(f"{key}:") and len(first) > len(key) + 1:
-            return first[len(key) + 1 :].strip()
-    return None
+        line = ",".join(cells).rstrip(", ")
+        segments.extend(part.strip() for part in line.split("\t") if part.strip())
+    return segments
 
 
-def _last_updated(source: str, location: str, preamble: list[list[str]]) -> date:
-    text = "\n".join(",".join(cells) for cells in preamble)
-    match = LAST_UPDATED.search(text)
-    if match is None:
+def _release(source: str, location: str, preamble: list[list[str]]) -> tuple[date | None, str, str]:
+    """(release date, stamp as written, Source line) from `Source: <database>. Last updated: <stamp>`. A stamp
+    naming a month ("May 2026") gives its first day (WIPO does not publish the day). A WIPO Source line whose stamp
+    is no date fails; another Source line's (a recording compiled from the paper) leaves the date null."""
+    found = [(s, m) for s in _preamble_segments(preamble) if (m := LAST_UPDATED.search(s))]
+    if not found:
         raise ParseError(source, location, "'Source: WIPO statistics database. Last updated: <date>'", "no such line")
-    raw = match.group("date").strip().rstrip(".")
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(raw, fmt).date()
-        except ValueError:
-            continue
-    raise ParseError(source, location, f"a 'Last updated' date in one of {DATE_FORMATS}", repr(raw))
+    line, match = found[0]
+    stamp = match.group("stamp").rstrip(".").strip()
+    for formats, precision in ((DAY_FORMATS, "day"), (MONTH_FORMATS, "month")):
+        for fmt in formats:
+            try:
+                parsed = datetime.strptime(stamp, fmt).date()
+            except ValueError:
+                continue
+            return (parsed if precision == "day" else parsed.replace(day=1)), stamp, line
+    if WIPO_SOURCE in line.lower():
+        raise ParseError(
+            source, location, f"a 'Last updated' date in one of {DAY_FORMATS + MONTH_FORMATS}", repr(stamp)
+        )
+    return None, stamp, line
+
+
+def _http_date(value: str | None) -> date | None:
+    """The date of an HTTP date header (Last-Modified), or None."""
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).date()
+    except (TypeError, ValueError):
+        return None
+
+
+def _table_indicator(label: str) -> tuple[str | None, str | None]:
+    """The registry's code and unit for the indicator a table export names, or (None, None)."""
+    for code, (text, unit) in TABLE_INDICATORS.items():
+        if text in label.lower():
+            return code, unit
+    return None, None
+
+
+def _check_width(source: str, location: str, header: list[str], cells: list[str], line_no: int) -> None:
+    """A data row has the header's cells and at most empty ones after them (WIPO's trailing empty column)."""
+    if len(cells) < len(header):
+        raise ParseError(
+            source, location, f"{len(header)} cells per row", f"{len(cells)} cells on line {line_no}: truncated?"
+        )
+    extra = [c for c in cells[len(header) :] if c.strip()]
+    if extra:
+        raise ParseError(
+            source, location, f"{len(header)} cells and a trailing empty one", f"{extra} beyond on line {line_no}"
+        )
 
 
 def _iso3(source: str, location: str, code: str, line_no: int) -> str | None:
@@ -325,19 +446,16 @@ def _iso3(source: str, location: str, code: str, line_no: int) -> str | None:
 
 
 def _cell_numbers(source: str, location: str, cell: str, line_no: int) -> list[float] | None:
-    """A cell holds one number (maybe with thousands separators), several separated by ', ', or nothing."""
+    """An empty cell is missing; a cell holds one number, or several separated by commas (resident, non-resident,
+    total, in no fixed order): those keep their text and get no value. WIPO writes no thousands separators."""
     text = cell.replace("\u00a0", " ").strip()
-    if text in MISSING_MARKERS:
+    if not text:
         return None
-    if PLAIN_NUMBER.match(text):
-        return [float(text)]
-    if THOUSANDS_NUMBER.match(text):
-        return [float(text.replace(",", ""))]
-    parts = [p.strip() for p in re.split(r"[;,]\s+", text)]
-    if len(parts) > 1 and all(PLAIN_NUMBER.match(p) or THOUSANDS_NUMBER.match(p) for p in parts):
-        return [float(p.replace(",", "")) for p in parts]
+    parts = [p.strip() for p in text.split(",")]
+    if all(PLAIN_NUMBER.match(p) for p in parts):
+        return [float(p) for p in parts]
     raise ParseError(
-        source, location, "a number, numbers separated by ', ', or an empty cell", f"{cell!r} on line {line_no}"
+        source, location, "a number, numbers separated by commas, or an empty cell", f"{cell!r} on line {line_no}"
     )
 
 

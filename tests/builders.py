@@ -138,30 +138,41 @@ def belstat_html(
 
 # -- WIPO: IP Statistics Data Center CSV exports (synthetic values) -----------------------------------
 WIPO_TOTAL = "1 - Total patent applications (direct and PCT national phase entries)"
+WIPO_SOURCE = "Source: WIPO statistics database. Last updated: {stamp}"
 
 
 def wipo_table_export(
-    rows: list[tuple[str, str, dict[str, str]]],
+    rows: list[tuple[Any, ...]],
     years: tuple[str, ...] = ("2021", "2022"),
-    last_updated: str = "2025-01-15",
+    last_updated: str = "May 2026",
     indicator: str = WIPO_TOTAL,
     header_start: tuple[str, ...] = ("Origin", "Origin (Code)", "Office", "Field of technology"),
+    right: str = "Patent",
+    source_line: str = WIPO_SOURCE,
+    newline: str = "\r\n",
 ) -> bytes:
-    """The table export: BOM, ~6 preamble lines, `Origin, Origin (Code), Office, Field, <years>,` (trailing empty).
-    rows: (origin name, origin code, {year: cell text as WIPO writes it, e.g. '1,234'})."""
+    """A synthetic table export in the Data Center's real layout (shared/SOURCES.md, "The real CSV export, line by
+    line"): UTF-8 with BOM; `Intellectual property right :<right>`, blank, `Indicator :<indicator>`, blank,
+    `Source: WIPO statistics database. Last updated: <stamp>`, blank, each line one cell written as is; then the
+    header `Origin,Origin (Code),Office,Field of technology,<years>` (no trailing column) and the data rows, each
+    with one trailing empty column. rows: (origin name, origin code, {year: cell text}[, field of technology]);
+    a year left out is an empty cell (missing). Values are made up."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["IP right:", "Patent"])
-    writer.writerow(["Indicator:", indicator])
-    writer.writerow(["Report type:", "Total count by applicant's origin"])
-    writer.writerow([f"Source: WIPO statistics database. Last updated: {last_updated}"])
-    writer.writerow(["(synthetic test export)"])
-    writer.writerow([])
-    writer.writerow([*header_start, *years, ""])
-    dims = ["Total"] * (len(header_start) - 2)
-    for name, code, cells in rows:
-        writer.writerow([name, code, *dims, *(cells.get(y, "") for y in years), ""])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow([*header_start, *years])
+    dims = len(header_start) - 2
+    for name, code, cells, *field in rows:
+        extra = (["Total", *field] if field else ["Total"] * dims)[:dims]
+        writer.writerow([name, code, *extra, *(cells.get(y, "") for y in years), ""])
+    preamble = [
+        f"Intellectual property right :{right}",
+        "",
+        f"Indicator :{indicator}",
+        "",
+        source_line.format(stamp=last_updated),
+        "",
+    ]
+    return ("\ufeff" + newline.join(preamble) + newline + out.getvalue()).encode("utf-8")
 
 
 def wipo_profile(
@@ -169,19 +180,26 @@ def wipo_profile(
     name: str,
     rows: dict[str, dict[str, str]],
     years: tuple[str, ...] = ("2021", "2022"),
-    last_updated: str = "2025-01-15",
+    last_updated: str = "May 2026",
 ) -> bytes:
-    """A country-profile export: origin and 'Last updated' preamble, then `Indicator, <years>,` and a row per label."""
+    """A synthetic country-profile export: its header `Indicator,<years>` on line 7 as in the real exports, below a
+    preamble written like the table export's (`Key :Value` lines between blanks; the keys `Country profile` and
+    `Origin (Code)` are unionstat's assumption, no real profile export was seen); a row per label, each with one
+    trailing empty column. Values are made up."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Country profile:", name])
-    writer.writerow(["Origin (Code):", code])
-    writer.writerow([f"Source: WIPO statistics database. Last updated: {last_updated}"])
-    writer.writerow([])
-    writer.writerow(["Indicator", *years, ""])
+    writer.writerow(["Indicator", *years])
     for label, cells in rows.items():
         writer.writerow([label, *(cells.get(y, "") for y in years), ""])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    preamble = [
+        f"Country profile :{name}",
+        "",
+        f"Origin (Code) :{code}",
+        "",
+        WIPO_SOURCE.format(stamp=last_updated),
+        "",
+    ]
+    return ("\ufeff" + "\r\n".join(preamble) + "\r\n" + out.getvalue()).encode("utf-8")
 
 
 # -- Rosstat: a section page and an XLSX index table (synthetic values) -------------------------------

@@ -27,34 +27,47 @@ class LoadResult:
 def load_pending(
     con: duckdb.DuckDBPyConnection, store: SnapshotStore, connectors: list[Connector], run_id: str
 ) -> LoadResult:
-    """Load every snapshot of these sources that has no load record yet. Loading twice changes nothing."""
+    """Load every snapshot of these sources that has no load record yet. Loading twice changes nothing. A source
+    whose load fails (a ParseError, or anything else: a constraint, a bug) keeps none of this run's rows and is
+    named in `errors`; the other sources load on."""
     result = LoadResult()
     for connector in connectors:
+        current: SnapshotMeta | None = None
         try:
-            for meta in pending_snapshots(con, connector):
-                loaded = load_snapshot(con, store, connector, meta, run_id)
+            for current in pending_snapshots(con, connector):
+                loaded = load_snapshot(con, store, connector, current, run_id)
                 result.rows[loaded.table] = result.rows.get(loaded.table, 0) + loaded.rows
-                result.snapshots.setdefault(loaded.table, []).append(meta.sha256)
-        except ParseError as exc:
-            # Stop this source, keep the others: its rows of this run are taken back.
-            for table in connector.config.raw_tables:
-                for sha in result.snapshots.pop(table, []):
-                    connector.unload(con, table, sha)
-                    con.execute("delete from raw.loads where sha256 = ? and raw_table = ?", [sha, table])
-                result.rows.pop(table, None)
-            result.errors[connector.name] = str(exc)
-            LOG.error("parse failed: %s", exc)
+                result.snapshots.setdefault(loaded.table, []).append(current.sha256)
+            current = None
+        except Exception as exc:  # noqa: BLE001 -- isolated to this source: named in the result and the log
+            _take_back(con, connector, result, current)
+            if isinstance(exc, ParseError):
+                result.errors[connector.name] = str(exc)
+                LOG.error("parse failed: %s", exc)
+            else:
+                where = f" (snapshot {current.sha256[:12]}, dataset {current.dataset})" if current else ""
+                result.errors[connector.name] = f"[{connector.name}] load failed{where}: {type(exc).__name__}: {exc}"
+                LOG.exception("load of %s failed%s", connector.name, where)
     return result
 
 
 def pending_snapshots(con: duckdb.DuckDBPyConnection, connector: Connector) -> list[SnapshotMeta]:
+    """One entry per stored body (sha256) not loaded yet, however many datasets or URLs it was stored under: its
+    rows load once, and staging attributes them to each dataset through raw.snapshots. The dataset and URL it is
+    parsed with are those of its first fetch (ties: the smallest dataset, then URL), so a reload parses alike."""
     rows = con.execute(
         """
-        select sha256, source, dataset, min(request_url), any_value(content_type), max(release_date)
+        select
+            sha256,
+            source,
+            arg_min(dataset, (fetched_at, dataset, request_url)),
+            arg_min(request_url, (fetched_at, dataset, request_url)),
+            arg_min(content_type, (fetched_at, dataset, request_url)),
+            max(release_date)
         from raw.snapshots s
         where source = ?
           and not exists (select 1 from raw.loads l where l.sha256 = s.sha256 and list_contains(?, l.raw_table))
-        group by sha256, source, dataset
+        group by sha256, source
         order by min(fetched_at), sha256
         """,
         [connector.name, list(connector.config.raw_tables)],
@@ -99,3 +112,18 @@ def _insert_parsed(
     finally:
         con.unregister("incoming_rows")
     return len(frame)
+
+
+def _take_back(
+    con: duckdb.DuckDBPyConnection, connector: Connector, result: LoadResult, current: SnapshotMeta | None
+) -> None:
+    """A source whose load stopped keeps none of this run's rows: the snapshots it loaded, and the one it was
+    loading when it failed (which may have inserted rows first), leave its raw tables and raw.loads."""
+    shas = {current.sha256} if current else set()
+    for table in connector.config.raw_tables:
+        shas.update(result.snapshots.pop(table, []))
+        result.rows.pop(table, None)
+    for table in connector.config.raw_tables:
+        for sha in sorted(shas):
+            connector.unload(con, table, sha)
+            con.execute("delete from raw.loads where sha256 = ? and raw_table = ?", [sha, table])

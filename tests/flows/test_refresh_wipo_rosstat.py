@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from flows.refresh import refresh
+from tests.builders import wipo_table_export
 from tests.conftest import query
 from unionstat.settings import Settings
 
@@ -15,6 +18,7 @@ TABLE2 = (
     "select metric_id, publisher, russia_value, belarus_value, pct_difference, higher_in, russia_vintage, status, "
     "status_reason from marts.mart_table2_country_comparison"
 )
+TOTAL = "patent_applications_total_by_origin"
 AUDIT = "select figure_id, status, recomputed_value, publisher, explanation from marts.mart_replication_audit"
 
 
@@ -132,3 +136,64 @@ def test_a_rosstat_file_served_as_html_fails_only_rosstat(warehouse_env: Setting
     rows = {r[0]: r[1:] for r in query(warehouse_env.published_db, TABLE2)}
     assert rows["patent_applications"][6] == "computed"  # WIPO is unaffected
     assert rows["rnd_index"][6] == "pending"
+
+
+def test_unionstat_import_takes_a_wipo_export_whole(warehouse_env: Settings, tmp_path: Path) -> None:
+    """A (synthetic, real-layout) table export downloaded by hand: every data cell loads, historical origins too;
+    the paper's indicator reaches the observations with the release month as its vintage."""
+    path = tmp_path / "downloads" / "patent_1.csv"
+    path.parent.mkdir()
+    rows = [
+        ("Russian Federation", "RU", {"2021": "30001", "2022": "29002"}),
+        ("Belarus", "BY", {"2022": "903"}),
+        ("Soviet Union", "SU", {"2021": "5"}),
+    ]
+    path.write_bytes(wipo_table_export(rows, last_updated="May 2026"))
+
+    summary = refresh(import_paths=[str(path)])
+
+    assert summary["status"] == "published"
+    assert [(i["source"], i["dataset"]) for i in summary["imported"]] == [("wipo", TOTAL)]
+    assert summary["rows_loaded"] == {"raw.wipo_observations": 4}
+    db = warehouse_env.published_db
+    raw = query(db, "select origin_code, year, cell_text, last_updated, release_stamp from raw.wipo_observations")
+    assert raw == [
+        ("RU", "2021", "30001", date(2026, 5, 1), "May 2026"),
+        ("RU", "2022", "29002", date(2026, 5, 1), "May 2026"),
+        ("BY", "2022", "903", date(2026, 5, 1), "May 2026"),
+        ("SU", "2021", "5", date(2026, 5, 1), "May 2026"),
+    ]
+    published = query(
+        db,
+        "select indicator_code, country_iso3, period, value, vintage, origin "
+        "from intermediate.int_observations__published where publisher = 'wipo' order by all",
+    )
+    assert published == [
+        (TOTAL, "BLR", "2022", 903.0, date(2026, 5, 1), "imported"),
+        (TOTAL, "RUS", "2021", 30001.0, date(2026, 5, 1), "imported"),
+        (TOTAL, "RUS", "2022", 29002.0, date(2026, 5, 1), "imported"),
+    ]
+
+
+def test_bytes_stored_under_two_datasets_give_each_observation_once(warehouse_env: Settings, tmp_path: Path) -> None:
+    """The load takes such a snapshot once; the published observations join its first fetch only."""
+    refresh()
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(warehouse_env.published_db, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(
+            "insert into raw.snapshots select sha256, source, 'table:again', request_url || '&again', 'imported', "
+            "fetched_at + interval 1 hour, http_status, etag, last_modified, content_type, size_bytes, null, run_id "
+            "from raw.snapshots where source = 'wipo' and dataset = 'patent_applications_total_by_origin'"
+        )
+        rows = con.execute(
+            "select country_iso3, value, origin from intermediate.int_observations__published "
+            "where indicator_code = 'patent_applications_total_by_origin' order by all"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [
+        ("BLR", 980.0, "reference:wipo-total-patent-applications-by-origin-2022"),
+        ("RUS", 25188.0, "reference:wipo-total-patent-applications-by-origin-2022"),
+    ]

@@ -66,7 +66,24 @@ belstat_with_provenance as (
             and snapshots.publisher = 'belstat'
 ),
 
--- WIPO: origins mapped to ISO3 only (historical codes stay in staging); cells packing several numbers stay out.
+-- WIPO: bytes stored under several datasets or URLs load once; their provenance is the first fetch.
+wipo_first_fetches as (
+    select
+        snapshot_sha256,
+        fetched_at,
+        request_url,
+        origin,
+        release_date,
+        row_number() over (
+            partition by snapshot_sha256 order by fetched_at asc, dataset asc, request_url asc
+        ) as fetch_order
+    from snapshots
+    where publisher = 'wipo'
+),
+
+-- WIPO: origins mapped to ISO3 only (historical codes stay in staging); cells packing several numbers stay out;
+-- the paper's indicators only (an export is loaded whole). Vintage: the export's "Last updated", else the fetch's
+-- release date (the Last-Modified of a recording compiled from the paper), else the fetch date.
 wipo_with_provenance as (
     select
         'wipo' as publisher,
@@ -75,16 +92,17 @@ wipo_with_provenance as (
         wipo.period,
         wipo.value,
         wipo.unit,
-        snapshots.fetched_at,
+        wipo_first_fetches.fetched_at,
         wipo.snapshot_sha256,
-        snapshots.request_url as source_url,
-        snapshots.origin,
-        coalesce(wipo.release_date, cast(snapshots.fetched_at as date)) as vintage
+        wipo_first_fetches.request_url as source_url,
+        wipo_first_fetches.origin,
+        coalesce(wipo.release_date, wipo_first_fetches.release_date, cast(wipo_first_fetches.fetched_at as date))
+            as vintage
     from wipo
-    inner join snapshots
+    inner join wipo_first_fetches
         on
-            wipo.snapshot_sha256 = snapshots.snapshot_sha256
-            and snapshots.publisher = 'wipo'
+            wipo.snapshot_sha256 = wipo_first_fetches.snapshot_sha256
+            and wipo_first_fetches.fetch_order = 1
     where
         wipo.country_iso3 is not null
         and wipo.indicator_code is not null

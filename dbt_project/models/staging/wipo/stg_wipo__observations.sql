@@ -8,6 +8,7 @@ final as (
         row_number as snapshot_row,
         export_kind,
         indicator_code,
+        ip_right,
         origin_code,
         country_iso3,
         origin_name,
@@ -19,6 +20,8 @@ final as (
         value_count,
         unit,
         last_updated as release_date,
+        release_stamp,
+        source_line,
         coalesce(indicator_label, row_label) as indicator_label
     from observations
 )
