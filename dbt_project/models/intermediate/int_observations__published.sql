@@ -21,6 +21,23 @@ snapshots as (
     select * from {{ ref('stg_unionstat__snapshots') }}
 ),
 
+-- The same bytes can be stored under two datasets or URLs (raw.snapshots has a row each) but load once: each
+-- snapshot's provenance is its first fetch (fetch_order = 1), so no row is counted twice.
+first_fetches as (
+    select
+        publisher,
+        snapshot_sha256,
+        dataset,
+        fetched_at,
+        request_url,
+        origin,
+        release_date,
+        row_number() over (
+            partition by publisher, snapshot_sha256 order by fetched_at asc, dataset asc, request_url asc
+        ) as fetch_order
+    from snapshots
+),
+
 worldbank_with_provenance as (
     select
         'worldbank' as publisher,
@@ -33,16 +50,17 @@ worldbank_with_provenance as (
             nullif(worldbank.unit, ''),
             nullif({{ regex_extract('worldbank.indicator_name', "'\\(([^()]*)\\)\\s*$'", 1) }}, '')
         ) as unit,
-        snapshots.fetched_at,
+        first_fetches.fetched_at,
         worldbank.snapshot_sha256,
-        snapshots.request_url as source_url,
-        snapshots.origin,
-        coalesce(worldbank.release_date, cast(snapshots.fetched_at as date)) as vintage
+        first_fetches.request_url as source_url,
+        first_fetches.origin,
+        coalesce(worldbank.release_date, cast(first_fetches.fetched_at as date)) as vintage
     from worldbank
-    inner join snapshots
+    inner join first_fetches
         on
-            worldbank.snapshot_sha256 = snapshots.snapshot_sha256
-            and snapshots.publisher = 'worldbank'
+            worldbank.snapshot_sha256 = first_fetches.snapshot_sha256
+            and first_fetches.publisher = 'worldbank'
+            and first_fetches.fetch_order = 1
 ),
 
 belstat_with_provenance as (
@@ -67,20 +85,6 @@ belstat_with_provenance as (
 ),
 
 -- WIPO: bytes stored under several datasets or URLs load once; their provenance is the first fetch.
-wipo_first_fetches as (
-    select
-        snapshot_sha256,
-        fetched_at,
-        request_url,
-        origin,
-        release_date,
-        row_number() over (
-            partition by snapshot_sha256 order by fetched_at asc, dataset asc, request_url asc
-        ) as fetch_order
-    from snapshots
-    where publisher = 'wipo'
-),
-
 -- WIPO: origins mapped to ISO3 only (historical codes stay in staging); cells packing several numbers stay out;
 -- the paper's indicators only (an export is loaded whole). Vintage: the export's "Last updated", else the fetch's
 -- release date (the Last-Modified of a recording compiled from the paper), else the fetch date.
@@ -92,17 +96,18 @@ wipo_with_provenance as (
         wipo.period,
         wipo.value,
         wipo.unit,
-        wipo_first_fetches.fetched_at,
+        first_fetches.fetched_at,
         wipo.snapshot_sha256,
-        wipo_first_fetches.request_url as source_url,
-        wipo_first_fetches.origin,
-        coalesce(wipo.release_date, wipo_first_fetches.release_date, cast(wipo_first_fetches.fetched_at as date))
+        first_fetches.request_url as source_url,
+        first_fetches.origin,
+        coalesce(wipo.release_date, first_fetches.release_date, cast(first_fetches.fetched_at as date))
             as vintage
     from wipo
-    inner join wipo_first_fetches
+    inner join first_fetches
         on
-            wipo.snapshot_sha256 = wipo_first_fetches.snapshot_sha256
-            and wipo_first_fetches.fetch_order = 1
+            wipo.snapshot_sha256 = first_fetches.snapshot_sha256
+            and first_fetches.publisher = 'wipo'
+            and first_fetches.fetch_order = 1
     where
         wipo.country_iso3 is not null
         and wipo.indicator_code is not null

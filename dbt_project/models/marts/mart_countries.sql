@@ -31,10 +31,10 @@ final as (
         country_name,
         region,
         income_group,
-        region is null and income_group is null as is_aggregate,
         special_notes,
         origin,
-        snapshot_sha256
+        snapshot_sha256,
+        region is null and income_group is null as is_aggregate
     from newest
     where newest_rank = 1
 )

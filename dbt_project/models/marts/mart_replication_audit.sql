@@ -255,11 +255,11 @@ recomputed as (
 compared as (
     select
         recomputed.*,
+        reproducing_releases.reproduced_by,
         case
             when recomputed.publisher = 'paper' then 'paper_counts'
             else coalesce(recomputed.table2_origin, snapshot_origins.origin)
-        end as data_origin,
-        reproducing_releases.reproduced_by
+        end as data_origin
     from recomputed
     left join snapshot_origins on recomputed.snapshot_sha256 = snapshot_origins.snapshot_sha256
     left join reproducing_releases on recomputed.figure_id = reproducing_releases.figure_id

@@ -64,7 +64,10 @@ joined as (
         ranks.russia_world_rank,
         ranks.belarus_world_rank,
         ranks.world_rank_vintage,
-        loaded_publishers.publisher is not null as publisher_loaded
+        loaded_publishers.publisher is not null as publisher_loaded,
+        -- compiled from the paper: the figure shown is the paper's own, so it checks nothing against a publisher
+        coalesce(russia.origin = 'compiled_from_paper' or belarus.origin = 'compiled_from_paper', false)
+            as is_compiled_from_paper
     from metrics
     left join russia
         on
@@ -117,9 +120,7 @@ final as (
         belarus_vintage_label,
         russia_origin,
         belarus_origin,
-        -- compiled from the paper: the figure shown is the paper's own, so it checks nothing against a publisher
-        coalesce(russia_origin = 'compiled_from_paper' or belarus_origin = 'compiled_from_paper', false)
-            as is_compiled_from_paper,
+        is_compiled_from_paper,
         russia_snapshot_sha256,
         belarus_snapshot_sha256,
         cast(russia_world_rank as integer) as russia_world_rank,

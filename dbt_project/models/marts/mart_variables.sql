@@ -55,9 +55,10 @@ final as (
         per_variable.origins,
         case
             when per_variable.origins = 'compiled_from_paper'
-                then 'Compiled from the paper (Theoretical Economy No. 10, 2024), not from a ' || sources.publisher_name
-                || ' release: cite the paper, not the publisher. ' || per_variable.indicator_code
-                || '; each value''s recording is listed in raw.snapshots.'
+                then
+                    'Compiled from the paper (Theoretical Economy No. 10, 2024), not from a ' || sources.publisher_name
+                    || ' release: cite the paper, not the publisher. ' || per_variable.indicator_code
+                    || '; each value''s recording is listed in raw.snapshots.'
             else
                 sources.publisher_name || ', ' || per_variable.indicator_code || ' (release of '
                 || cast(releases.latest_vintage as varchar) || '), ' || sources.base_url || '. '

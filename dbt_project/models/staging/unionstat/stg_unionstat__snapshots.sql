@@ -8,12 +8,6 @@ final as (
         source as publisher,
         dataset,
         request_url,
-        -- warehouses written before origins were named: 'live' was fetched, 'reference:<id>' compiled from the paper
-        case
-            when origin = 'live' then 'fetched'
-            when origin like 'reference:%' then 'compiled_from_paper'
-            else origin
-        end as origin,
         recording_id,
         cast(fetched_at as timestamp with time zone) as fetched_at,
         http_status,
@@ -22,7 +16,13 @@ final as (
         content_type,
         size_bytes,
         release_date,
-        run_id
+        run_id,
+        -- warehouses written before origins were named: 'live' was fetched, 'reference:<id>' compiled from the paper
+        case
+            when origin = 'live' then 'fetched'
+            when origin like 'reference:%' then 'compiled_from_paper'
+            else origin
+        end as origin
     from snapshots
 )
 
