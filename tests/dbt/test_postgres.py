@@ -37,7 +37,7 @@ POSTGRES_BIN_DIRS = sorted(
 )
 # Every raw table a refresh loads, plus the sources registry that stg_unionstat__sources reads.
 COPIED_SCHEMA = "raw"
-COPIED_TABLES = [("ops", "sources")]
+COPIED_TABLES = [("ops", "sources"), ("ops", "source_selections")]
 DUCKDB_TO_POSTGRES = {
     "VARCHAR": "text",
     "INTEGER": "integer",
@@ -176,7 +176,7 @@ def duckdb_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
 
 
 def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[str, int]:
-    """Every raw.* table (and ops.sources) into PostgreSQL: DuckDB writes CSV, COPY ... FROM STDIN reads it.
+    """Every raw.* table (and ops.sources, ops.source_selections) into PostgreSQL: DuckDB writes CSV, COPY ... FROM STDIN reads it.
 
     Returns the row count of each table as PostgreSQL counts it after the copy.
     """
@@ -272,7 +272,10 @@ def postgres_build(
     copied = copy_raw_tables(duckdb_warehouse, postgres, scratch)
     raw_counts = {f"raw.{table}": count for table, count in _table_counts(duckdb_warehouse, "raw")}
     assert len(raw_counts) >= 9
-    assert copied == {**raw_counts, "ops.sources": query(duckdb_warehouse, "select count(*) from ops.sources")[0][0]}
+    ops_counts = {
+        f"ops.{table}": query(duckdb_warehouse, f"select count(*) from ops.{table}")[0][0] for _, table in COPIED_TABLES
+    }
+    assert copied == {**raw_counts, **ops_counts}
     build = dbt_build_on_postgres(postgres, DBT_PROJECT_DIR, scratch)
     return dataclasses.replace(build, duckdb_path=duckdb_warehouse)
 
