@@ -176,7 +176,8 @@ def duckdb_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
 
 
 def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[str, int]:
-    """Every raw.* table (and ops.sources, ops.source_selections) into PostgreSQL: DuckDB writes CSV, COPY ... FROM STDIN reads it.
+    """Every raw.* table (and ops.sources, ops.source_selections) into PostgreSQL: DuckDB writes CSV,
+    COPY ... FROM STDIN reads it.
 
     Returns the row count of each table as PostgreSQL counts it after the copy.
     """

@@ -23,7 +23,8 @@ def main() -> None:
     contents.write(5, 1, "Обновлено: 06.02.2026 г.")
     sheet = book.add_sheet("1")
     sheet.write(0, 1, "К содержанию")
-    sheet.write(1, 1, "Индексы (synthetic test workbook, values invented)1)\n(в % к соответствующему периоду предыдущего года)")
+    title = "Индексы (synthetic test workbook, values invented)1)"
+    sheet.write(1, 1, f"{title}\n(в % к соответствующему периоду предыдущего года)")
     sheet.write(2, 1, "коды")
     sheet.write(2, 3, 2023.0)
     sheet.write(2, 4, "20241,2")

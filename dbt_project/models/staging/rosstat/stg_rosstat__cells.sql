@@ -12,8 +12,8 @@ final as (
         sheet_name,
         table_title,
         unit,
-        cast(row_index as integer) as row_index,
-        cast(column_index as integer) as column_index,
+        row_index,
+        column_index,
         cell_ref,
         row_label,
         row_code,
@@ -21,9 +21,9 @@ final as (
         period,
         period_text,
         notes,
-        cast(value as double) as value,
+        value,
         value_text,
-        cast(release_date as date) as release_date
+        release_date
     from cells
 )
 

@@ -16,7 +16,6 @@ chosen as (
         cells.snapshot_sha256,
         cells.snapshot_row,
         selections.indicator_code,
-        coalesce(selections.country_iso3, 'RUS') as country_iso3,
         cells.period,
         cells.value,
         cells.unit as unit_text,
@@ -26,7 +25,8 @@ chosen as (
         cells.row_code,
         cells.column_header,
         cells.notes,
-        cells.release_date
+        cells.release_date,
+        coalesce(selections.country_iso3, 'RUS') as country_iso3
     from cells
     inner join selections
         on
