@@ -214,7 +214,7 @@ def parse_workbook(source: str, location: str, body: bytes) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Table:
-    """Where one sheet's table sits: title, header rows, label and code columns, and the period of each column."""
+    """Where one sheet's table sits: its title, header rows, label and code columns and value columns (0-based)."""
 
     sheet: Sheet
     title: str | None
