@@ -42,6 +42,7 @@ RAW_COLUMNS = [
     "release_date",
 ]
 MEDIABANK = "/storage/mediabank/"
+#: Workbook formats in order of preference: a table linked as XLSX and XLS is fetched once, as XLSX.
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls")
 #: The contents sheet ("Содержание") and the link back to it that opens every numbered sheet ("К содержанию").
 CONTENTS_SHEET = re.compile(r"^\s*содержание\s*:?\s*$", re.IGNORECASE)
@@ -121,7 +122,7 @@ class Rosstat(Connector):
         return self.base_url + self.config.options[key]
 
     def file_links(self, page_url: str, body: bytes, dataset: str) -> list[str]:
-        """This release's file(s) for the dataset: mediabank links whose text matches; workbooks preferred."""
+        """This release's file(s) for the dataset: mediabank links whose text matches; XLSX, then XLS preferred."""
         pattern = re.compile(self.config.options[f"link_text.{dataset}"], re.IGNORECASE)
         links = section_links(self.name, page_url, body)
         matching = [url for url, text in links if pattern.search(text) or pattern.search(urlsplit(url).path)]
@@ -132,8 +133,11 @@ class Rosstat(Connector):
                 f"a {MEDIABANK} link whose text matches {pattern.pattern!r}",
                 f"none among {[text for _, text in links][:10]} (layout or wording changed?)",
             )
-        spreadsheets = [url for url in matching if urlsplit(url).path.lower().endswith(SPREADSHEET_SUFFIXES)]
-        return spreadsheets or matching
+        for suffix in SPREADSHEET_SUFFIXES:
+            spreadsheets = [url for url in matching if urlsplit(url).path.lower().endswith(suffix)]
+            if spreadsheets:
+                return spreadsheets
+        return matching
 
     # -- import: a workbook downloaded by hand ----------------------------------------------------
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:

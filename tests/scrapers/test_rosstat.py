@@ -255,6 +255,15 @@ def test_discovery_prefers_workbooks_and_fails_loudly_when_no_link_matches(tmp_p
         ]
     )
     assert connector.file_links(PAGE, page, "rnd_index") == ["https://rosstat.example/storage/mediabank/Nauka_2025.xls"]
+    both = rosstat_section_page(
+        [
+            ("/storage/mediabank/Nauka_2025.xls", "Научные исследования (XLS)"),
+            ("/storage/mediabank/Nauka_2025.xlsx", "Научные исследования (XLSX)"),
+        ]
+    )
+    assert connector.file_links(PAGE, both, "rnd_index") == [
+        "https://rosstat.example/storage/mediabank/Nauka_2025.xlsx"
+    ]
     only_docx = rosstat_section_page([("/storage/mediabank/a.docx", "Научные исследования")])
     assert connector.file_links(PAGE, only_docx, "rnd_index") == ["https://rosstat.example/storage/mediabank/a.docx"]
     with pytest.raises(SourceError, match=r"\[rosstat\].*whose text matches.*none among \['Рынок труда'\].*layout"):
