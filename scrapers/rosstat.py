@@ -1,76 +1,98 @@
-"""Rosstat: discover this release's file on a section page, copy it, and read its index table (XLSX)."""
+"""Rosstat: discover this release's file on a section page, copy it, and load every cell of its tables (XLSX, XLS)."""
 
 from __future__ import annotations
 
-import io
+import logging
 import re
-import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
 from bs4 import BeautifulSoup
-from openpyxl import load_workbook
 
-from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, Previous, SnapshotMeta
+from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
+from scrapers.workbook import Sheet, clean_text, number_from_text, read_workbook, workbook_format
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 
+LOG = logging.getLogger(__name__)
 RAW_COLUMNS = [
     "document_kind",
     "file_url",
     "link_text",
     "sheet_name",
-    "row_label",
-    "column_label",
-    "indicator_code",
-    "period",
-    "base_period",
-    "cell_text",
-    "value",
+    "table_title",
     "unit",
+    "row_index",
+    "column_index",
+    "cell_ref",
+    "row_label",
+    "row_code",
+    "column_header",
+    "period",
+    "period_text",
+    "notes",
+    "value",
+    "value_text",
+    "release_date",
 ]
 MEDIABANK = "/storage/mediabank/"
-INDEX_UNIT = "index (same period a year earlier = 100)"
-#: Row labels (normalised) of the activities whose indices the marts use.
-ROW_LABELS: dict[str, str] = {
-    "разработка компьютерного программного обеспечения": "software_development_index",
-    "научные исследования и разработки": "rnd_index",
-}
+#: Workbook formats in order of preference: a table linked as XLSX and XLS is fetched once, as XLSX.
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls")
+#: The contents sheet ("Содержание") and the link back to it that opens every numbered sheet ("К содержанию").
+CONTENTS_SHEET = re.compile(r"^\s*содержание\s*:?\s*$", re.IGNORECASE)
+CONTENTS_LINK = re.compile(r"^\s*к\s+содержанию\s*$", re.IGNORECASE)
+#: "Обновлено 06.02.2026г." or "Обновлено: 06.02.2026 г." (contents sheet of VDS_god_OKVED2.xlsx).
+UPDATE_STAMP = re.compile(r"обновлено\s*:?\s*(\d{1,2})\.(\d{1,2})\.(\d{4})", re.IGNORECASE)
+#: Footnote marks: "1)" "2)3)" after a title or label; in a year header also "20221" and "20241,2" (see _period).
+LABEL_NOTES = re.compile(r"\s*((?:\d{1,2}\)\s*)+)$")
+#: The unit or basis the title states last in parentheses: "(в процентах к предыдущему году)".
+TITLE_UNIT = re.compile(r"\(([^()]+)\)\s*$")
+#: OKVED2 codes as the code column writes them: "Раздел A", " А 01", "J (62-63)", "M 72", "С (10-12)", "S.11".
+OKVED_CODE = re.compile(r"^(?:раздел\s+\S{1,2}|[a-zа-яё]\s*(?:\d[\d.\-]*|\([\d\s,\-]+\))|[a-z]\.\d+)$", re.IGNORECASE)
+CODE_HEADER = re.compile(r"^коды?$", re.IGNORECASE)
 MONTHS = ["январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр"]
-MONTH = r"[а-яё]+"
-#: "январь-август 2024 г. в % к январю-августу 2023 г." or "2024 г. в % к 2023 г."
-PERIOD_LABEL = re.compile(
-    rf"^(?:(?P<m1>{MONTH})(?:\s*[-–—]\s*(?P<m2>{MONTH}))?\s+)?(?P<year>\d{{4}})\s*г\.?\s*в\s*%\s*к\s+"
-    rf"(?:(?P<b1>{MONTH})(?:\s*[-–—]\s*(?P<b2>{MONTH}))?\s+)?(?P<base>\d{{4}})\s*г\.?$"
+#: A period header: "2024", "2024 г.", "август 2024 г.", "январь-август 2024 г.", optionally "... в % к ...";
+#: footnote marks after the year ("20242)", "2024 1)", "20241,2" and "20221" are handled in _period).
+PERIOD_TEXT = re.compile(
+    r"^(?:(?P<m1>[а-яё]+)(?:\s*[-–—]\s*(?P<m2>[а-яё]+))?\s+)?(?P<year>(?:19|20)\d{2})"
+    r"(?P<marks>(?:\s*\d{1,2}\))+|\d(?:,\d)*\)?)?"
+    r"\s*(?:гг?\.?|год)?\s*(?P<basis>в\s*%\s*к\s.*)?$",
+    re.IGNORECASE,
 )
-NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
-NO_VALUE_MARKERS = {"", "-", "–", "…", "...", "x", "х"}
-FOOTNOTE = re.compile(r"\s*\d\)$")
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-SPREADSHEET_SUFFIXES = (".xlsx",)
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+#: The rows above the header that may hold the title; a header further down is a layout this loader does not read.
+MAX_HEADER_ROW = 15
 
 
 class Rosstat(Connector):
     raw_ddl = """
-    create table if not exists raw.rosstat_observations (
+    create table if not exists raw.rosstat_cells (
         snapshot_sha256 varchar not null,
         row_number integer not null,
         document_kind varchar not null,
         file_url varchar not null,
         link_text varchar,
         sheet_name varchar,
+        table_title varchar,
+        unit varchar,
+        row_index integer,
+        column_index integer,
+        cell_ref varchar,
         row_label varchar,
-        column_label varchar,
-        indicator_code varchar,
+        row_code varchar,
+        column_header varchar,
         period varchar,
-        base_period varchar,
-        cell_text varchar,
+        period_text varchar,
+        notes varchar,
         value double,
-        unit varchar
+        value_text varchar,
+        release_date date
     )
     """
 
@@ -100,7 +122,7 @@ class Rosstat(Connector):
         return self.base_url + self.config.options[key]
 
     def file_links(self, page_url: str, body: bytes, dataset: str) -> list[str]:
-        """This release's file(s) for the dataset: mediabank links whose text matches; XLSX preferred."""
+        """This release's file(s) for the dataset: mediabank links whose text matches; XLSX, then XLS preferred."""
         pattern = re.compile(self.config.options[f"link_text.{dataset}"], re.IGNORECASE)
         links = section_links(self.name, page_url, body)
         matching = [url for url, text in links if pattern.search(text) or pattern.search(urlsplit(url).path)]
@@ -111,15 +133,38 @@ class Rosstat(Connector):
                 f"a {MEDIABANK} link whose text matches {pattern.pattern!r}",
                 f"none among {[text for _, text in links][:10]} (layout or wording changed?)",
             )
-        spreadsheets = [url for url in matching if urlsplit(url).path.lower().endswith(SPREADSHEET_SUFFIXES)]
-        return spreadsheets or matching
+        for suffix in SPREADSHEET_SUFFIXES:
+            spreadsheets = [url for url in matching if urlsplit(url).path.lower().endswith(suffix)]
+            if spreadsheets:
+                return spreadsheets
+        return matching
+
+    # -- import: a workbook downloaded by hand ----------------------------------------------------
+    def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
+        """A Rosstat workbook: XLSX or XLS with a contents sheet or the 'К содержанию' link. The dataset is the
+        file's stem (the whole workbook); the release date is the contents sheet's update stamp, if any."""
+        kind = workbook_format(body)
+        if kind is None:
+            return None
+        try:
+            sheets = read_workbook(self.name, str(path), body)
+        except ParseError:
+            return None
+        if not any(_is_contents(sheet) or _links_to_contents(sheet) for sheet in sheets):
+            return None
+        content_type = (
+            "application/vnd.ms-excel"
+            if kind == "xls"
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        return ImportedFile(path.stem, update_stamp(sheets), content_type, body)
 
     # -- parse: stored bytes to raw rows ---------------------------------------------------------
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
-        if MEDIABANK not in urlsplit(meta.request_url).path:
-            return parse_section_page(self.name, meta.request_url, body)
-        expected = meta.dataset if meta.dataset in ROW_LABELS.values() else None
-        return parse_workbook(self.name, meta.request_url, body, expected)
+        location = meta.request_url
+        if urlsplit(location).scheme in ("http", "https") and MEDIABANK not in urlsplit(location).path:
+            return parse_section_page(self.name, location, body)
+        return parse_workbook(self.name, location, body)
 
 
 CONNECTOR = Rosstat
@@ -134,7 +179,7 @@ def section_links(source: str, page_url: str, body: bytes) -> list[tuple[str, st
     for anchor in soup.find_all("a", href=True):
         url = urljoin(page_url, str(anchor["href"]))
         if MEDIABANK in urlsplit(url).path:
-            links.append((url, _normalise(anchor.get_text(" "), lower=False)))
+            links.append((url, clean_text(anchor.get_text(" ")) or ""))
     if not links:
         raise SourceError(source, page_url, f"links to files under {MEDIABANK}", "none (layout changed?)")
     return links
@@ -150,126 +195,159 @@ def parse_section_page(source: str, page_url: str, body: bytes) -> pd.DataFrame:
     return _frame(records)
 
 
-def parse_workbook(source: str, file_url: str, body: bytes, expected_indicator: str | None) -> pd.DataFrame:
-    """An XLSX table of indices: a header row of period labels ('... в % к ...'), one row per activity."""
-    _check_is_xlsx(source, file_url, body)
-    try:
-        workbook = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-    except WORKBOOK_ERRORS as exc:
-        raise ParseError(
-            source, file_url, "a readable XLSX workbook", f"{type(exc).__name__}: {exc} (truncated?)"
-        ) from exc
+def parse_workbook(source: str, location: str, body: bytes) -> pd.DataFrame:
+    """Every non-empty cell below the period header of every table sheet, with its row and column labels.
+
+    Skipped: the contents sheet and sheets without a single number (notes, a publication schedule).
+    """
+    sheets = read_workbook(source, location, body)
+    released = update_stamp(sheets)
     records: list[dict[str, Any]] = []
-    headers_found = False
-    try:
-        for sheet in workbook.worksheets:
-            try:  # read-only mode parses each sheet's XML only now
-                rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-            except WORKBOOK_ERRORS as exc:
-                raise ParseError(
-                    source, file_url, f"a readable sheet {sheet.title!r}", f"{type(exc).__name__}: {exc}"
-                ) from exc
-            sheet_records = _sheet_records(source, file_url, sheet.title, rows)
-            headers_found = headers_found or sheet_records is not None
-            records.extend(sheet_records or [])
-    finally:
-        workbook.close()
-    if not headers_found:
-        raise ParseError(
-            source,
-            file_url,
-            "a header row with period columns like 'январь-август 2024 г. в % к январю-августу 2023 г.'",
-            "none in any sheet (missing column or layout changed?)",
-        )
+    for sheet in sheets:
+        if _is_contents(sheet):
+            continue
+        if not any(_number(value) is not None for row in sheet.rows for value in row):
+            LOG.info("%s: sheet %r holds no numbers (notes or a schedule): not a table, skipped", location, sheet.name)
+            continue
+        table = read_table(source, location, sheet)
+        records.extend(table_records(table, location, released))
     if not records:
-        raise ParseError(source, file_url, "at least one value below the header", "no data rows (zero rows)")
-    if expected_indicator is not None:
-        found = {r["indicator_code"] for r in records}
-        if expected_indicator not in found:
-            wanted = [label for label, code in ROW_LABELS.items() if code == expected_indicator]
-            labels = sorted({str(r["row_label"]) for r in records})
-            raise ParseError(source, file_url, f"a row labelled {wanted} with a value", f"rows {labels[:15]}")
+        raise ParseError(source, location, "a sheet with a table of values", f"none among {[s.name for s in sheets]}")
     return _frame(records)
 
 
-def _sheet_records(source: str, file_url: str, sheet: str, rows: list[list[Any]]) -> list[dict[str, Any]] | None:
-    """The values of one sheet, or None when it has no header row of period labels."""
-    for index, cells in enumerate(rows):
-        periods = {col: _period(_text(cell)) for col, cell in enumerate(cells) if _text(cell)}
-        if not any(p is not None for p in periods.values()):
-            continue
-        others = [col for col, p in periods.items() if p is None]
-        if len(others) != 1 or others[0] > min(col for col, p in periods.items() if p is not None):
-            found = [_text(cells[col]) for col in others]
-            raise ParseError(
-                source, file_url, f"sheet {sheet!r}: one label column left of the period columns", f"{found}"
-            )
-        label_col = others[0]
-        return _data_records(source, file_url, sheet, rows, index, label_col, periods)
-    return None
+@dataclass(frozen=True)
+class Table:
+    """Where one sheet's table sits: its title, header rows, label and code columns and value columns (0-based)."""
+
+    sheet: Sheet
+    title: str | None
+    header_rows: range
+    label_column: int | None
+    code_column: int | None
+    value_columns: tuple[int, ...]
 
 
-def _data_records(
-    source: str,
-    file_url: str,
-    sheet: str,
-    rows: list[list[Any]],
-    header_index: int,
-    label_col: int,
-    periods: dict[int, tuple[str, str] | None],
-) -> list[dict[str, Any]]:
-    header = rows[header_index]
+def read_table(source: str, location: str, sheet: Sheet) -> Table:
+    """Find the header row (the first with year or period cells), the title above it and the label columns."""
+    header_row = next(
+        (r for r in range(min(len(sheet.rows), MAX_HEADER_ROW)) if _is_period_header_row(sheet, r)),
+        None,
+    )
+    if header_row is None:
+        raise ParseError(
+            source,
+            location,
+            f"sheet {sheet.name!r}: a header row with year or period columns (2024, '20242)', 'январь-август "
+            f"2024 г.') in the first {MAX_HEADER_ROW} rows",
+            "none",
+        )
+    width = max((len(row) for row in sheet.rows), default=0)
+    first_data = next(
+        (r for r in range(header_row + 1, len(sheet.rows)) if any(_number(v) is not None for v in sheet.rows[r])),
+        len(sheet.rows),
+    )
+    header_rows = range(header_row, first_data)
+    periods = {c for c in range(width) if _column_period(sheet, header_rows, c)[0] is not None}
+    first_value = min(periods)
+    value_columns = tuple(c for c in range(first_value, width))
+    label_columns = [
+        c for c in range(first_value) if any(clean_text(sheet.cell(r, c)) for r in range(first_data, len(sheet.rows)))
+    ]
+    code_column = next((c for c in label_columns if _is_code_column(sheet, header_rows, first_data, c)), None)
+    others = [c for c in label_columns if c != code_column]
+    title_cells = [
+        clean_text(sheet.cell(r, c))
+        for r in range(header_row)
+        for c in range(width)
+        if sheet.merged_anchor(r, c) == (r, c) and clean_text(sheet.cell(r, c))
+    ]
+    title = " ".join(t for t in title_cells if t and not CONTENTS_LINK.match(t)) or None
+    return Table(sheet, title, header_rows, others[-1] if others else None, code_column, value_columns)
+
+
+def table_records(table: Table, location: str, released: date | None) -> list[dict[str, Any]]:
+    """One record per non-empty cell of the value columns below the header."""
+    sheet = table.sheet
+    unit = _unit(table.title)
+    columns = {
+        c: (_column_header(sheet, table.header_rows, c), *_column_period(sheet, table.header_rows, c))
+        for c in table.value_columns
+    }
     records = []
-    for row_index, cells in enumerate(rows[header_index + 1 :], start=header_index + 2):
-        label = _text(cells[label_col]) if label_col < len(cells) else ""
-        if not label:
-            continue
-        for col, period in periods.items():
-            if period is None:
+    for r in range(table.header_rows.stop, len(sheet.rows)):
+        label, label_notes = _strip_notes(_label(sheet, r, table.label_column))
+        code = _label(sheet, r, table.code_column)
+        for c in table.value_columns:
+            raw = sheet.cell(r, c)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
                 continue
-            cell = cells[col] if col < len(cells) else None
-            value = _value(source, file_url, cell, f"{sheet}!row {row_index}")
-            if value is None:
-                continue
+            header, period, period_text, period_notes = columns[c]
             records.append(
                 {
                     "document_kind": "workbook",
-                    "file_url": file_url,
-                    "link_text": None,
-                    "sheet_name": sheet,
+                    "file_url": location,
+                    "sheet_name": sheet.name,
+                    "table_title": table.title,
+                    "unit": unit,
+                    "row_index": r + 1,
+                    "column_index": c + 1,
+                    "cell_ref": f"{_column_letters(c)}{r + 1}",
                     "row_label": label,
-                    "column_label": _text(header[col]),
-                    "indicator_code": ROW_LABELS.get(_normalise(FOOTNOTE.sub("", label))),
-                    "period": period[0],
-                    "base_period": period[1],
-                    "cell_text": _text(cell),
-                    "value": value,
-                    "unit": INDEX_UNIT,
+                    "row_code": code,
+                    "column_header": header,
+                    "period": period,
+                    "period_text": period_text,
+                    "notes": _join_notes(label_notes, period_notes),
+                    "value": _number(raw),
+                    "value_text": _as_written(raw),
+                    "release_date": released,
                 }
             )
     return records
 
 
-def _period(label: str) -> tuple[str, str] | None:
-    """'январь-август 2024 г. в % к январю-августу 2023 г.' -> ('2024-01/2024-08', '2023-01/2023-08')."""
-    match = PERIOD_LABEL.match(_normalise(label))
+def update_stamp(sheets: list[Sheet]) -> date | None:
+    """The release date the workbook states ("Обновлено 06.02.2026г."), None when it states none."""
+    for sheet in sheets:
+        for row in sheet.rows:
+            for value in row:
+                match = UPDATE_STAMP.search(value) if isinstance(value, str) else None
+                if match:
+                    day, month, year = (int(part) for part in match.groups())
+                    return date(year, month, day)
+    return None
+
+
+def _period(value: Any) -> tuple[str, str | None] | None:
+    """A header cell as (period, footnote marks): 2024.0 -> ('2024', None); '20242)' -> ('2024', '2');
+    '20221' -> ('2022', '1'); '20241,2' -> ('2024', '1,2'); 'январь-август 2024 г.' -> ('2024-01/2024-08', None)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        year = int(value)
+        return (str(year), None) if value == year and FIRST_YEAR <= year <= LAST_YEAR else None
+    text = clean_text(value) if isinstance(value, str) else None
+    if text is None:
+        return None
+    match = PERIOD_TEXT.match(text)
     if match is None:
         return None
-    year, base = int(match["year"]), int(match["base"])
-    if base != year - 1:
+    year = int(match["year"])
+    marks = re.findall(r"\d+", match["marks"] or "")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
         return None
-    first, last = _month(match["m1"]), _month(match["m2"] or match["m1"])
-    base_first, base_last = _month(match["b1"]), _month(match["b2"] or match["b1"])
+    notes = ",".join(marks) or None
     if match["m1"] is None:
-        return (str(year), str(base)) if match["b1"] is None else None
-    if first is None or last is None or (first, last) != (base_first, base_last):
+        return str(year), notes
+    first, last = _month(match["m1"]), _month(match["m2"] or match["m1"])
+    if first is None or last is None or last < first:
         return None
-    return f"{year}-{first:02d}/{year}-{last:02d}", f"{base}-{first:02d}/{base}-{last:02d}"
+    if match["m2"] is None:
+        return f"{year}-{first:02d}", notes
+    return f"{year}-{first:02d}/{year}-{last:02d}", notes
 
 
-def _month(word: str | None) -> int | None:
-    if word is None:
-        return None
+def _month(word: str) -> int | None:
+    word = word.lower()
     # longest stem first: 'ма' (май) must not swallow 'март'
     for number, stem in sorted(enumerate(MONTHS, start=1), key=lambda item: -len(item[1])):
         if word.startswith(stem):
@@ -277,39 +355,111 @@ def _month(word: str | None) -> int | None:
     return None
 
 
-def _value(source: str, file_url: str, cell: Any, where: str) -> float | None:
-    if cell is None or isinstance(cell, bool):
-        return None if cell is None else _bad(source, file_url, cell, where)
-    if isinstance(cell, int | float):
-        return float(cell)
-    text = _text(cell)
-    if text in NO_VALUE_MARKERS:
+def _is_period_header_row(sheet: Sheet, row: int) -> bool:
+    """A row with at least one period cell, whose numbers are all years (a data row has other numbers)."""
+    values = [v for v in (sheet.rows[row] if row < len(sheet.rows) else ()) if v is not None]
+    periods = [v for v in values if _period(v) is not None]
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return bool(periods) and all(_period(v) is not None for v in numbers)
+
+
+def _column_period(sheet: Sheet, header_rows: range, column: int) -> tuple[str | None, str | None, str | None]:
+    """(period, period as written, footnote marks) of a column: the first header cell above it that is a period."""
+    for r in header_rows:
+        value = sheet.cell(*sheet.merged_anchor(r, column))
+        found = _period(value)
+        if found is not None:
+            return found[0], _header_text(value), found[1]
+    return None, None, None
+
+
+def _column_header(sheet: Sheet, header_rows: range, column: int) -> str | None:
+    """The header cells above a column, top to bottom (merged cells read at their anchor), ' | '-joined."""
+    parts: list[str] = []
+    for r in header_rows:
+        text = _header_text(sheet.cell(*sheet.merged_anchor(r, column)))
+        if text and (not parts or parts[-1] != text):
+            parts.append(text)
+    return " | ".join(parts) or None
+
+
+def _is_code_column(sheet: Sheet, header_rows: range, first_data: int, column: int) -> bool:
+    """Headed 'коды', or most of its cells are OKVED2 codes."""
+    if any(CODE_HEADER.match(clean_text(sheet.cell(r, column)) or "") for r in header_rows):
+        return True
+    texts = [t for r in range(first_data, len(sheet.rows)) if (t := clean_text(sheet.cell(r, column)))]
+    return bool(texts) and sum(bool(OKVED_CODE.match(t)) for t in texts) * 2 > len(texts)
+
+
+def _label(sheet: Sheet, row: int, column: int | None) -> str | None:
+    """A row's label or code as shown: a merged cell (a code spanning two rows) read at its anchor."""
+    return None if column is None else clean_text(sheet.cell(*sheet.merged_anchor(row, column)))
+
+
+def _strip_notes(text: str | None) -> tuple[str | None, str | None]:
+    """'Научные исследования 1)2)' -> ('Научные исследования', '1,2')."""
+    if text is None:
+        return None, None
+    match = LABEL_NOTES.search(text)
+    if match is None or match.start() == 0:
+        return text, None
+    return text[: match.start()].rstrip(), ",".join(re.findall(r"\d+", match[1]))
+
+
+def _join_notes(*groups: str | None) -> str | None:
+    marks: list[str] = []
+    for group in groups:
+        for mark in (group or "").split(","):
+            if mark and mark not in marks:
+                marks.append(mark)
+    return ",".join(marks) or None
+
+
+def _unit(title: str | None) -> str | None:
+    match = TITLE_UNIT.search(title or "")
+    return clean_text(match[1]) if match else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
         return None
-    if NUMBER.match(text.replace(" ", "")):
-        return float(text.replace(" ", "").replace(",", "."))
-    return _bad(source, file_url, cell, where)
+    if isinstance(value, int | float):
+        return float(value)
+    return number_from_text(value) if isinstance(value, str) else None
 
 
-def _bad(source: str, file_url: str, cell: Any, where: str) -> float:
-    raise ParseError(source, file_url, "an index value (number, '-' or '…') or an empty cell", f"{cell!r} at {where}")
+def _as_written(value: Any) -> str | None:
+    """The cell as stored: numbers in their shortest round-trip form (102.69134511157387, 2012.0), text as is."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)
 
 
-def _check_is_xlsx(source: str, file_url: str, body: bytes) -> None:
-    """Only XLSX is read; every other format Rosstat uses fails with a message that names it."""
-    if body[:8] == OLE2_MAGIC:
-        raise ParseError(source, file_url, "an XLSX workbook", "a legacy OLE2 file (XLS or DOC): not supported")
-    if _looks_like_html(body):
-        raise ParseError(source, file_url, "an XLSX workbook", "an HTML page (an error page, or an HTML table)")
-    if body[:2] != b"PK":
-        raise ParseError(source, file_url, "an XLSX workbook (a zip)", _sniff(body))
-    try:
-        names = zipfile.ZipFile(io.BytesIO(body)).namelist()
-    except zipfile.BadZipFile as exc:
-        raise ParseError(source, file_url, "a complete XLSX zip", f"{exc} (truncated?)") from exc
-    if "word/document.xml" in names:
-        raise ParseError(source, file_url, "an XLSX workbook", "a DOCX document: not supported")
-    if "xl/workbook.xml" not in names:
-        raise ParseError(source, file_url, "an XLSX workbook (xl/workbook.xml)", f"a zip of {names[:5]}")
+def _header_text(value: Any) -> str | None:
+    """A header cell as shown: a year stored as a number (2012.0) reads '2012'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return clean_text(_as_written(value))
+
+
+def _column_letters(column: int) -> str:
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _is_contents(sheet: Sheet) -> bool:
+    first = next((clean_text(v) for row in sheet.rows[:3] for v in row if clean_text(v)), None)
+    return bool(CONTENTS_SHEET.match(sheet.name) or (first and CONTENTS_SHEET.match(first)))
+
+
+def _links_to_contents(sheet: Sheet) -> bool:
+    return any(CONTENTS_LINK.match(clean_text(v) or "") for row in sheet.rows[:3] for v in row)
 
 
 def _looks_like_html(body: bytes) -> bool:
@@ -323,18 +473,8 @@ def _sniff(body: bytes) -> str:
     return repr(body[:40])
 
 
-def _text(cell: Any) -> str:
-    return "" if cell is None else _normalise(str(cell), lower=False)
-
-
-def _normalise(text: str, lower: bool = True) -> str:
-    """Labels carry CR/LF and NBSP: collapse whitespace (and lower-case for matching)."""
-    text = " ".join(text.replace("\u00a0", " ").split())
-    return text.lower() if lower else text
-
-
 def _last_modified(header: str | None) -> date | None:
-    """Rosstat files state no release date; the file's Last-Modified is the nearest the server gives."""
+    """Rosstat files state no release date in HTTP; the file's Last-Modified is the nearest the server gives."""
     if not header:
         return None
     try:
@@ -348,4 +488,6 @@ def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     blank = dict.fromkeys(RAW_COLUMNS)
     frame = pd.DataFrame.from_records([blank | record for record in records], columns=RAW_COLUMNS)
     frame["value"] = frame["value"].astype("float64")
+    frame["row_index"] = frame["row_index"].astype("Int64")
+    frame["column_index"] = frame["column_index"].astype("Int64")
     return frame

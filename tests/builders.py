@@ -202,7 +202,7 @@ def wipo_profile(
     return ("\ufeff" + "\r\n".join(preamble) + "\r\n" + out.getvalue()).encode("utf-8")
 
 
-# -- Rosstat: a section page and an XLSX index table (synthetic values) -------------------------------
+# -- Rosstat: a section page and a workbook in Rosstat's layout (synthetic values) ---------------------
 def rosstat_section_page(links: list[tuple[str, str]]) -> bytes:
     """A section page listing this release's files: (href, link text); hrefs may be relative."""
     items = "".join(f'<li><a href="{href}">{text}</a></li>\n' for href, text in links)
@@ -212,23 +212,44 @@ def rosstat_section_page(links: list[tuple[str, str]]) -> bytes:
     ).encode()
 
 
+ROSSTAT_INDEX_UNIT = "(в % к соответствующему периоду предыдущего года)"
+
+
 def rosstat_workbook(
-    header: list[Any], rows: list[list[Any]], title: str = "Индексы (synthetic test workbook)", sheet_title: str = "1"
+    periods: list[Any],
+    rows: list[list[Any]],
+    title: str = "Индексы (synthetic test workbook)",
+    unit: str = ROSSTAT_INDEX_UNIT,
+    stamp: str | None = None,
+    footnotes: tuple[str, ...] = (),
 ) -> bytes:
-    """An index table: a merged title in A1, a blank row, a header row (labels may carry CR/LF, NBSP), data rows."""
+    """Rosstat's layout (as in VDS_god_OKVED2.xlsx): a contents sheet ("Содержание", with an update stamp if
+    given), then sheet "1": "К содержанию" in B1, the title with the unit in parentheses in B2, "коды" in B3 and the
+    period headers from D3, then one row per [code, label, *values] from B4, footnote paragraphs below."""
     from openpyxl import Workbook
 
     workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = sheet_title
-    sheet["A1"] = title
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(2, len(header)))
-    for c, value in enumerate(header, start=1):
+    contents = workbook.active
+    assert contents is not None
+    contents.title = "Содержание"
+    contents["A1"] = "Содержание:"
+    contents["A3"] = "1."
+    contents["B3"] = f"{title} {unit}"
+    if stamp:
+        contents["B10"] = stamp
+    sheet = workbook.create_sheet("1")
+    sheet["B1"] = "К содержанию"
+    sheet.merge_cells("B1:C1")
+    sheet["B2"] = f"{title}\n{unit}" if unit else title
+    sheet.merge_cells("B2:C2")
+    sheet["B3"] = "коды"
+    for c, value in enumerate(periods, start=4):
         sheet.cell(row=3, column=c, value=value)
     for r, cells in enumerate(rows, start=4):
-        for c, value in enumerate(cells, start=1):
+        for c, value in enumerate(cells, start=2):
             sheet.cell(row=r, column=c, value=value)
+    for r, text in enumerate(footnotes, start=len(rows) + 5):
+        sheet.cell(row=r, column=2, value=text)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

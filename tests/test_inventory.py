@@ -16,7 +16,7 @@ SOURCES = {
     "worldbank": "raw.worldbank_observations",
     "wipo": "raw.wipo_observations",
     "belstat": "raw.belstat_observations",
-    "rosstat": "raw.rosstat_observations",
+    "rosstat": "raw.rosstat_cells",
     "osw": "raw.osw_articles",
     "rg": "raw.rg_articles",
 }

@@ -165,7 +165,8 @@ def duckdb_warehouse(reference_build: dict[str, Any]) -> Path:
 
 
 def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[str, int]:
-    """Every raw.* table (and ops.sources) into PostgreSQL: DuckDB writes CSV, COPY ... FROM STDIN reads it.
+    """Every raw.* table (and ops.sources, ops.source_selections) into PostgreSQL: DuckDB writes CSV,
+    COPY ... FROM STDIN reads it.
 
     Returns the row count of each table as PostgreSQL counts it after the copy.
     """
@@ -261,7 +262,9 @@ def postgres_build(
     copied = copy_raw_tables(duckdb_warehouse, postgres, scratch)
     raw_counts = {f"raw.{table}": count for table, count in _table_counts(duckdb_warehouse, "raw")}
     assert len(raw_counts) >= 9
-    ops_counts = {f"ops.{t}": query(duckdb_warehouse, f"select count(*) from ops.{t}")[0][0] for _, t in COPIED_TABLES}
+    ops_counts = {
+        f"ops.{table}": query(duckdb_warehouse, f"select count(*) from ops.{table}")[0][0] for _, table in COPIED_TABLES
+    }
     assert copied == {**raw_counts, **ops_counts}
     build = dbt_build_on_postgres(postgres, DBT_PROJECT_DIR, scratch)
     return dataclasses.replace(build, duckdb_path=duckdb_warehouse)
@@ -305,7 +308,7 @@ def test_dbt_build_on_postgres_builds_every_sql_model_and_passes_every_test(post
         "select table_name from information_schema.tables where table_schema in ('staging', 'intermediate', 'marts')",
     )))  # fmt: skip
     assert models == duckdb_models - DUCKDB_ONLY_MODELS
-    assert len(models) == len(duckdb_models) - 2 == 33
+    assert len(models) == len(duckdb_models) - 2 == 35  # 33 + stg_unionstat__selections + stg_rosstat__cells
     seeds = [node for node in postgres_build.statuses if node.startswith("seed.")]
     assert len(seeds) == len(_table_counts(postgres_build.duckdb_path, "paper")) == 12
     # Every enabled test ran; disabled on postgres: exactly the Python models, their data tests and three unit tests.

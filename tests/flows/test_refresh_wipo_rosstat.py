@@ -11,7 +11,7 @@ import pytest
 
 from flows.refresh import refresh
 from tests.builders import wipo_table_export
-from tests.conftest import query
+from tests.conftest import REFERENCE_DIR, query
 from unionstat.settings import Settings
 
 TABLE2 = (
@@ -30,7 +30,7 @@ def test_refresh_loads_wipo_and_rosstat_and_table2_is_computed_from_them(warehou
     assert summary["new_snapshots"]["rosstat"] == 4  # two section pages and the workbook each links
     assert summary["not_recorded"]["wipo"] == ["pct_women_inventors_share"]  # the paper states no year
     assert summary["rows_loaded"]["raw.wipo_observations"] == 6
-    assert summary["rows_loaded"]["raw.rosstat_observations"] == 4
+    assert summary["rows_loaded"]["raw.rosstat_cells"] == 4  # two file links and one index cell per workbook
     db = warehouse_env.published_db
     rows = {r[0]: r[1:] for r in query(db, TABLE2)}
 
@@ -114,7 +114,7 @@ def test_indices_are_stored_as_indices_with_their_periods_and_ranks_beside_them(
     discovered = query(
         db,
         "select link.file_url, workbook.snapshot_sha256 is not null "
-        "from raw.rosstat_observations link left join raw.rosstat_observations workbook "
+        "from raw.rosstat_cells link left join raw.rosstat_cells workbook "
         "on workbook.document_kind = 'workbook' and workbook.file_url = link.file_url "
         "where link.document_kind = 'section_page' order by 1",
     )
@@ -131,8 +131,11 @@ def test_a_rosstat_file_served_as_html_fails_only_rosstat(warehouse_env: Setting
     summary = refresh()
 
     assert summary["status"] == "partial"
-    assert "expected an XLSX workbook; found an HTML page" in summary["failed_sources"]["rosstat"]
-    assert "raw.rosstat_observations" not in summary["rows_loaded"]
+    assert (
+        "expected an XLSX or XLS workbook (PK or OLE2 magic bytes); found an HTML page"
+        in (summary["failed_sources"]["rosstat"])
+    )
+    assert "raw.rosstat_cells" not in summary["rows_loaded"]
     rows = {r[0]: r[1:] for r in query(warehouse_env.published_db, TABLE2)}
     assert rows["patent_applications"][6] == "computed"  # WIPO is unaffected
     assert rows["rnd_index"][6] == "pending"
@@ -197,3 +200,34 @@ def test_bytes_stored_under_two_datasets_give_each_observation_once(warehouse_en
         ("BLR", 980.0, "reference:wipo-total-patent-applications-by-origin-2022"),
         ("RUS", 25188.0, "reference:wipo-total-patent-applications-by-origin-2022"),
     ]
+
+
+def test_an_imported_rosstat_workbook_adds_its_gva_indices_beside_the_papers(warehouse_env: Settings) -> None:
+    """The real VDS_god_OKVED2.xlsx, imported: every cell loads, the registry's selections choose sheet 4's rows
+    'J (62-63)' and 'M 72' as distinct indicators, and Table 2 keeps the paper's indices from the compiled files."""
+    refresh()
+    summary = refresh(import_paths=[str(REFERENCE_DIR / "files" / "rosstat" / "VDS_god_OKVED2.xlsx")])
+
+    assert summary["status"] == "published"
+    assert summary["rows_loaded"] == {"raw.rosstat_cells": 7417}
+    db = warehouse_env.published_db
+    chosen = query(
+        db,
+        "select indicator_code, period, value, unit, vintage from intermediate.int_observations__published "
+        "where publisher = 'rosstat' and period in ('2024', '2024-01/2024-08') order by 1",
+    )
+    assert chosen == [
+        ("gva_volume_index.J62-63", "2024", 117.55247137652276, "index (previous year = 100)", date(2026, 2, 6)),
+        ("gva_volume_index.M72", "2024", 102.69134511157387, "index (previous year = 100)", date(2026, 2, 6)),
+        ("rnd_index", "2024", 107.3, "index (same period a year earlier = 100)", date(2024, 10, 1)),
+        (
+            "software_development_index",
+            "2024-01/2024-08",
+            132.7,
+            "index (same period a year earlier = 100)",
+            date(2024, 10, 1),
+        ),
+    ]
+    rows = {r[0]: r[1:] for r in query(db, TABLE2)}
+    assert rows["it_services_index"][:3] == ("rosstat", 132.7, None)
+    assert rows["rnd_index"][:3] == ("rosstat", 107.3, None)

@@ -226,7 +226,7 @@ def content_fault(source: str, fault: str, rec: dict[str, Any]) -> tuple[bytes, 
         elif source == "wipo":
             body = rec["body"].replace(b"Origin,Origin (Code)", b"Applicant origin,Code")
         elif source == "rosstat":
-            body = rosstat_workbook(["Вид деятельности", "Январь-август 2024 к 2023"], [["Разработка ПО", 132.7]])
+            body = rosstat_workbook(["Январь-август 2024 к 2023"], [["J 62.01", "Разработка ПО", 132.7]])
         elif source == "belstat":
             body = belstat_xlsx([("Россия", 1, [47.9, 49.0])], group="Товарооборот")
         else:

@@ -1,4 +1,8 @@
-"""Rosstat connector: section-page discovery, the XLSX index table, unsupported formats. Values are synthetic."""
+"""Rosstat connector: section-page discovery and workbooks loaded whole, cell by cell.
+
+Real file: warehouse/reference/files/rosstat/VDS_god_OKVED2.xlsx (Rosstat's bytes; the cells below were read by
+hand). Everything built in tests/builders.py or tests/scrapers/data/ is synthetic.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,25 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 import scrapers
 from scrapers.base import SnapshotMeta
-from scrapers.rosstat import INDEX_UNIT, _period, parse_section_page, parse_workbook
-from tests.builders import rosstat_section_page, rosstat_workbook
+from scrapers.rosstat import _period, parse_section_page, parse_workbook
+from tests.builders import belstat_xlsx, rosstat_section_page, rosstat_workbook
 from tests.conftest import REFERENCE_DIR, Routes
+from unionstat import imports, load, warehouse
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 from unionstat.settings import Settings
+from unionstat.snapshots import SnapshotStore
 
 PAGE = "https://rosstat.example/statistics/science"
 FILE = "https://rosstat.example/storage/mediabank/Ind_2025_07.xlsx"
-JAN_AUG = "январь-август 2025 г.\nв % к январю-\u00a0августу 2024 г."
+REAL = REFERENCE_DIR / "files" / "rosstat" / "VDS_god_OKVED2.xlsx"
+SYNTHETIC_XLS = Path(__file__).parent / "data" / "rosstat-synthetic.xls"
 SOFTWARE = "Разработка компьютерного\r\nпрограммного обеспечения"
-RND = "Научные исследования и\u00a0разработки"
+RND = "Научные исследования и\u00a0разработки 1)"
 
 
 def _settings(tmp_path: Path, base_url: str = "https://rosstat.example", **extra: str) -> Settings:
@@ -35,73 +43,156 @@ def _settings(tmp_path: Path, base_url: str = "https://rosstat.example", **extra
 
 def _workbook() -> bytes:
     return rosstat_workbook(
-        ["Вид экономической\u00a0деятельности", JAN_AUG, "2025 г. в % к 2024 г."],
+        [2023.0, "20242)", "январь-август 2025 г."],
         [
-            [SOFTWARE, 110.5, None],
-            [RND + " 1)", "101,2", "…"],
-            ["Деятельность в области связи", "-", 99.0],
+            ["J 62.01", SOFTWARE, 110.5, None, 132.7],
+            ["M 72", RND, "101,2", "…", 99.0],
         ],
+        footnotes=("1) synthetic footnote", "2) synthetic footnote"),
     )
 
 
+@pytest.fixture(scope="module")
+def real() -> pd.DataFrame:
+    return parse_workbook("rosstat", "VDS_god_OKVED2.xlsx", REAL.read_bytes())
+
+
+# -- the real file -------------------------------------------------------------------------------
+def test_real_file_cells_read_by_hand(real: pd.DataFrame) -> None:
+    """Sheet 4 (GVA volume index, previous year = 100): row 'M 72' and 'J (62-63)', columns '20232)'..'20252)'."""
+    sheet4 = real[real["sheet_name"] == "4"]
+    m72 = sheet4[sheet4["row_code"] == "M 72"].set_index("period")
+    assert m72.loc["2024", "value"] == 102.69134511157387
+    assert m72.loc["2023", "value"] == 108.67764820617857
+    assert m72.loc["2025", "value"] == 105.459525294887
+    assert m72.loc["2024", ["period_text", "notes", "cell_ref", "row_label"]].tolist() == [
+        "20242)",
+        "2",
+        "P61",
+        "Научные исследования и разработки",
+    ]
+    assert pd.isna(m72.loc["2021", "notes"])  # 2021.0 is stored as a number, without a footnote
+    j = sheet4[sheet4["row_code"] == "J (62-63)"].set_index("period")
+    assert j.loc["2024", "value"] == 117.55247137652276
+    assert set(sheet4["unit"]) == {"в процентах к предыдущему году"}  # from the title's parentheses
+    assert sheet4["table_title"].iloc[0].startswith("Индексы физического объема валовой добавленной стоимости")
+    assert set(real["release_date"]) == {date(2026, 2, 6)}  # "Обновлено 06.02.2026г." on the contents sheet
+
+
+def test_real_file_cell_addresses_agree_with_openpyxl(real: pd.DataFrame) -> None:
+    book = load_workbook(REAL, read_only=True, data_only=True)
+    try:
+        sheet = book["4"]
+        assert (sheet["B61"].value, sheet["P61"].value, sheet["P3"].value) == ("M 72", 102.69134511157387, "20242)")
+    finally:
+        book.close()
+    row = real[(real["sheet_name"] == "4") & (real["cell_ref"] == "P61")].iloc[0]
+    assert (row["row_index"], row["column_index"], row["value"]) == (61, 16, 102.69134511157387)
+
+
+def test_every_number_of_the_real_file_is_loaded(real: pd.DataFrame) -> None:
+    """An independent count: openpyxl's numeric cells of sheets 1-9 outside the header rows (row 3, the years)."""
+    book = load_workbook(REAL, read_only=True, data_only=True)
+    try:
+        numbers = sum(
+            1
+            for name in map(str, range(1, 10))
+            for r, row in enumerate(book[name].iter_rows(values_only=True), start=1)
+            for value in row
+            if r != 3 and isinstance(value, int | float) and not isinstance(value, bool)
+        )
+        assert book.sheetnames == ["Содержание", *map(str, range(1, 10))]
+    finally:
+        book.close()
+    assert int(real["value"].notna().sum()) == numbers == 7417
+    assert "Содержание" not in set(real["sheet_name"])  # the contents sheet is skipped
+    assert "9" not in set(real["sheet_name"])  # text only (the publication schedule): no table
+    assert real["period"].notna().all()
+
+
+def test_real_file_sheet_with_two_header_rows_under_merged_years(real: pd.DataFrame) -> None:
+    """Sheet 7: the years span four columns each (merged), the measures sit below; the code is in column A."""
+    cell = real[(real["sheet_name"] == "7") & (real["cell_ref"] == "D6")].iloc[0]
+    assert (cell["period"], cell["row_code"], cell["value"]) == ("2017", "Раздел A", 2.5)
+    assert cell["column_header"].startswith(
+        "2017 | в том числе: | Корректировка валовой добавленной стоимости на теневые"
+    )
+
+
+# -- the layout rules ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("label", "expected"),
+    ("header", "expected"),
     [
-        ("январь-август 2024 г. в % к январю-августу 2023 г.", ("2024-01/2024-08", "2023-01/2023-08")),
-        ("январь-март 2024 г.\nв % к январю-марту 2023 г.", ("2024-01/2024-03", "2023-01/2023-03")),
-        ("май 2024 г. в % к маю 2023 г.", ("2024-05/2024-05", "2023-05/2023-05")),
-        ("2024 г. в % к 2023 г.", ("2024", "2023")),
-        ("2024 г. в % к 2022 г.", None),  # not the year before: not an index of this kind
-        ("январь-август 2024 г. в % к январю-июлю 2023 г.", None),  # different months
+        (2012.0, ("2012", None)),
+        ("20222)", ("2022", "2")),
+        ("20221", ("2022", "1")),
+        ("20241,2", ("2024", "1,2")),
+        ("2024 1)", ("2024", "1")),
+        ("2024 г.", ("2024", None)),
+        ("январь-август 2024 г.", ("2024-01/2024-08", None)),
+        ("Январь-март 2024 г.\nв % к январю-марту 2023 г.", ("2024-01/2024-03", None)),
+        ("май 2024 г.", ("2024-05", None)),
+        ("март 2024", ("2024-03", None)),
+        ("202412", None),  # not a year with one footnote digit
+        ("Январь-август 2024 к 2023", None),
         ("2024 г., млн рублей", None),
+        (105.3, None),
+        (1850.0, None),
     ],
 )
-def test_period_labels_become_period_and_base(label: str, expected: tuple[str, str] | None) -> None:
-    assert _period(label) == expected
+def test_period_headers_become_periods_and_footnote_marks(header: object, expected: object) -> None:
+    assert _period(header) == expected
 
 
-def test_workbook_reads_indices_with_their_periods_and_a_unit_that_says_index() -> None:
-    frame = parse_workbook("rosstat", FILE, _workbook(), "rnd_index")
+def test_workbook_cells_with_labels_codes_units_and_text_values() -> None:
+    frame = parse_workbook("rosstat", FILE, _workbook())
 
-    rows = {(r.row_label, r.period): r for r in frame.itertuples()}
-    assert len(frame) == 3  # '-' and '…' are no values
-    software = rows[("Разработка компьютерного программного обеспечения", "2025-01/2025-08")]
-    assert (software.indicator_code, software.value, software.base_period) == (
-        "software_development_index",
-        110.5,
-        "2024-01/2024-08",
+    cells = {(r.row_code, r.period): r for r in frame.itertuples()}
+    assert len(frame) == 5  # the empty cell is no row; the footnote paragraphs sit outside the value columns
+    software = cells[("J 62.01", "2025-01/2025-08")]
+    assert (software.row_label, software.value, software.cell_ref) == (
+        "Разработка компьютерного программного обеспечения",
+        132.7,
+        "F4",
     )
-    rnd = rows[("Научные исследования и разработки 1)", "2025-01/2025-08")]
-    assert (rnd.indicator_code, rnd.value, rnd.cell_text) == ("rnd_index", 101.2, "101,2")  # decimal comma, footnote
-    other = rows[("Деятельность в области связи", "2025")]
-    assert pd.isna(other.indicator_code)  # kept in raw, not mapped
-    assert other.value == 99.0
-    assert set(frame["unit"]) == {INDEX_UNIT}
+    rnd = cells[("M 72", "2023")]
+    assert (rnd.row_label, rnd.notes, rnd.value, rnd.value_text) == (
+        "Научные исследования и разработки",
+        "1",
+        101.2,
+        "101,2",
+    )
+    dots = cells[("M 72", "2024")]
+    assert (pd.isna(dots.value), dots.value_text, dots.notes, dots.period_text) == (True, "…", "1,2", "20242)")
+    assert set(frame["unit"]) == {"в % к соответствующему периоду предыдущего года"}
     assert set(frame["document_kind"]) == {"workbook"}
+    assert frame["release_date"].isna().all()  # no update stamp: none is invented
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        (rosstat_workbook(["Вид деятельности", JAN_AUG], []), r"at least one value below the header.*zero rows"),
-        (rosstat_workbook(["Вид деятельности", "Всего"], [[SOFTWARE, 1.0]]), r"header row with period columns.*none"),
-        (
-            rosstat_workbook(["Вид деятельности", JAN_AUG, "Справочно"], [[SOFTWARE, 1.0, 2.0]]),
-            r"one label column left of the period columns.*Справочно",
-        ),
-        (rosstat_workbook(["Вид деятельности", JAN_AUG], [[SOFTWARE, "рост"]]), r"an index value.*'рост'"),
-        (
-            rosstat_workbook(["Вид деятельности", JAN_AUG], [["Деятельность в области связи", 100.1]]),
-            r"a row labelled \['разработка компьютерного программного обеспечения'\] with a value",
-        ),
-    ],
+    "stamp", ["Обновлено 06.02.2026г.", "Обновлено: 06.02.2026 г."], ids=["without-colon", "with-colon"]
 )
-def test_workbook_guards(body: bytes, message: str) -> None:
-    with pytest.raises(ParseError, match=message) as info:
-        parse_workbook("rosstat", FILE, body, "software_development_index")
-    assert info.value.location == FILE
+def test_the_update_stamp_is_the_release_date(stamp: str) -> None:
+    body = rosstat_workbook([2024.0], [["M 72", "Научные исследования и разработки", 102.7]], stamp=stamp)
+    assert parse_workbook("rosstat", FILE, body)["release_date"].tolist() == [date(2026, 2, 6)]
 
 
+def test_a_legacy_xls_workbook_loads_the_same_way() -> None:
+    """tests/scrapers/data/rosstat-synthetic.xls: BIFF8 written by xlwt (synthetic values, see its script)."""
+    frame = parse_workbook("rosstat", "rosstat-synthetic.xls", SYNTHETIC_XLS.read_bytes())
+
+    got = frame[["cell_ref", "row_code", "period", "notes", "value", "value_text"]].astype(object)
+    assert got.where(got.notna(), None).values.tolist() == [
+        ["D4", "J 62.01", "2023", None, 110.5, "110.5"],
+        ["E4", "J 62.01", "2024", "1,2", None, "…"],
+        ["F4", "J 62.01", "2024-01/2024-08", None, 132.7, "132.7"],
+        ["D5", "M 72", "2023", "3", 101.2, "101,2"],
+        ["E5", "M 72", "2024", "3,1,2", 107.3, "107.3"],
+    ]
+    assert set(frame["release_date"]) == {date(2026, 2, 6)}  # "Обновлено: 06.02.2026 г."
+
+
+# -- guards: what the loader could not read, named with the file and the sheet ---------------------
 def _docx() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -113,18 +204,32 @@ def _docx() -> bytes:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, r"XLSX workbook.*legacy OLE2 file \(XLS or DOC\)"),
-        (_docx(), r"XLSX workbook.*a DOCX document: not supported"),
-        (b"<!DOCTYPE html><html><body>Error 404</body></html>", r"XLSX workbook.*an HTML page"),
-        (_workbook()[: len(_workbook()) // 2], r"complete XLSX zip.*truncated"),
-        (b"", r"XLSX workbook \(a zip\).*empty body"),
+        (
+            rosstat_workbook(["Всего"], [["M 72", "Научные исследования и разработки", 1.0]]),
+            r"Ind_2025_07\.xlsx: expected sheet '1': a header row with year or period columns .* found none",
+        ),
+        (
+            rosstat_workbook(["Январь-август 2024 к 2023"], [["J 62.01", "Разработка ПО", 132.7]]),
+            r"Ind_2025_07\.xlsx: expected sheet '1': a header row with year or period columns",
+        ),
+        (
+            rosstat_workbook([2024.0], [["M 72", "Научные исследования и разработки", None]]),
+            r"Ind_2025_07\.xlsx: expected a sheet with a table of values; found none among \['Содержание', '1'\]",
+        ),
+        (_docx(), r"expected an XLSX or XLS workbook.*found a zip that is not a workbook"),
+        (b"<!DOCTYPE html><html><body>Error 404</body></html>", r"expected an XLSX or XLS workbook.*an HTML page"),
+        (b"", r"expected an XLSX or XLS workbook.*an empty body"),
+        (_workbook()[: len(_workbook()) // 2], r"expected an XLSX or XLS workbook"),
     ],
+    ids=["no-period-header", "unreadable-period", "no-values", "docx", "html", "empty", "truncated"],
 )
-def test_unsupported_or_broken_files_fail_with_a_clear_message(body: bytes, message: str) -> None:
-    with pytest.raises(ParseError, match=message):
-        parse_workbook("rosstat", FILE, body, None)
+def test_unreadable_layouts_and_files_fail_naming_file_sheet_and_what_was_looked_for(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message) as info:
+        parse_workbook("rosstat", FILE, body)
+    assert info.value.location == FILE
 
 
+# -- section pages and the fetch ------------------------------------------------------------------
 def test_section_page_rows_are_the_file_links_found() -> None:
     body = rosstat_section_page(
         [("/storage/mediabank/Nauka_2025.xlsx", "Научные исследования"), ("doc/x.pdf", "не файл медиабанка")]
@@ -140,16 +245,23 @@ def test_section_page_rows_are_the_file_links_found() -> None:
         parse_section_page("rosstat", PAGE, _workbook())
 
 
-def test_discovery_prefers_xlsx_and_fails_loudly_when_no_link_matches(tmp_path: Path) -> None:
+def test_discovery_prefers_workbooks_and_fails_loudly_when_no_link_matches(tmp_path: Path) -> None:
     connector = scrapers.connector("rosstat", _settings(tmp_path))
     page = rosstat_section_page(
         [
             ("/storage/mediabank/Nauka_2025.docx", "Научные исследования и разработки (DOCX)"),
-            ("https://rosstat.example/storage/mediabank/Nauka_2025.xlsx", "Научные исследования и разработки"),
+            ("https://rosstat.example/storage/mediabank/Nauka_2025.xls", "Научные исследования и разработки"),
             ("/storage/mediabank/Trud.xlsx", "Рынок труда"),
         ]
     )
-    assert connector.file_links(PAGE, page, "rnd_index") == [
+    assert connector.file_links(PAGE, page, "rnd_index") == ["https://rosstat.example/storage/mediabank/Nauka_2025.xls"]
+    both = rosstat_section_page(
+        [
+            ("/storage/mediabank/Nauka_2025.xls", "Научные исследования (XLS)"),
+            ("/storage/mediabank/Nauka_2025.xlsx", "Научные исследования (XLSX)"),
+        ]
+    )
+    assert connector.file_links(PAGE, both, "rnd_index") == [
         "https://rosstat.example/storage/mediabank/Nauka_2025.xlsx"
     ]
     only_docx = rosstat_section_page([("/storage/mediabank/a.docx", "Научные исследования")])
@@ -185,13 +297,13 @@ def test_fetch_stores_the_section_page_and_the_file_it_links(
     assert [c.fetched.body for c in captures] == [page, workbook]  # copied byte for byte
     assert [c.release_date for c in captures] == [None, date(2025, 8, 6)]
     meta = SnapshotMeta("0" * 64, "rosstat", "rnd_index", captures[1].fetched.url, None, date(2025, 8, 6))
-    assert connector.parse(workbook, meta)["value"].tolist() == [110.5, 101.2, 99.0]
+    assert connector.parse(workbook, meta)["value"].dropna().tolist() == [110.5, 132.7, 101.2, 99.0]
 
 
-def test_a_file_served_as_html_fails_at_parse(tmp_path: Path) -> None:
+def test_a_file_served_as_html_fails_at_parse_naming_the_url(tmp_path: Path) -> None:
     connector = scrapers.connector("rosstat", _settings(tmp_path))
     meta = SnapshotMeta("0" * 64, "rosstat", "rnd_index", FILE, "text/html", None)
-    with pytest.raises(ParseError, match=r"Ind_2025_07\.xlsx: expected an XLSX workbook; found an HTML page"):
+    with pytest.raises(ParseError, match=r"Ind_2025_07\.xlsx: expected an XLSX or XLS workbook .*found an HTML page"):
         connector.parse(b"<html><body>maintenance</body></html>", meta)
 
 
@@ -206,21 +318,69 @@ def test_the_ca_bundle_setting_reaches_requests_verify(tmp_path: Path) -> None:
         http.close()
 
 
-def test_reference_recordings_hold_the_papers_indices() -> None:
+# -- imports --------------------------------------------------------------------------------------
+def test_import_recognises_rosstat_workbooks_only(tmp_path: Path) -> None:
+    connector = scrapers.connector("rosstat", _settings(tmp_path))
+
+    real = connector.recognise_import(REAL, REAL.read_bytes())
+    assert real is not None
+    assert (real.dataset, real.release_date) == ("VDS_god_OKVED2", date(2026, 2, 6))
+    xls = connector.recognise_import(SYNTHETIC_XLS, SYNTHETIC_XLS.read_bytes())
+    assert xls is not None
+    assert (xls.dataset, xls.content_type) == ("rosstat-synthetic", "application/vnd.ms-excel")
+    belstat = REFERENCE_DIR / "files" / "belstat" / "nach_sr_zarplata-2412.xlsx"
+    assert connector.recognise_import(belstat, belstat.read_bytes()) is None
+    assert connector.recognise_import(Path("t.xlsx"), belstat_xlsx([("Россия", 1, [47.9, 49.0])])) is None
+    csv = next((REFERENCE_DIR / "files" / "worldbank").glob("API_*.csv"))
+    assert connector.recognise_import(csv, csv.read_bytes()) is None
+
+
+def test_importing_the_real_file_loads_every_cell(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    store = SnapshotStore(settings.snapshot_dir)
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    try:
+        connectors = scrapers.all_connectors(settings)
+        warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
+        result = imports.import_file(con, store, connectors, REAL, "t")
+        assert (result.source, result.dataset, result.new) == ("rosstat", "VDS_god_OKVED2", True)
+        loaded = load.load_pending(con, store, [c for c in connectors if c.name == "rosstat"], "t")
+        assert loaded.errors == {}
+        counts = con.execute(
+            "select count(*), count(value), count(distinct sheet_name) from raw.rosstat_cells "
+            "where snapshot_sha256 = ?",
+            [result.sha256],
+        ).fetchone()
+        cell = con.execute(
+            "select value, period, notes, release_date from raw.rosstat_cells "
+            "where sheet_name = '4' and row_code = 'M 72' and period = '2024'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert counts == (7417, 7417, 8)
+    assert cell == (102.69134511157387, "2024", "2", date(2026, 2, 6))
+
+
+# -- the compiled reference workbooks -------------------------------------------------------------
+def test_reference_recordings_hold_the_papers_indices_in_rosstats_layout() -> None:
     """Known values: 132.7 (software development, Jan-Aug 2024) and 107.3 (R&D, 2024), stored as indices."""
     responses = REFERENCE_DIR / "responses" / "rosstat"
+    columns = ["sheet_name", "cell_ref", "row_code", "row_label", "period", "value", "unit"]
     software = parse_workbook(
-        "rosstat", FILE, (responses / "unionstat-reference-compiled-from-paper-software.xlsx").read_bytes(), None
+        "rosstat", FILE, (responses / "unionstat-reference-compiled-from-paper-software.xlsx").read_bytes()
     )
-    rnd = parse_workbook(
-        "rosstat", FILE, (responses / "unionstat-reference-compiled-from-paper-rnd.xlsx").read_bytes(), None
-    )
-    assert software[["indicator_code", "period", "base_period", "value"]].values.tolist() == [
-        ["software_development_index", "2024-01/2024-08", "2023-01/2023-08", 132.7]
+    rnd = parse_workbook("rosstat", FILE, (responses / "unionstat-reference-compiled-from-paper-rnd.xlsx").read_bytes())
+    basis = "в % к соответствующему периоду предыдущего года"
+    assert software[columns].values.tolist() == [
+        ["1", "D4", "J 62.01", "Разработка компьютерного программного обеспечения", "2024-01/2024-08", 132.7, basis]
     ]
-    assert rnd[["indicator_code", "period", "base_period", "value"]].values.tolist() == [
-        ["rnd_index", "2024", "2023", 107.3]
+    assert rnd[columns].values.tolist() == [
+        ["1", "D4", "M 72", "Научные исследования и разработки", "2024", 107.3, basis]
     ]
+    for frame in (software, rnd):
+        assert "compiled from the paper" in frame["table_title"].iloc[0]
+        assert "NOT a Rosstat file" in frame["table_title"].iloc[0]
+        assert frame["release_date"].isna().all()
 
 
 def test_reference_workbooks_are_byte_stable(tmp_path: Path) -> None:
@@ -246,6 +406,6 @@ def test_live_rosstat_section_pages_link_a_readable_workbook(tmp_path: Path) -> 
             captures = connector.fetch(http, dataset, {})
             assert len(captures) >= 2
             meta = SnapshotMeta("0" * 64, "rosstat", dataset, captures[1].fetched.url, None, None)
-            assert dataset in set(connector.parse(captures[1].fetched.body, meta)["indicator_code"])
+            assert connector.parse(captures[1].fetched.body, meta)["value"].notna().any()
     finally:
         http.close()

@@ -114,12 +114,13 @@ wipo_with_provenance as (
         and wipo.value is not null
 ),
 
--- Rosstat: workbook values only (section-page rows are the file links found); Russia's indices (a year earlier = 100).
+-- Rosstat: the cells the registry's selections chose (stg_rosstat__observations); the file's own update stamp
+-- ("Обновлено ...") dates the vintage where it has one.
 rosstat_with_provenance as (
     select
         'rosstat' as publisher,
         rosstat.indicator_code,
-        'RUS' as country_iso3,
+        rosstat.country_iso3,
         rosstat.period,
         rosstat.value,
         rosstat.unit,
@@ -127,16 +128,12 @@ rosstat_with_provenance as (
         rosstat.snapshot_sha256,
         snapshots.request_url as source_url,
         snapshots.origin,
-        coalesce(snapshots.release_date, cast(snapshots.fetched_at as date)) as vintage
+        coalesce(rosstat.release_date, snapshots.release_date, cast(snapshots.fetched_at as date)) as vintage
     from rosstat
     inner join snapshots
         on
             rosstat.snapshot_sha256 = snapshots.snapshot_sha256
-            and rosstat.indicator_code = snapshots.dataset
             and snapshots.publisher = 'rosstat'
-    where
-        rosstat.document_kind = 'workbook'
-        and rosstat.value is not null
 ),
 
 unioned as (
