@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -22,15 +23,19 @@ TOTAL = "patent_applications_total_by_origin"
 AUDIT = "select figure_id, status, recomputed_value, publisher, explanation from marts.mart_replication_audit"
 
 
-def test_refresh_loads_wipo_and_rosstat_and_table2_is_computed_from_them(warehouse_env: Settings) -> None:
-    summary = refresh()
+def test_refresh_loads_wipo_and_rosstat_and_table2_is_computed_from_them(
+    reference_build: dict[str, Any], published_reference: Settings
+) -> None:
+    summary, warehouse_env = reference_build["summary"], published_reference  # the session's `refresh()`
 
     assert summary["status"] == "published"
     assert summary["new_snapshots"]["wipo"] == 3  # the table export and two country profiles
-    assert summary["new_snapshots"]["rosstat"] == 4  # two section pages and the workbook each links
+    # two section pages and the workbook each links (compiled from the paper), and the real VDS_god_OKVED2.xlsx
+    assert summary["new_snapshots"]["rosstat"] == 5
     assert summary["not_recorded"]["wipo"] == ["pct_women_inventors_share"]  # the paper states no year
     assert summary["rows_loaded"]["raw.wipo_observations"] == 6
-    assert summary["rows_loaded"]["raw.rosstat_cells"] == 4  # two file links and one index cell per workbook
+    # two file links and one index cell per compiled workbook, and the real workbook's 7,417 number cells
+    assert summary["rows_loaded"]["raw.rosstat_cells"] == 4 + 7417
     db = warehouse_env.published_db
     rows = {r[0]: r[1:] for r in query(db, TABLE2)}
 
@@ -61,24 +66,23 @@ def test_refresh_loads_wipo_and_rosstat_and_table2_is_computed_from_them(warehou
         "t2_rnd_rus": 107.3,
     }.items():
         status, recomputed, publisher, _ = audit[figure]
-        assert (status, publisher) == ("match", "wipo" if figure.startswith("t2_p") else "rosstat"), figure
+        # the paper's own figures: equal to the printed ones by construction, so they check nothing
+        assert (status, publisher) == ("paper only", "wipo" if figure.startswith("t2_p") else "rosstat"), figure
         assert recomputed == pytest.approx(value, abs=1e-4), figure
     status, recomputed, _, explanation = audit["t2_patents_diff"]
-    assert status == "explained"  # a known printed-rounding difference, not a data mismatch
+    assert status == "paper only"  # 2470.2 against the printed 2,471 (rounding), but from the paper's own inputs
     assert recomputed == pytest.approx(2470.2041, abs=1e-4)
-    assert "2470.2, not the printed 2471" in explanation
     assert audit["t2_women_rus"][0] == "not reproducible"
 
 
-def test_indices_are_stored_as_indices_with_their_periods_and_ranks_beside_them(warehouse_env: Settings) -> None:
-    refresh()
-    db = warehouse_env.published_db
+def test_indices_are_stored_as_indices_with_their_periods_and_ranks_beside_them(published_reference: Settings) -> None:
+    db = published_reference.published_db
 
     observations = query(
         db,
         "select publisher, indicator_code, country_iso3, period, value, unit "
         "from intermediate.int_observations__vintaged where publisher in ('wipo', 'rosstat') "
-        "order by publisher, indicator_code, country_iso3",
+        "and indicator_code not like 'gva_volume_index.%' order by publisher, indicator_code, country_iso3",
     )
     assert observations == [
         ("rosstat", "rnd_index", "RUS", "2024", 107.3, "index (same period a year earlier = 100)"),
@@ -178,16 +182,19 @@ def test_unionstat_import_takes_a_wipo_export_whole(warehouse_env: Settings, tmp
     ]
 
 
-def test_bytes_stored_under_two_datasets_give_each_observation_once(warehouse_env: Settings, tmp_path: Path) -> None:
+def test_bytes_stored_under_two_datasets_give_each_observation_once(
+    published_reference: Settings, tmp_path: Path
+) -> None:
     """The load takes such a snapshot once; the published observations join its first fetch only."""
-    refresh()
+    warehouse_env = published_reference
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(warehouse_env.published_db, copy)
     con = duckdb.connect(str(copy))
     try:
         con.execute(
             "insert into raw.snapshots select sha256, source, 'table:again', request_url || '&again', 'imported', "
-            "fetched_at + interval 1 hour, http_status, etag, last_modified, content_type, size_bytes, null, run_id "
+            "fetched_at + interval 1 hour, http_status, etag, last_modified, content_type, size_bytes, null, run_id, "
+            "null "
             "from raw.snapshots where source = 'wipo' and dataset = 'patent_applications_total_by_origin'"
         )
         rows = con.execute(
@@ -196,38 +203,54 @@ def test_bytes_stored_under_two_datasets_give_each_observation_once(warehouse_en
         ).fetchall()
     finally:
         con.close()
-    assert rows == [
-        ("BLR", 980.0, "reference:wipo-total-patent-applications-by-origin-2022"),
-        ("RUS", 25188.0, "reference:wipo-total-patent-applications-by-origin-2022"),
-    ]
+    assert rows == [("BLR", 980.0, "compiled_from_paper"), ("RUS", 25188.0, "compiled_from_paper")]
 
 
-def test_an_imported_rosstat_workbook_adds_its_gva_indices_beside_the_papers(warehouse_env: Settings) -> None:
-    """The real VDS_god_OKVED2.xlsx, imported: every cell loads, the registry's selections choose sheet 4's rows
-    'J (62-63)' and 'M 72' as distinct indicators, and Table 2 keeps the paper's indices from the compiled files."""
-    refresh()
+# Read by eye from the real VDS_god_OKVED2.xlsx (sheet 4, the 2024 column '20242)'; the stamp "Обновлено").
+GVA_2024 = [
+    ("gva_volume_index.J62-63", "2024", 117.55247137652276, "index (previous year = 100)", date(2026, 2, 6)),
+    ("gva_volume_index.M72", "2024", 102.69134511157387, "index (previous year = 100)", date(2026, 2, 6)),
+]
+ROSSTAT_2024 = (
+    "select indicator_code, period, value, unit, vintage, origin from intermediate.int_observations__published "
+    "where publisher = 'rosstat' and period in ('2024', '2024-01/2024-08') order by 1"
+)
+
+
+def test_an_imported_rosstat_workbook_loads_every_cell_and_its_gva_indices(warehouse_env: Settings) -> None:
+    """The real VDS_god_OKVED2.xlsx downloaded by hand and imported: every number cell loads, and the registry's
+    selections choose sheet 4's rows 'J (62-63)' and 'M 72' as their own indicators."""
     summary = refresh(import_paths=[str(REFERENCE_DIR / "files" / "rosstat" / "VDS_god_OKVED2.xlsx")])
 
     assert summary["status"] == "published"
     assert summary["rows_loaded"] == {"raw.rosstat_cells": 7417}
-    db = warehouse_env.published_db
-    chosen = query(
-        db,
-        "select indicator_code, period, value, unit, vintage from intermediate.int_observations__published "
-        "where publisher = 'rosstat' and period in ('2024', '2024-01/2024-08') order by 1",
-    )
+    chosen = query(warehouse_env.published_db, ROSSTAT_2024)
+    assert chosen == [(*row, "imported") for row in GVA_2024]
+
+
+def test_the_reference_run_holds_the_real_gva_indices_beside_the_papers(published_reference: Settings) -> None:
+    """Offline, the real workbook (recorded by a third party) and the paper's two indices (compiled from it) sit
+    side by side as different indicators; Table 2 keeps the paper's, which measure something else."""
+    chosen = query(published_reference.published_db, ROSSTAT_2024)
     assert chosen == [
-        ("gva_volume_index.J62-63", "2024", 117.55247137652276, "index (previous year = 100)", date(2026, 2, 6)),
-        ("gva_volume_index.M72", "2024", 102.69134511157387, "index (previous year = 100)", date(2026, 2, 6)),
-        ("rnd_index", "2024", 107.3, "index (same period a year earlier = 100)", date(2024, 10, 1)),
+        *[(*row, "recorded_third_party") for row in GVA_2024],
+        (
+            "rnd_index",
+            "2024",
+            107.3,
+            "index (same period a year earlier = 100)",
+            date(2024, 10, 1),
+            "compiled_from_paper",
+        ),
         (
             "software_development_index",
             "2024-01/2024-08",
             132.7,
             "index (same period a year earlier = 100)",
             date(2024, 10, 1),
+            "compiled_from_paper",
         ),
     ]
-    rows = {r[0]: r[1:] for r in query(db, TABLE2)}
+    rows = {r[0]: r[1:] for r in query(published_reference.published_db, TABLE2)}
     assert rows["it_services_index"][:3] == ("rosstat", 132.7, None)
     assert rows["rnd_index"][:3] == ("rosstat", 107.3, None)
