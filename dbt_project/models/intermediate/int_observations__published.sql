@@ -124,16 +124,17 @@ rosstat_with_provenance as (
         rosstat.period,
         rosstat.value,
         rosstat.unit,
-        snapshots.fetched_at,
+        first_fetches.fetched_at,
         rosstat.snapshot_sha256,
-        snapshots.request_url as source_url,
-        snapshots.origin,
-        coalesce(rosstat.release_date, snapshots.release_date, cast(snapshots.fetched_at as date)) as vintage
+        first_fetches.request_url as source_url,
+        first_fetches.origin,
+        coalesce(rosstat.release_date, first_fetches.release_date, cast(first_fetches.fetched_at as date)) as vintage
     from rosstat
-    inner join snapshots
+    inner join first_fetches
         on
-            rosstat.snapshot_sha256 = snapshots.snapshot_sha256
-            and snapshots.publisher = 'rosstat'
+            rosstat.snapshot_sha256 = first_fetches.snapshot_sha256
+            and first_fetches.publisher = 'rosstat'
+            and first_fetches.fetch_order = 1
 ),
 
 unioned as (
