@@ -51,6 +51,8 @@ IMPORT_SUFFIXES = {
 HTML_START = (b"<!doctype html", b"<html", b"<table", b"<?xml", b"<head", b"<body")
 #: Belstat's tables say whose figures they are in the title: "... Республики Беларусь", "Republic of Belarus".
 BELARUS = re.compile(r"Республик\w* Беларусь|Republic of Belarus|Белстат|Belstat", re.IGNORECASE)
+#: Belstat's conventional symbols in a data cell: no phenomenon, data not available, not meaningful.
+SYMBOLS = {"-", "–", "—", "…", "...", "x", "х"}
 #: Another publisher's workbook: Rosstat opens on a contents sheet.
 NOT_BELSTAT_SHEETS = {"содержание", "contents"}
 #: A footnote mark after a label or a header: "Россия1)", "2024 г.2)", "Всего*".
@@ -381,6 +383,8 @@ def find_layout(source: str, location: str, grid: Grid) -> Layout | None:
             f"sheet {grid.name!r}: a data row (a label in column {_letter(label_column)} and numbers beside it)",
             f"numbers only in rows {[r + 1 for r in numeric_rows[:8]]}, none with a label",
         )
+    while data_start > 0 and _is_symbol_row(grid, data_start - 1, label_column):
+        data_start -= 1
     header_start = data_start
     while header_start > 0 and _is_header_row(grid, header_start - 1, label_column):
         header_start -= 1
@@ -427,6 +431,15 @@ def _is_data_row(grid: Grid, row: int, label_column: int) -> bool:
     if not any(cell_number(value) is not None for value in right):
         return False
     return not all(YEAR_ONLY.fullmatch(clean_text(_as_text(value)) or "") for value in right)
+
+
+def _is_symbol_row(grid: Grid, row: int, label_column: int) -> bool:
+    """A data row of Belstat's symbols only ('-', '…', 'x'), above the first row with a number."""
+    cells = grid.row(row)
+    if label_column not in cells or cell_number(cells[label_column]) is not None:
+        return False
+    right = [clean_text(_as_text(value)) for c, value in cells.items() if c > label_column]
+    return bool(right) and all(text in SYMBOLS for text in right)
 
 
 def _is_header_row(grid: Grid, row: int, label_column: int) -> bool:

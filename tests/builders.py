@@ -110,6 +110,27 @@ def belstat_xlsx(
     return buffer.getvalue()
 
 
+def belstat_sheet(cells: dict[str, Any], merged: tuple[str, ...] = (), sheets: tuple[str, ...] = ()) -> bytes:
+    """Any Belstat-like sheet, cell by cell ({'B8': 'Всего / Total', 'C8': '1\u00a0991,2'}), with merged ranges
+    ('C5:D5') and extra sheets before it that hold only a text (a contents sheet, a notes sheet)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    for name in sheets:
+        extra = workbook.create_sheet(name, 0)
+        extra["A1"] = f"{name} (synthetic)"
+    first.title = "Лист1"
+    for ref, value in cells.items():
+        first[ref] = value
+    for area in merged:
+        first.merge_cells(area)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 def belstat_html(
     rows: list[tuple[str, list[str]]],
     years: tuple[str, ...] = ("2020 г.", "2021 г."),
