@@ -53,6 +53,8 @@ HTML_START = (b"<!doctype html", b"<html", b"<table", b"<?xml", b"<head", b"<bod
 BELARUS = re.compile(r"Республик\w* Беларусь|Republic of Belarus|Белстат|Belstat", re.IGNORECASE)
 #: Belstat's conventional symbols in a data cell: no phenomenon, data not available, not meaningful.
 SYMBOLS = {"-", "–", "—", "…", "...", "x", "х"}
+#: The longest text a code column holds ('J (62-63)', '01-03'); labels are longer.
+CODE_LENGTH = 12
 #: Another publisher's workbook: Rosstat opens on a contents sheet.
 NOT_BELSTAT_SHEETS = {"содержание", "contents"}
 #: A footnote mark after a label or a header: "Россия1)", "2024 г.2)", "Всего*".
@@ -458,11 +460,10 @@ def _code_column(grid: Grid, start: int, end: int, label_column: int) -> int | N
             if c != label_column:
                 columns.setdefault(c, []).append(value)
     numeric = sorted(c for c, values in columns.items() if any(cell_number(v) is not None for v in values))
-    for column in sorted(columns):
-        values = columns[column]
-        if numeric and column < numeric[-1] and column not in numeric:
-            if all(len(clean_text(_as_text(v)) or "") <= 12 for v in values):
-                return column
+    for column, values in sorted(columns.items()):
+        short = all(len(clean_text(_as_text(v)) or "") <= CODE_LENGTH for v in values)
+        if numeric and column < numeric[-1] and column not in numeric and short:
+            return column
     return None
 
 

@@ -82,7 +82,11 @@ def test_december_2024_wages_cell_by_cell(belstat: Belstat) -> None:
     assert december["period_text"] == "декабрь 2024 г."
     assert (december["row_index"], december["column_index"], december["release_date"]) == (8, 3, date(2025, 2, 1))
     year = cell(frame, "D8")
-    assert (year["value"], year["period"], year["period_text"]) == (2271.9, "2024-01/2024-12", "январь – декабрь 2024 г.")
+    assert (year["value"], year["period"], year["period_text"]) == (
+        2271.9,
+        "2024-01/2024-12",
+        "январь – декабрь 2024 г.",
+    )
     real = cell(frame, "E8")
     assert (real["value"], real["period"], real["unit"]) == (112.6, "2024-12", REAL_2412.split(", ")[1])
     assert real["column_header"] == f"{REAL_2412} | декабрь | 2024 г."
@@ -115,7 +119,9 @@ def test_january_2025_bilingual_wages_cell_by_cell(belstat: Belstat) -> None:
         "рублей",
     )
     assert total["period_text"] == "Январь / January 2025 г."
-    assert total["column_header"].endswith("рублей / Nominal gross average monthly earnings, BYN | Январь / January | 2025 г.")
+    assert total["column_header"].endswith(
+        "рублей / Nominal gross average monthly earnings, BYN | Январь / January | 2025 г."
+    )
     real = cell(frame, "D8")
     assert (real["value"], real["period"], real["unit"]) == (
         113.5,
@@ -151,7 +157,11 @@ def test_importing_the_real_files_loads_every_numeric_cell(
             "select period, value, unit from raw.belstat_cells where row_label like 'Всего%' and unit = 'рублей' "
             "order by period"
         ).fetchall()
-        assert totals == [("2024-01/2024-12", 2271.9, "рублей"), ("2024-12", 2693.9, "рублей"), ("2025-01", 2427.4, "рублей")]
+        assert totals == [
+            ("2024-01/2024-12", 2271.9, "рублей"),
+            ("2024-12", 2693.9, "рублей"),
+            ("2025-01", 2427.4, "рублей"),
+        ]
     finally:
         con.close()
 
@@ -331,7 +341,9 @@ def test_numbers_without_a_header_name_the_file_the_sheet_and_what_was_looked_fo
 def test_numbers_without_row_labels_name_the_sheet(belstat: Belstat) -> None:
     body = belstat_sheet({"C5": "2020 г.", "C6": 1.5, "C7": 2.5})
 
-    with pytest.raises(ParseError, match=r"expected sheet 'Лист1': row labels \(text\) left of the numbers; found rows"):
+    with pytest.raises(
+        ParseError, match=r"expected sheet 'Лист1': row labels \(text\) left of the numbers; found rows"
+    ):
         belstat.parse(body, meta(belstat, TRADE, url="file:///t.xlsx"))
 
 
@@ -447,9 +459,9 @@ def test_reference_recordings_hold_the_papers_figures(belstat: Belstat) -> None:
         ["Россия", "2021", 49.0, "в процентах к итогу"],
     ]
     assert "рассчитано как 49,0 − 1,1" in trade["table_notes"].iloc[0]
-    assert investment[["row_label", "period", "period_text", "value", "value_text", "text_encoding"]].values.tolist() == [
-        ["Россия", None, "год не указан", 42.6, "42,6", "windows-1251"]
-    ]
+    assert investment[
+        ["row_label", "period", "period_text", "value", "value_text", "text_encoding"]
+    ].values.tolist() == [["Россия", None, "год не указан", 42.6, "42,6", "windows-1251"]]
     assert investment["column_header"].iloc[0] == "Иностранные инвестиции | в процентах к итогу | год не указан"
 
 
@@ -517,7 +529,9 @@ def test_selections_match_every_spelling_of_russia_and_of_the_total(belstat: Bel
         con.close()
 
     exports = sorted({label for code, label in chosen if code == EXPORTS})
-    assert exports == sorted(["Россия", "Российская Федерация", "Россия / Russia", "Российская Федерация / Russian Federation"])
+    assert exports == sorted(
+        ["Россия", "Российская Федерация", "Россия / Russia", "Российская Федерация / Russian Federation"]
+    )
     assert len([1 for code, _ in chosen if code == EXPORTS]) == 2 * 5  # two years each; 'Россия1)' is 'Россия' + note 1
     assert {code for code, _ in chosen} == {EXPORTS, "average_monthly_wage_nominal", "real_wage_index"}
     assert sorted(label for code, label in chosen if code == "average_monthly_wage_nominal") == [
