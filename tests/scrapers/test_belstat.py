@@ -14,6 +14,7 @@ import duckdb
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 
 import scrapers
 from scrapers.base import Previous, SnapshotMeta
@@ -584,3 +585,20 @@ def test_live_belstat_file_parses(dataset: str, monkeypatch: pytest.MonkeyPatch,
         http.close()
     frame = connector.parse(captures[0].fetched.body, meta(connector, dataset))
     assert frame["value"].notna().sum() >= 1
+
+
+def test_the_dbt_unit_test_of_the_selections_uses_the_registrys_patterns(belstat: Belstat) -> None:
+    path = Path(scrapers.__file__).parents[1] / "dbt_project/models/staging/belstat/stg_belstat__observations.yml"
+    unit_test = yaml.safe_load(path.read_text(encoding="utf-8"))["unit_tests"][0]
+    rows = next(g["rows"] for g in unit_test["given"] if g["input"] == "ref('stg_unionstat__selections')")
+    registry = {item["indicator_code"]: item for item in belstat.config.selections}
+    copied = [row for row in rows if row["publisher"] == "belstat"]
+
+    assert len(copied) == 5
+    for row in copied:
+        item = registry[row["indicator_code"]]
+        assert (row["title_pattern"], row["row_label_pattern"], row["column_header_pattern"]) == (
+            item.get("title"),
+            item.get("row_label"),
+            item.get("column_header"),
+        )

@@ -65,24 +65,25 @@ final as (
             when trim(value_text) in ('…', '...') then '...'
             when trim(value_text) in ('x', 'х') then 'x'
         end as value_symbol,
+        -- lower() follows the database locale (ASCII only under C): case-insensitive patterns are spelled out.
         case
-            when lower(unit) like '%к итогу%' then 'percent'
-            when lower(unit) like '%к соответствующему периоду предыдущего года%'
+            when {{ regex_contains('unit', "'к итогу'") }} then 'percent'
+            when {{ regex_contains('unit', "'к соответствующему периоду предыдущего года'") }}
                 then 'index, same period a year earlier = 100'
-            when lower(unit) in ('рублей', 'руб.', 'byn') then 'BYN'
+            when {{ regex_contains('unit', "'^([Рр]ублей|[Рр]уб[.]|BYN)$'") }} then 'BYN'
             else unit
         end as unit,
         -- Investment shares: what the table's own title says (all foreign investment or direct; flow or stock).
         case
             when indicator_code not like '%investment%' then null
-            when lower(table_title) like '%прям%' then 'direct'
-            when lower(table_title) like '%поступлен%' then 'all'
+            when {{ regex_contains('table_title', "'[Пп]рям'") }} then 'direct'
+            when {{ regex_contains('table_title', "'[Пп]оступлен'") }} then 'all'
             else 'not stated'
         end as investment_scope,
         case
             when indicator_code not like '%investment%' then null
-            when lower(table_title) like '%накоплен%' or lower(table_title) like '%на конец%' then 'stock'
-            when lower(table_title) like '%поступлен%' or lower(table_title) like '%на чистой основе%' then 'flow'
+            when {{ regex_contains('table_title', "'[Нн]акоплен|[Нн]а конец'") }} then 'stock'
+            when {{ regex_contains('table_title', "'[Пп]оступлен|[Нн]а чистой основе'") }} then 'flow'
             else 'not stated'
         end as investment_measure
     from chosen
