@@ -378,6 +378,8 @@ def find_layout(source: str, location: str, grid: Grid) -> Layout | None:
         return None
     label_column = _label_column(source, location, grid, numeric_rows)
     data_start = next((r for r in numeric_rows if _is_data_row(grid, r, label_column)), None)
+    if data_start is None and all(_year_like(v) for v in grid.cells.values() if cell_number(v) is not None):
+        return None  # only years (a notes or methodology sheet's dates): no table here
     if data_start is None:
         raise ParseError(
             source,
@@ -432,7 +434,11 @@ def _is_data_row(grid: Grid, row: int, label_column: int) -> bool:
     right = [value for c, value in cells.items() if c > label_column]
     if not any(cell_number(value) is not None for value in right):
         return False
-    return not all(YEAR_ONLY.fullmatch(clean_text(_as_text(value)) or "") for value in right)
+    return not all(_year_like(value) for value in right)
+
+
+def _year_like(value: Any) -> bool:
+    return bool(YEAR_ONLY.fullmatch(clean_text(_as_text(value)) or ""))
 
 
 def _is_symbol_row(grid: Grid, row: int, label_column: int) -> bool:

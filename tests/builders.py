@@ -110,17 +110,20 @@ def belstat_xlsx(
     return buffer.getvalue()
 
 
-def belstat_sheet(cells: dict[str, Any], merged: tuple[str, ...] = (), sheets: tuple[str, ...] = ()) -> bytes:
-    """Any Belstat-like sheet, cell by cell ({'B8': 'Всего / Total', 'C8': '1\u00a0991,2'}), with merged ranges
-    ('C5:D5') and extra sheets before it that hold only a text (a contents sheet, a notes sheet)."""
+def belstat_sheet(
+    cells: dict[str, Any], merged: tuple[str, ...] = (), sheets: dict[str, dict[str, Any]] | None = None
+) -> bytes:
+    """Any Belstat-like sheet 'Лист1', cell by cell ({'B8': 'Всего / Total', 'C8': '1\u00a0991,2'}), with merged
+    ranges ('C5:D5'), after the extra sheets of `sheets` (a contents sheet, a notes sheet: name -> cells)."""
     from openpyxl import Workbook
 
     workbook = Workbook()
     first = workbook.active
     assert first is not None
-    for name in sheets:
-        extra = workbook.create_sheet(name, 0)
-        extra["A1"] = f"{name} (synthetic)"
+    for position, (name, extra_cells) in enumerate((sheets or {}).items()):
+        extra = workbook.create_sheet(name, position)
+        for ref, value in extra_cells.items():
+            extra[ref] = value
     first.title = "Лист1"
     for ref, value in cells.items():
         first[ref] = value

@@ -240,7 +240,7 @@ def test_bilingual_period_in_the_title_only_and_a_code_column() -> None:
         "C5": "B-E",
         "D5": "1 011,7",
     }
-    body = belstat_sheet(cells, sheets=("Примечания",))
+    body = belstat_sheet(cells, sheets={"Примечания": {"A1": "Обновлено (synthetic)", "B1": 2024}})
     connector = scrapers.connector("belstat", Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": "/nonexistent"}))
 
     frame = connector.parse(body, SnapshotMeta("0" * 64, "belstat", WAGES, "file:///t.xlsx", None, None))
@@ -252,7 +252,7 @@ def test_bilingual_period_in_the_title_only_and_a_code_column() -> None:
     assert set(frame["period"]) == {"2024-01"}
     assert set(frame["period_text"]) == {"январь 2024 г."}
     assert set(frame["unit"]) == {"тыс. человек"}
-    assert set(frame["sheet_name"]) == {"Лист1"}  # the notes sheet holds no number: nothing to load
+    assert set(frame["sheet_name"]) == {"Лист1"}  # the notes sheet holds only a year: no table to load
 
 
 @pytest.mark.parametrize(
@@ -561,7 +561,8 @@ def test_files_of_other_publishers_are_not_recognised(belstat: Belstat, tmp_path
     assert belstat.recognise_import(rosstat, rosstat.read_bytes()) is None
     # A Rosstat-like workbook that names Belarus in a label still opens on a contents sheet.
     contents = belstat_sheet(
-        {"B1": "Республика Беларусь (synthetic)", "C3": "2024 г.", "B4": "Всего", "C4": 1.0}, sheets=("Содержание",)
+        {"B1": "Республика Беларусь (synthetic)", "C3": "2024 г.", "B4": "Всего", "C4": 1.0},
+        sheets={"Содержание": {"A1": "Содержание (synthetic)"}},
     )
     assert belstat.recognise_import(tmp_path / "rosstat.xlsx", contents) is None
     untitled = belstat_sheet({"B1": "Численность (synthetic)", "C3": "2024 г.", "B4": "Всего", "C4": 1.0})
