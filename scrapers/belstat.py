@@ -1,12 +1,13 @@
-"""Belstat (National Statistical Committee of Belarus): XLSX workbooks and HTML tables, every quirk in one module."""
+"""Belstat (National Statistical Committee of Belarus): workbooks and website tables loaded whole, cell by cell."""
 
 from __future__ import annotations
 
 import io
 import re
 import zipfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -16,100 +17,133 @@ import pandas as pd
 from bs4 import BeautifulSoup, Tag
 
 from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, ImportedFile, Previous, SnapshotMeta
+from scrapers.workbook import clean_text, number_from_text, read_workbook, workbook_format
 from unionstat.errors import ParseError
 from unionstat.http import HttpClient
 
-RAW_COLUMNS = [
-    "dataset",
-    "reporter_iso3",
-    "partner_iso3",
+#: The cell table every workbook publisher loads (the Rosstat loader writes the same set) ...
+CELL_COLUMNS = [
+    "sheet_name",
+    "table_title",
+    "unit",
+    "row_index",
+    "column_index",
+    "cell_ref",
+    "row_label",
+    "row_code",
+    "column_header",
     "period",
+    "period_text",
+    "notes",
     "value",
     "value_text",
-    "value_symbol",
-    "unit",
-    "investment_scope",
-    "investment_measure",
-    "row_label",
-    "column_label",
-    "cell_ref",
-    "table_title",
-    "table_notes",
-    "file_format",
-    "text_encoding",
     "release_date",
 ]
-KINDS = ("trade", "investment")
-#: A year column header: "2021", "2021 г.", "2021г" (numbers stored as numbers arrive as 2021).
-YEAR = re.compile(r"^((?:19|20)\d{2})(?:\.0)?\s*(?:г\.?|год)?$")
-#: The header a compiled table uses where its source states no year (the reference snapshot only).
-PERIOD_NOT_STATED = "год не указан"
-#: Numbers as Belstat prints them: spaces or NBSP as thousands separators, a comma as the decimal mark.
-NUMBER = re.compile(r"^[-−]?\d{1,3}(?:[ \u00a0\u202f]?\d{3})*(?:[.,]\d+)?$|^[-−]?\d+(?:[.,]\d+)?$")
-#: Belstat's conventional symbols in a data cell: no phenomenon, data not available, not meaningful.
-SYMBOLS = {"-": "-", "–": "-", "—": "-", "…": "...", "...": "...", "х": "x", "x": "x"}
-FOOTNOTE_MARK = re.compile(r"\s*(?:\d\)|\*+)$")
+#: ... and what Belstat adds: the container, the text encoding of a web page, the footnotes under the table.
+RAW_COLUMNS = [*CELL_COLUMNS, "file_format", "text_encoding", "table_notes"]
 MAX_XLSX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
 IMPORT_SUFFIXES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".xls": "application/vnd.ms-excel",
     ".html": "text/html",
     ".htm": "text/html",
 }
 HTML_START = (b"<!doctype html", b"<html", b"<table", b"<?xml", b"<head", b"<body")
+#: Belstat's tables say whose figures they are in the title: "... Республики Беларусь", "Republic of Belarus".
+BELARUS = re.compile(r"Республик\w* Беларусь|Republic of Belarus|Белстат|Belstat", re.IGNORECASE)
+#: Belstat's conventional symbols in a data cell: no phenomenon, data not available, not meaningful.
+SYMBOLS = {"-", "–", "—", "…", "...", "x", "х"}
+#: The longest text a code column holds ('J (62-63)', '01-03'); labels are longer.
+CODE_LENGTH = 12
+#: Another publisher's workbook: Rosstat opens on a contents sheet.
+NOT_BELSTAT_SHEETS = {"содержание", "contents"}
+#: A footnote mark after a label or a header: "Россия1)", "2024 г.2)", "Всего*".
+FOOTNOTE_MARK = re.compile(r"\s*(?:(?P<num>\d(?:,\d)*)\)|(?P<stars>\*+))$")
+_MONTH_STEMS = (
+    r"январ[ьяюе]",
+    r"феврал[ьяюе]",
+    r"март[аеу]?",
+    r"апрел[ьяюе]",
+    r"ма[йяюе]",
+    r"июн[ьяюе]",
+    r"июл[ьяюе]",
+    r"август[аеу]?",
+    r"сентябр[ьяюе]",
+    r"октябр[ьяюе]",
+    r"ноябр[ьяюе]",
+    r"декабр[ьяюе]",
+)
+_MONTH = "|".join(f"(?:{stem})" for stem in _MONTH_STEMS)
+_YEAR = r"(?P<year>(?:19|20)\d{2})(?!\d)(?:\s*(?:г\.|года|год|г(?!\w)))?"
+#: "декабрь 2024 г.", "январь – декабрь 2024 г.", "Январь / January 2025 г.", "за январь 2024 г."
+MONTHS_AND_YEAR = re.compile(
+    rf"(?<!\w)(?P<first>{_MONTH})(?!\w)(?:\s*[-–—]\s*(?P<last>{_MONTH})(?!\w))?"
+    rf"(?:\s*/\s*[A-Za-z]+(?:\s*[-–—]\s*[A-Za-z]+)?)?\s+{_YEAR}",
+    re.IGNORECASE,
+)
+YEAR_ONLY = re.compile(rf"(?<!\d){_YEAR}")
+#: A header that says the source states no period (the reference snapshot's compiled investment table).
+NOT_STATED = re.compile(r"(?:год|период) не указан", re.IGNORECASE)
+#: The unit or basis of a column, from its header or the title: "рублей", "в процентах к итогу", "%".
+UNIT = re.compile(
+    r"(?:в\s+процентах|в\s*%|процентов)(?:\s+к\s+[^/|(),;]+)?"
+    r"|(?:(?:тыс|млн|млрд)\.?\s+)?(?:рублей|руб\.|долларов\s+США|евро|тонн|человек)"
+    r"|%|BYN",
+    re.IGNORECASE,
+)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One cell of the table grid: its text or number, and where it sits in the file."""
+@dataclass
+class Grid:
+    """One table as stored: cells by (row, column) from 0 (A1), merged areas as covered cell -> top-left cell."""
 
-    value: str | float | None
-    ref: str
+    name: str
+    cells: dict[tuple[int, int], Any]
+    anchors: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    title: str | None = None  # HTML: the caption or heading; workbooks: read from the rows above the header
+    notes: str | None = None  # HTML: the paragraphs after the table
+    _rows: dict[int, dict[int, Any]] | None = None
 
+    def row(self, row: int) -> dict[int, Any]:
+        """The stored cells of one row, by column."""
+        if self._rows is None:
+            self._rows = {}
+            for (r, c), value in sorted(self.cells.items()):
+                self._rows.setdefault(r, {})[c] = value
+        return self._rows.get(row, {})
 
-@dataclass(frozen=True)
-class Table:
-    """A publisher table as a grid (merged cells filled), with the text around it."""
-
-    grid: list[list[Cell]]
-    title: str
-    notes: str | None
-    file_format: str
-    text_encoding: str | None
-
-
-@dataclass(frozen=True)
-class Target:
-    """What one dataset reads from its table, from the registry."""
-
-    path: str
-    row_label: str
-    column_label: str
-    kind: str
+    def text(self, row: int, column: int, within: int = 0) -> str | None:
+        """The clean text shown at (row, column): the merged area's top-left cell if it starts at row `within` or
+        below (a title merged over the header columns does not head them)."""
+        top, left = self.anchors.get((row, column), (row, column))
+        if top < within:
+            return None
+        return clean_text(_as_text(self.cells.get((top, left))))
 
 
 class Belstat(Connector):
     raw_ddl = """
-    create table if not exists raw.belstat_observations (
+    create table if not exists raw.belstat_cells (
         snapshot_sha256 varchar not null,
         row_number integer not null,
-        dataset varchar not null,
-        reporter_iso3 varchar not null,
-        partner_iso3 varchar not null,
+        sheet_name varchar not null,
+        table_title varchar,
+        unit varchar,
+        row_index integer not null,
+        column_index integer not null,
+        cell_ref varchar not null,
+        row_label varchar,
+        row_code varchar,
+        column_header varchar,
         period varchar,
+        period_text varchar,
+        notes varchar,
         value double,
         value_text varchar not null,
-        value_symbol varchar,
-        unit varchar not null,
-        investment_scope varchar,
-        investment_measure varchar,
-        row_label varchar not null,
-        column_label varchar not null,
-        cell_ref varchar not null,
-        table_title varchar,
-        table_notes varchar,
+        release_date date,
         file_format varchar not null,
         text_encoding varchar,
-        release_date date
+        table_notes varchar
     )
     """
 
@@ -128,91 +162,107 @@ class Belstat(Connector):
         return [Capture(dataset, fetched, release_date_of(fetched.headers.get("Last-Modified")))]
 
     def url(self, dataset: str) -> str:
-        return f"{self.base_url}{self.target(dataset).path}"
-
-    def target(self, dataset: str) -> Target:
-        """The registry's facts for one dataset: file path, the row and column to read, the kind."""
-        opts = self.config.options
         if dataset not in self.config.datasets:
             raise KeyError(f"belstat has no dataset {dataset!r}; known: {sorted(self.config.datasets)}")
-        keys = {name: f"{dataset}.{name}" for name in ("path", "column_label", "kind")}
-        missing = [key for key in keys.values() if key not in opts]
-        if missing:
-            raise KeyError(f"scrapers/sources.json: belstat options lack {missing}")
-        kind = opts[keys["kind"]]
-        if kind not in KINDS:
-            raise KeyError(f"scrapers/sources.json: {keys['kind']} must be one of {KINDS}; found {kind!r}")
-        return Target(
-            opts[keys["path"]], opts.get(f"{dataset}.row_label", opts["row_label"]), opts[keys["column_label"]], kind
-        )
+        key = f"{dataset}.path"
+        if key not in self.config.options:
+            raise KeyError(f"scrapers/sources.json: belstat options lack {key!r}")
+        return f"{self.base_url}{self.config.options[key]}"
 
-    # -- parse: stored bytes to raw rows ---------------------------------------------------------
+    # -- parse: stored bytes to raw rows, every cell ----------------------------------------------
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
-        location = meta.request_url
-        target = self.target(meta.dataset)
-        table = read_table(self.name, location, body)
-        records = extract(self.name, location, table, target)
+        records = read_cells(self.name, meta.request_url, body)
         for record in records:
-            record.update(
-                dataset=meta.dataset,
-                reporter_iso3=self.config.options["reporter_iso3"],
-                partner_iso3=self.config.options["partner_iso3"],
-                release_date=meta.release_date,
-            )
+            record["release_date"] = meta.release_date
         return pd.DataFrame.from_records(records, columns=RAW_COLUMNS).astype({"value": "float64"})
 
     # -- import: a workbook or saved page downloaded by hand -------------------------------------
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
-        """A Belstat table in which exactly one dataset's row and column group are found. Release date: none
-        (the file states none; the vintage falls back to the import date)."""
-        if path.suffix.lower() not in IMPORT_SUFFIXES:
+        """A Belstat table: a workbook or page whose title names Belarus (Rosstat's contents sheet, a World Bank
+        file are not). The dataset is the registry's whose file has this name (or matches its `file_pattern`), else
+        the file's stem. Release date: none (the file states none; the vintage falls back to the import date)."""
+        suffix = path.suffix.lower()
+        if suffix not in IMPORT_SUFFIXES:
             return None
         try:
-            table = read_table(self.name, str(path), body)
+            grids, _, _ = read_grids(self.name, str(path), body)
         except ParseError:
             return None
-        found = []
-        for dataset in self.config.datasets:
+        if any(grid.name.strip().casefold() in NOT_BELSTAT_SHEETS for grid in grids):
+            return None
+        titles = []
+        for grid in grids:
             try:
-                extract(self.name, str(path), table, self.target(dataset))
+                layout = find_layout(self.name, str(path), grid)
             except ParseError:
                 continue
-            found.append(dataset)
-        if len(found) != 1:
+            if layout is not None:
+                titles.append(layout.title or "")
+        if not any(BELARUS.search(title) for title in titles):
             return None
-        return ImportedFile(found[0], None, IMPORT_SUFFIXES[path.suffix.lower()], body)
+        return ImportedFile(self.dataset_of(path.name), None, IMPORT_SUFFIXES[suffix], body)
+
+    def dataset_of(self, file_name: str) -> str:
+        """The registry dataset a file downloaded by hand is a release of."""
+        name = file_name.casefold()
+        for dataset in self.config.datasets:
+            path = self.config.options.get(f"{dataset}.path", "")
+            pattern = self.config.options.get(f"{dataset}.file_pattern")
+            if path.rsplit("/", 1)[-1].casefold() == name or (pattern and re.fullmatch(pattern, name)):
+                return dataset
+        return Path(file_name).stem
 
 
 CONNECTOR = Belstat
 
 
-# -- reading files into a grid ---------------------------------------------------------------------
-def read_table(source: str, location: str, body: bytes) -> Table:
-    """Sniff the bytes, not the URL or the Content-Type: XLSX (a zip) or an HTML page."""
+# -- the entry: bytes -> cell records ------------------------------------------------------------
+def read_cells(source: str, location: str, body: bytes) -> list[dict[str, Any]]:
+    """Load (sniff and read the file) / Process (find each table's layout) / Save (one record per stored cell)."""
+    grids, file_format, encoding = read_grids(source, location, body)
+    records: list[dict[str, Any]] = []
+    for grid in grids:
+        layout = find_layout(source, location, grid)
+        if layout is not None:
+            records.extend(cell_records(grid, layout, file_format, encoding))
+    if not records:
+        names = [grid.name for grid in grids]
+        raise ParseError(
+            source, location, f"numbers beside a row label on a sheet or table ({names})", "no number on any of them"
+        )
+    return records
+
+
+def read_grids(source: str, location: str, body: bytes) -> tuple[list[Grid], str, str | None]:
+    """Sniff the bytes, not the URL or the Content-Type: an XLSX or XLS workbook, or an HTML page."""
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    expects_xlsx = location.lower().split("?")[0].endswith((".xlsx", ".xls"))
+    expects_workbook = location.lower().split("?")[0].endswith((".xlsx", ".xls"))
     if not body:
-        raise ParseError(source, location, "an XLSX workbook or an HTML table", "an empty body")
+        raise ParseError(source, location, "an XLSX or XLS workbook or an HTML table", "an empty body")
+    kind = workbook_format(body)
+    if kind is not None:
+        if kind == "xlsx":
+            _check_zip(source, location, body)
+        sheets = read_workbook(source, location, body)
+        return [_sheet_grid(sheet.name, sheet.rows, sheet.merged) for sheet in sheets], kind, None
     if body[:2] == b"PK":
-        return read_xlsx(source, location, body)
-    if body[:4] == b"\xd0\xcf\x11\xe0":
-        raise ParseError(source, location, "an XLSX workbook", "a legacy .xls (OLE2) workbook: save it as .xlsx")
+        _check_zip(source, location, body)
+        raise ParseError(source, location, "an XLSX workbook", "a zip without xl/workbook.xml (not a workbook)")
     if head.startswith(HTML_START):
-        if expects_xlsx:
+        if expects_workbook:
             raise ParseError(
                 source,
                 location,
-                "an XLSX workbook (the URL names an .xlsx file)",
+                "an XLSX or XLS workbook (the URL names a workbook)",
                 f"an HTML page ({_html_title(body)!r}): an error or moved-file page served in its place",
             )
-        return read_html(source, location, body)
-    raise ParseError(source, location, "an XLSX workbook (zip) or an HTML page", f"bytes starting {body[:16]!r}")
+        text, encoding = decode_text(source, location, body)
+        return html_grids(source, location, text), "html", encoding
+    raise ParseError(source, location, "an XLSX or XLS workbook or an HTML page", f"bytes starting {body[:16]!r}")
 
 
-def read_xlsx(source: str, location: str, body: bytes) -> Table:
-    """The house layout: data from column B, merged titles and headers; merged cells are filled."""
-    import openpyxl  # heavy import, only when there is a workbook to read
-
+def _check_zip(source: str, location: str, body: bytes) -> None:
+    """A damaged zip or one that unpacks huge (a zip bomb) stops here, before the reader is asked."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(body))
         size = sum(info.file_size for info in archive.infolist())
@@ -223,51 +273,63 @@ def read_xlsx(source: str, location: str, body: bytes) -> Table:
         raise ParseError(source, location, "a readable XLSX (zip) file", f"member {damaged!r} fails its CRC check")
     if size > MAX_XLSX_UNCOMPRESSED_BYTES:
         raise ParseError(source, location, f"at most {MAX_XLSX_UNCOMPRESSED_BYTES} bytes unpacked", f"{size} bytes")
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(body), data_only=True)
-    except WORKBOOK_ERRORS as exc:
-        raise ParseError(source, location, "an XLSX workbook", f"{type(exc).__name__}: {exc}") from exc
-    sheet = workbook.worksheets[0]
-    values: dict[tuple[int, int], str | float | None] = {}
-    for row in sheet.iter_rows():
-        for cell in row:
-            values[(cell.row, cell.column)] = _xlsx_value(cell.value)
-    for merged in sheet.merged_cells.ranges:
-        top_left = values.get((merged.min_row, merged.min_col))
-        for r in range(merged.min_row, merged.max_row + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                values[(r, c)] = top_left
-    max_row, max_col = sheet.max_row, sheet.max_column
-    grid = [
-        [Cell(values.get((r, c)), f"{sheet.title}!{_column_letter(c)}{r}") for c in range(1, max_col + 1)]
-        for r in range(1, max_row + 1)
-    ]
-    grid = _drop_empty_columns(grid)
-    header_start, year_row = _header_rows(source, location, grid)
-    title = " ".join(_row_text(row) for row in grid[:header_start] if _row_text(row))
-    return Table(grid, title, _notes_below(grid[year_row + 1 :]), "xlsx", None)
 
 
-def read_html(source: str, location: str, body: bytes) -> Table:
-    """A website table: the encoding is detected from the bytes (UTF-8 or windows-1251), never from headers."""
-    text, encoding = decode_text(source, location, body)
+def _sheet_grid(name: str, rows: Iterable[Iterable[Any]], merged: Iterable[Any]) -> Grid:
+    cells = {
+        (r, c): value
+        for r, row in enumerate(rows)
+        for c, value in enumerate(row)
+        if value is not None and not (isinstance(value, str) and not value.strip())
+    }
+    anchors = {}
+    for (top, left), (bottom, right) in merged:
+        for r in range(top, bottom + 1):
+            for c in range(left, right + 1):
+                if (r, c) != (top, left):
+                    anchors[(r, c)] = (top, left)
+    return Grid(name, cells, anchors)
+
+
+def html_grids(source: str, location: str, text: str) -> list[Grid]:
+    """Every <table> of a page as a grid (rowspan/colspan as merged areas), its caption or heading as the title."""
     soup = BeautifulSoup(text, "lxml")
     tables = [t for t in soup.find_all("table") if isinstance(t, Tag)]
     if not tables:
-        raise ParseError(source, location, "an HTML <table>", f"a page without tables ({_html_title(body)!r})")
-    # The data table is the one with a year row in its header; layout tables hold none.
-    for element in tables:
-        grid = _html_grid(element)
-        if any(_is_period(_text(cell.value)) for row in grid for cell in row):
-            break
-    else:
-        raise ParseError(source, location, "a table with year columns (e.g. '2021 г.')", f"{len(tables)} table(s)")
-    caption = element.find("caption")
-    heading = element.find_previous(["h1", "h2", "h3", "h4"])
-    around = caption if isinstance(caption, Tag) else heading if isinstance(heading, Tag) else None
-    title = clean_label(around.get_text(" ")) if around else ""
-    notes = [clean_label(p.get_text(" ")) for p in element.find_next_siblings("p", limit=5) if isinstance(p, Tag)]
-    return Table(grid, title, " ".join(n for n in notes if n) or None, "html", encoding)
+        title = soup.title.get_text(" ") if soup.title else ""
+        raise ParseError(source, location, "an HTML <table>", f"a page without tables ({clean_text(title) or ''!r})")
+    grids = []
+    for number, element in enumerate(tables, start=1):
+        grid = _html_grid(f"table {number}", element)
+        caption = element.find("caption")
+        heading = element.find_previous(["h1", "h2", "h3", "h4"])
+        around = caption if isinstance(caption, Tag) else heading if isinstance(heading, Tag) else None
+        grid.title = clean_text(around.get_text(" ")) if around else None
+        notes = [clean_text(p.get_text(" ")) for p in element.find_next_siblings("p", limit=5) if isinstance(p, Tag)]
+        grid.notes = " ".join(n for n in notes if n) or None
+        grids.append(grid)
+    return grids
+
+
+def _html_grid(name: str, table: Tag) -> Grid:
+    placed: set[tuple[int, int]] = set()
+    grid = Grid(name, {})
+    for r, tr in enumerate(table.find_all("tr")):
+        c = 0
+        for td in tr.find_all(["td", "th"], recursive=False):
+            while (r, c) in placed:
+                c += 1
+            rowspan, colspan = _span(td.get("rowspan")), _span(td.get("colspan"))
+            text = td.get_text(" ")
+            if text.strip():
+                grid.cells[(r, c)] = text
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    placed.add((r + dr, c + dc))
+                    if (dr, dc) != (0, 0):
+                        grid.anchors[(r + dr, c + dc)] = (r, c)
+            c += colspan
+    return grid
 
 
 def decode_text(source: str, location: str, body: bytes) -> tuple[str, str]:
@@ -279,6 +341,8 @@ def decode_text(source: str, location: str, body: bytes) -> tuple[str, str]:
             raise ParseError(
                 source, location, "UTF-8 text after a UTF-8 byte-order mark", f"undecodable bytes at {exc.start + 3}"
             ) from exc
+    if b"\x00" in body[:4096]:
+        raise ParseError(source, location, "text in UTF-8 or windows-1251", "NUL bytes (UTF-16 or UTF-32 text?)")
     try:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -291,105 +355,274 @@ def decode_text(source: str, location: str, body: bytes) -> tuple[str, str]:
         ) from exc
 
 
-# -- reading the grid --------------------------------------------------------------------------------
-def extract(source: str, location: str, table: Table, target: Target) -> list[dict[str, Any]]:
-    """The target row's values under the target column group, one record per year column."""
-    grid = table.grid
-    header_start, year_row = _header_rows(source, location, grid)
-    header = grid[header_start : year_row + 1]
-    data = _data_rows(source, location, grid[year_row + 1 :])
-    labels = [clean_label(_text(row[0].value)) for row in data]
-    wanted = _fold(target.row_label)
-    matches = [row for row, label in zip(data, labels, strict=True) if _fold(label) == wanted]
-    if len(matches) != 1:
+# -- the layout of one table --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Layout:
+    """Where a table's parts sit (rows and columns from 0): title rows, header rows, data rows, label columns."""
+
+    header_start: int
+    data_start: int
+    data_end: int  # inclusive
+    label_column: int
+    code_column: int | None
+    title: str | None
+    notes: str | None
+
+
+def find_layout(source: str, location: str, grid: Grid) -> Layout | None:
+    """The house layout: a title, a header of one to three (merged) rows, then rows with a label and numbers.
+    None for a table without numbers (a layout table, a notes sheet); a ParseError when numbers sit where no
+    label or header explains them."""
+    numeric_rows = sorted({r for (r, _), value in grid.cells.items() if cell_number(value) is not None})
+    if not numeric_rows:
+        return None
+    label_column = _label_column(source, location, grid, numeric_rows)
+    data_start = next((r for r in numeric_rows if _is_data_row(grid, r, label_column)), None)
+    if data_start is None and all(_year_like(v) for v in grid.cells.values() if cell_number(v) is not None):
+        return None  # only years (a notes or methodology sheet's dates): no table here
+    if data_start is None:
         raise ParseError(
             source,
             location,
-            f"exactly one row labelled {target.row_label!r} (layout changed?)",
-            f"{len(matches)} among row labels {labels[:12]}",
+            f"sheet {grid.name!r}: a data row (a label in column {_letter(label_column)} and numbers beside it)",
+            f"numbers only in rows {[r + 1 for r in numeric_rows[:8]]}, none with a label",
         )
-    row = matches[0]
-    paths = [[clean_label(_text(h[c].value)) for h in header] for c in range(len(grid[0]))]
-    columns = [c for c in range(1, len(paths)) if _fold(target.column_label) in {_fold(p) for p in paths[c]}]
-    if not columns:
-        groups = sorted({p[0] for p in paths[1:] if p[0]})
+    while data_start > 0 and _is_symbol_row(grid, data_start - 1, label_column):
+        data_start -= 1
+    header_start = data_start
+    while header_start > 0 and _is_header_row(grid, header_start - 1, label_column):
+        header_start -= 1
+    if header_start == data_start:
         raise ParseError(
             source,
             location,
-            f"a column group headed {target.column_label!r} (layout changed?)",
-            f"column groups {groups}",
+            f"sheet {grid.name!r}: header rows (column headings) above the first data row {data_start + 1}",
+            "none: the numbers start right under the title or at the top",
         )
+    data_end = max(r for (r, c) in grid.cells if c != label_column and r >= data_start)
+    code_column = _code_column(grid, data_start, data_end, label_column)
+    title_rows = [_row_text(grid, r) for r in range(header_start)]
+    title = " ".join(t for t in [grid.title, *title_rows] if t) or None
+    max_row = max(r for r, _ in grid.cells)
+    notes_rows = [_row_text(grid, r) for r in range(data_end + 1, max_row + 1)]
+    notes = " ".join(t for t in [*notes_rows, grid.notes] if t) or None
+    return Layout(header_start, data_start, data_end, label_column, code_column, title, notes)
+
+
+def _label_column(source: str, location: str, grid: Grid, numeric_rows: list[int]) -> int:
+    """The column that most rows with numbers start with a text in (column B in the house layout)."""
+    starts: Counter[int] = Counter()
+    for r in numeric_rows:
+        first = min(grid.row(r))
+        if cell_number(grid.row(r)[first]) is None:
+            starts[first] += 1
+    if not starts:
+        raise ParseError(
+            source,
+            location,
+            f"sheet {grid.name!r}: row labels (text) left of the numbers",
+            f"rows {[r + 1 for r in numeric_rows[:8]]} start with a number",
+        )
+    return starts.most_common(1)[0][0]
+
+
+def _is_data_row(grid: Grid, row: int, label_column: int) -> bool:
+    """A text label of its own and numbers right of it that are not a row of year headings ('2020', '2021 г.')."""
+    cells = grid.row(row)
+    if label_column not in cells or cell_number(cells[label_column]) is not None:
+        return False
+    right = [value for c, value in cells.items() if c > label_column]
+    if not any(cell_number(value) is not None for value in right):
+        return False
+    return not all(_year_like(value) for value in right)
+
+
+def _year_like(value: Any) -> bool:
+    return bool(YEAR_ONLY.fullmatch(clean_text(_as_text(value)) or ""))
+
+
+def _is_symbol_row(grid: Grid, row: int, label_column: int) -> bool:
+    """A data row of Belstat's symbols only ('-', '…', 'x'), above the first row with a number."""
+    cells = grid.row(row)
+    if label_column not in cells or cell_number(cells[label_column]) is not None:
+        return False
+    right = [clean_text(_as_text(value)) for c, value in cells.items() if c > label_column]
+    return bool(right) and all(text in SYMBOLS for text in right)
+
+
+def _is_header_row(grid: Grid, row: int, label_column: int) -> bool:
+    """A row with headings over the value columns: a stored cell there, or a heading merged down from above."""
+    if any(c > label_column for c in grid.row(row)):
+        return True
+    return any(r == row and c > label_column and top < row for (r, c), (top, _) in grid.anchors.items())
+
+
+def _code_column(grid: Grid, start: int, end: int, label_column: int) -> int | None:
+    """A column of short codes beside the labels (an OKED section 'A', '01-03'), holding no number, with numbers
+    further right."""
+    columns: dict[int, list[Any]] = {}
+    for r in range(start, end + 1):
+        for c, value in grid.row(r).items():
+            if c != label_column:
+                columns.setdefault(c, []).append(value)
+    numeric = sorted(c for c, values in columns.items() if any(cell_number(v) is not None for v in values))
+    for column, values in sorted(columns.items()):
+        short = all(len(clean_text(_as_text(v)) or "") <= CODE_LENGTH for v in values)
+        if numeric and column < numeric[-1] and column not in numeric and short:
+            return column
+    return None
+
+
+def _row_text(grid: Grid, row: int) -> str | None:
+    seen: list[str] = []
+    for value in grid.row(row).values():
+        text = clean_text(_as_text(value))
+        if text and text not in seen:
+            seen.append(text)
+    return " ".join(seen) or None
+
+
+# -- the cells ------------------------------------------------------------------------------------
+def cell_records(grid: Grid, layout: Layout, file_format: str, encoding: str | None) -> list[dict[str, Any]]:
+    """One record per stored cell of the data rows (labels and codes are the row's, not cells of their own)."""
+    headers: dict[int, tuple[list[str], list[str]]] = {}
+    stub, _ = _header_path(grid, layout, layout.label_column)
     records = []
-    for c in columns:
-        path = _dedupe(paths[c])
-        column_label = " | ".join(path)
-        unit_text = f"{column_label} {table.title}".lower()
-        if "процент" not in unit_text and "%" not in unit_text:
-            raise ParseError(source, location, f"a share in percent under {column_label!r}", f"title {table.title!r}")
-        year_text = clean_label(_text(grid[year_row][c].value))
-        if not _is_period(year_text):
-            raise ParseError(source, location, f"a year header above {grid[year_row][c].ref}", repr(year_text))
-        year = YEAR.match(year_text)
-        value, symbol, printed = parse_value(source, location, row[c])
-        scope, measure = classify_investment(table.title) if target.kind == "investment" else (None, None)
+    for (r, c), stored in sorted(grid.cells.items()):
+        if not layout.data_start <= r <= layout.data_end or c in (layout.label_column, layout.code_column):
+            continue
+        if c not in headers:
+            headers[c] = _header_path(grid, layout, c)
+        path, header_marks = headers[c]
+        label, label_marks = split_mark(grid.text(r, layout.label_column, layout.data_start))
+        code = grid.text(r, layout.code_column, layout.data_start) if layout.code_column is not None else None
+        period, period_text = period_of(path, layout.title)
+        value = cell_number(stored)
+        marks = [*label_marks, *header_marks]
+        text = repr(stored) if isinstance(stored, float) else _as_text(stored)
+        if value is None:
+            text_value, cell_marks = split_mark(clean_text(text))
+            value = number_from_text(text_value) if text_value else None
+            marks += cell_marks if value is not None else []
         records.append(
             {
-                "period": year.group(1) if year else None,
+                "sheet_name": grid.name,
+                "table_title": layout.title,
+                "unit": unit_of(path, stub, layout.title),
+                "row_index": r + 1,
+                "column_index": c + 1,
+                "cell_ref": f"{_letter(c)}{r + 1}",
+                "row_label": label,
+                "row_code": code,
+                "column_header": " | ".join(path) or None,
+                "period": period,
+                "period_text": period_text,
+                "notes": ",".join(dict.fromkeys(marks)) or None,
                 "value": value,
-                "value_text": printed,
-                "value_symbol": symbol,
-                "unit": "percent",
-                "investment_scope": scope,
-                "investment_measure": measure,
-                "row_label": clean_label(_text(row[0].value)),
-                "column_label": column_label,
-                "cell_ref": row[c].ref,
-                "table_title": table.title or None,
-                "table_notes": table.notes,
-                "file_format": table.file_format,
-                "text_encoding": table.text_encoding,
+                "value_text": text,
+                "file_format": file_format,
+                "text_encoding": encoding,
+                "table_notes": layout.notes,
             }
         )
     return records
 
 
-def parse_value(source: str, location: str, cell: Cell) -> tuple[float | None, str | None, str]:
-    """A number (stored, or printed with NBSP thousands and a decimal comma), or one of Belstat's symbols."""
-    if isinstance(cell.value, float):
-        return cell.value, None, repr(cell.value)
-    printed = (cell.value or "").strip()
-    if printed == "":
-        raise ParseError(source, location, f"a number or a Belstat symbol (-, ..., x) in {cell.ref}", "an empty cell")
-    if printed in SYMBOLS:
-        return None, SYMBOLS[printed], printed
-    if NUMBER.match(printed):
-        digits = re.sub(r"[ \u00a0\u202f]", "", printed).replace(",", ".").replace("−", "-")
-        return float(digits), None, printed
-    raise ParseError(source, location, f"a number or a Belstat symbol (-, ..., x) in {cell.ref}", repr(printed))
+def _header_path(grid: Grid, layout: Layout, column: int) -> tuple[list[str], list[str]]:
+    """The header cells over a column, top to bottom (a merged heading once), footnote marks split off."""
+    path: list[str] = []
+    marks: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    for r in range(layout.header_start, layout.data_start):
+        anchor = grid.anchors.get((r, column), (r, column))
+        if anchor in seen:
+            continue
+        seen.add(anchor)
+        text, found = split_mark(grid.text(r, column, layout.header_start))
+        if text:
+            path.append(text)
+            marks += found
+    return path, marks
 
 
-def classify_investment(title: str) -> tuple[str, str]:
-    """What the table's own title says: all foreign investment or direct, a flow (received) or a stock."""
-    text = title.lower()
-    if "прям" in text:
-        scope = "direct"
-    elif "поступлен" in text:
-        scope = "all"  # Belstat's "поступление иностранных инвестиций": direct, portfolio and other
-    else:
-        scope = "not stated"
-    if "накоплен" in text or "на конец" in text or "остат" in text:
-        measure = "stock"
-    elif "поступлен" in text or "на чистой основе" in text:
-        measure = "flow"
-    else:
-        measure = "not stated"
-    return scope, measure
+def cell_number(value: Any) -> float | None:
+    """A number as stored (not a bool, not a date), or a number written as text ('1 991,2')."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if pd.notna(value) and abs(value) != float("inf") else None
+    if isinstance(value, str):
+        return number_from_text(value)
+    return None
 
 
-def clean_label(text: str) -> str:
-    """Labels carry CR/LF, NBSP and footnote marks: one line, single spaces, no trailing mark."""
-    flat = re.sub(r"[\s\u00a0\u202f]+", " ", text.replace("\r", " ").replace("\n", " ")).strip()
-    return FOOTNOTE_MARK.sub("", flat).strip()
+def parse_value(value: Any) -> tuple[float | None, str]:
+    """A cell's number (stored, or written with NBSP thousands and a decimal comma) and its text as written;
+    anything else ('-', '…', 'x', a word) has no number and keeps its text."""
+    text = _as_text(value)
+    number = cell_number(value)
+    if number is None:
+        bare, _ = split_mark(clean_text(text))
+        number = number_from_text(bare) if bare else None
+    return number, text
+
+
+def split_mark(text: str | None) -> tuple[str | None, list[str]]:
+    """'Россия1)' -> ('Россия', ['1']); '2024 г.1,2)' -> ('2024 г.', ['1', '2']); 'Всего*' -> ('Всего', ['*'])."""
+    if not text:
+        return text, []
+    match = FOOTNOTE_MARK.search(text)
+    if not match or match.start() == 0:
+        return text, []
+    marks = match.group("num").split(",") if match.group("num") else [match.group("stars")]
+    return text[: match.start()].strip(), marks
+
+
+def period_of(header: list[str], title: str | None) -> tuple[str | None, str | None]:
+    """The period a column's header states, else the title's: ('2024-12', 'декабрь 2024 г.'),
+    ('2024-01/2024-12', 'январь – декабрь 2024 г.'), ('2024', '2024 г.'); (None, None) where neither says."""
+    stated = next((part for part in header if NOT_STATED.search(part)), None)
+    if stated:
+        return None, stated
+    joined = " ".join(header)
+    match = MONTHS_AND_YEAR.search(joined)
+    if match:
+        return _months_period(match), match.group(0)
+    for part in reversed(header):
+        year = YEAR_ONLY.search(part)
+        if year:
+            return year.group("year"), year.group(0)
+    if title:
+        match = MONTHS_AND_YEAR.search(title)
+        if match:
+            return _months_period(match), match.group(0)
+        year = YEAR_ONLY.search(title)
+        if year:
+            return year.group("year"), year.group(0)
+    return None, None
+
+
+def _months_period(match: re.Match[str]) -> str:
+    year = match.group("year")
+    first = _month_number(match.group("first"))
+    last = _month_number(match.group("last")) if match.group("last") else None
+    if last is None or last == first:
+        return f"{year}-{first:02d}"
+    return f"{year}-{first:02d}/{year}-{last:02d}"
+
+
+def _month_number(word: str) -> int:
+    lowered = word.casefold()
+    return next(n for n, stem in enumerate(_MONTH_STEMS, start=1) if re.fullmatch(stem, lowered))
+
+
+def unit_of(header: list[str], stub: list[str], title: str | None) -> str | None:
+    """The unit or basis: from the column's header (top first), else the stub's, else the title's."""
+    for text in [*header, *stub, title or ""]:
+        match = UNIT.search(text)
+        if match:
+            return match.group(0).strip()
+    return None
 
 
 def release_date_of(last_modified: str | None) -> date | None:
@@ -402,58 +635,12 @@ def release_date_of(last_modified: str | None) -> date | None:
         return None
 
 
-def _header_rows(source: str, location: str, grid: list[list[Cell]]) -> tuple[int, int]:
-    """(first header row, year row): the year row is the first with a year in a data column; the header is
-    the block of non-empty rows directly above it (three merged rows in the house layout)."""
-    for r, row in enumerate(grid):
-        if any(_is_period(clean_label(_text(cell.value))) for cell in row[1:]):
-            start = r
-            while start > 0 and _row_text(grid[start - 1]) and start > r - 2:
-                start -= 1
-            return start, r
-    raise ParseError(source, location, "a header row of years (e.g. '2021 г.')", "no year in any header cell")
-
-
-def _data_rows(source: str, location: str, rows: list[list[Cell]]) -> list[list[Cell]]:
-    """Rows below the header up to the first empty row (footnotes follow it)."""
-    data: list[list[Cell]] = []
-    for row in rows:
-        if not _row_text(row):
-            break
-        if _text(row[0].value):
-            data.append(row)
-    if not data:
-        raise ParseError(source, location, "at least one labelled data row below the header", "zero rows")
-    return data
-
-
-def _notes_below(rows: list[list[Cell]]) -> str | None:
-    """Footnotes: the text rows after the empty row that ends the data block."""
-    blank = next((i for i, row in enumerate(rows) if not _row_text(row)), len(rows))
-    notes = [_row_text(row) for row in rows[blank:] if _row_text(row)]
-    return " ".join(notes) or None
-
-
-def _html_grid(table: Tag) -> list[list[Cell]]:
-    """Rows of an HTML table with rowspan/colspan expanded, so it reads like a filled XLSX grid."""
-    placed: dict[tuple[int, int], Cell] = {}
-    for r, tr in enumerate(table.find_all("tr")):
-        c = 0
-        for td in tr.find_all(["td", "th"], recursive=False):
-            while (r, c) in placed:
-                c += 1
-            text = td.get_text(" ")
-            rowspan, colspan = _span(td.get("rowspan")), _span(td.get("colspan"))
-            for dr in range(rowspan):
-                for dc in range(colspan):
-                    placed[(r + dr, c + dc)] = Cell(text if text.strip() else None, f"table r{r + 1}c{c + 1}")
-            c += colspan
-    if not placed:
-        return []
-    rows = max(r for r, _ in placed) + 1
-    cols = max(c for _, c in placed) + 1
-    grid = [[placed.get((r, c), Cell(None, f"table r{r + 1}c{c + 1}")) for c in range(cols)] for r in range(rows)]
-    return _drop_empty_columns(grid)
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 def _span(value: Any) -> int:
@@ -461,60 +648,10 @@ def _span(value: Any) -> int:
     return max(1, min(int(text), 100)) if text.isdigit() else 1
 
 
-def _drop_empty_columns(grid: list[list[Cell]]) -> list[list[Cell]]:
-    """Leading empty columns go (the house layout starts in column B)."""
-    if not grid:
-        return grid
-    width = max(len(row) for row in grid)
-    first = next((c for c in range(width) if any(c < len(row) and _text(row[c].value) for row in grid)), 0)
-    return [row[first:] for row in grid]
-
-
-def _xlsx_value(value: Any) -> str | float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int | float):
-        return float(value)
-    return str(value)
-
-
-def _text(value: str | float | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    return value.strip()
-
-
-def _row_text(row: list[Cell]) -> str:
-    seen: list[str] = []
-    for cell in row:
-        text = clean_label(_text(cell.value))
-        if text and text not in seen:
-            seen.append(text)
-    return " ".join(seen)
-
-
-def _is_period(text: str) -> bool:
-    return bool(YEAR.match(text)) or _fold(text) == PERIOD_NOT_STATED
-
-
-def _fold(text: str) -> str:
-    return clean_label(text).casefold().replace("ё", "е")
-
-
-def _dedupe(path: list[str]) -> list[str]:
-    out: list[str] = []
-    for part in path:
-        if part and (not out or out[-1] != part):
-            out.append(part)
-    return out
-
-
-def _column_letter(index: int) -> str:
+def _letter(index: int) -> str:
+    """Column index from 0 as Excel letters: 0 -> A, 27 -> AB."""
     letters = ""
+    index += 1
     while index:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
@@ -526,7 +663,7 @@ def _html_title(body: bytes) -> str:
     raw = match.group(1) if match else body[:60]
     for encoding in ("utf-8", "windows-1251"):
         try:
-            return clean_label(raw.decode(encoding))[:80]
+            return (clean_text(raw.decode(encoding)) or "")[:80]
         except UnicodeDecodeError:
             continue
     return repr(raw[:60])

@@ -110,6 +110,30 @@ def belstat_xlsx(
     return buffer.getvalue()
 
 
+def belstat_sheet(
+    cells: dict[str, Any], merged: tuple[str, ...] = (), sheets: dict[str, dict[str, Any]] | None = None
+) -> bytes:
+    """Any Belstat-like sheet 'Лист1', cell by cell ({'B8': 'Всего / Total', 'C8': '1\u00a0991,2'}), with merged
+    ranges ('C5:D5'), after the extra sheets of `sheets` (a contents sheet, a notes sheet: name -> cells)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    for position, (name, extra_cells) in enumerate((sheets or {}).items()):
+        extra = workbook.create_sheet(name, position)
+        for ref, value in extra_cells.items():
+            extra[ref] = value
+    first.title = "Лист1"
+    for ref, value in cells.items():
+        first[ref] = value
+    for area in merged:
+        first.merge_cells(area)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 def belstat_html(
     rows: list[tuple[str, list[str]]],
     years: tuple[str, ...] = ("2020 г.", "2021 г."),

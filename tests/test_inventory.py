@@ -15,7 +15,7 @@ DEPLOYMENTS = {"news-daily", "statistics-weekly", "belstat-monthly", "full-weekl
 SOURCES = {
     "worldbank": "raw.worldbank_observations",
     "wipo": "raw.wipo_observations",
-    "belstat": "raw.belstat_observations",
+    "belstat": "raw.belstat_cells",
     "rosstat": "raw.rosstat_cells",
     "osw": "raw.osw_articles",
     "rg": "raw.rg_articles",

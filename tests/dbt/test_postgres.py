@@ -34,7 +34,7 @@ POSTGRES_BIN_DIRS = sorted(
     key=lambda bin_dir: int(bin_dir.parent.name) if bin_dir.parent.name.isdigit() else 0,
     reverse=True,
 )
-# Every raw table a refresh loads, plus the sources registry that stg_unionstat__sources reads.
+# Every raw table a refresh loads, plus the registry tables that stg_unionstat__sources and __selections read.
 COPIED_SCHEMA = "raw"
 COPIED_TABLES = [("ops", "sources"), ("ops", "source_selections")]
 DUCKDB_TO_POSTGRES = {
@@ -165,8 +165,7 @@ def duckdb_warehouse(reference_build: dict[str, Any]) -> Path:
 
 
 def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[str, int]:
-    """Every raw.* table (and ops.sources, ops.source_selections) into PostgreSQL: DuckDB writes CSV,
-    COPY ... FROM STDIN reads it.
+    """Every raw.* table (and the ops tables of COPIED_TABLES) into PostgreSQL: DuckDB writes CSV, COPY reads it.
 
     Returns the row count of each table as PostgreSQL counts it after the copy.
     """
@@ -262,9 +261,8 @@ def postgres_build(
     copied = copy_raw_tables(duckdb_warehouse, postgres, scratch)
     raw_counts = {f"raw.{table}": count for table, count in _table_counts(duckdb_warehouse, "raw")}
     assert len(raw_counts) >= 9
-    ops_counts = {
-        f"ops.{table}": query(duckdb_warehouse, f"select count(*) from ops.{table}")[0][0] for _, table in COPIED_TABLES
-    }
+    ops = dict(_table_counts(duckdb_warehouse, "ops"))
+    ops_counts = {f"ops.{table}": ops[table] for _, table in COPIED_TABLES}
     assert copied == {**raw_counts, **ops_counts}
     build = dbt_build_on_postgres(postgres, DBT_PROJECT_DIR, scratch)
     return dataclasses.replace(build, duckdb_path=duckdb_warehouse)

@@ -63,6 +63,18 @@ worldbank_with_provenance as (
             and first_fetches.fetch_order = 1
 ),
 
+-- Belstat: the cells the registry's selections chose (one file may carry several indicators, and one file fetched
+-- for several datasets is one snapshot: its first fetch gives the provenance).
+belstat_fetches as (
+    select
+        snapshots.*,
+        row_number() over (
+            partition by snapshots.snapshot_sha256 order by snapshots.fetched_at, snapshots.request_url
+        ) as fetch_order
+    from snapshots
+    where snapshots.publisher = 'belstat'
+),
+
 belstat_with_provenance as (
     select
         'belstat' as publisher,
@@ -71,17 +83,16 @@ belstat_with_provenance as (
         belstat.period,
         belstat.value,
         belstat.unit,
-        snapshots.fetched_at,
+        belstat_fetches.fetched_at,
         belstat.snapshot_sha256,
-        snapshots.request_url as source_url,
-        snapshots.origin,
-        coalesce(belstat.release_date, cast(snapshots.fetched_at as date)) as vintage
+        belstat_fetches.request_url as source_url,
+        belstat_fetches.origin,
+        coalesce(belstat.release_date, cast(belstat_fetches.fetched_at as date)) as vintage
     from belstat
-    inner join snapshots
+    inner join belstat_fetches
         on
-            belstat.snapshot_sha256 = snapshots.snapshot_sha256
-            and belstat.indicator_code = snapshots.dataset
-            and snapshots.publisher = 'belstat'
+            belstat.snapshot_sha256 = belstat_fetches.snapshot_sha256
+            and belstat_fetches.fetch_order = 1
 ),
 
 -- WIPO: bytes stored under several datasets or URLs load once; their provenance is the first fetch.
