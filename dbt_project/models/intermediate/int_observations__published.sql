@@ -63,18 +63,7 @@ worldbank_with_provenance as (
             and first_fetches.fetch_order = 1
 ),
 
--- Belstat: the cells the registry's selections chose (one file may carry several indicators, and one file fetched
--- for several datasets is one snapshot: its first fetch gives the provenance).
-belstat_fetches as (
-    select
-        snapshots.*,
-        row_number() over (
-            partition by snapshots.snapshot_sha256 order by snapshots.fetched_at, snapshots.request_url
-        ) as fetch_order
-    from snapshots
-    where snapshots.publisher = 'belstat'
-),
-
+-- Belstat: the cells the registry's selections chose (one file may carry several indicators).
 belstat_with_provenance as (
     select
         'belstat' as publisher,
@@ -83,19 +72,19 @@ belstat_with_provenance as (
         belstat.period,
         belstat.value,
         belstat.unit,
-        belstat_fetches.fetched_at,
+        first_fetches.fetched_at,
         belstat.snapshot_sha256,
-        belstat_fetches.request_url as source_url,
-        belstat_fetches.origin,
-        coalesce(belstat.release_date, cast(belstat_fetches.fetched_at as date)) as vintage
+        first_fetches.request_url as source_url,
+        first_fetches.origin,
+        coalesce(belstat.release_date, cast(first_fetches.fetched_at as date)) as vintage
     from belstat
-    inner join belstat_fetches
+    inner join first_fetches
         on
-            belstat.snapshot_sha256 = belstat_fetches.snapshot_sha256
-            and belstat_fetches.fetch_order = 1
+            belstat.snapshot_sha256 = first_fetches.snapshot_sha256
+            and first_fetches.publisher = 'belstat'
+            and first_fetches.fetch_order = 1
 ),
 
--- WIPO: bytes stored under several datasets or URLs load once; their provenance is the first fetch.
 -- WIPO: origins mapped to ISO3 only (historical codes stay in staging); cells packing several numbers stay out;
 -- the paper's indicators only (an export is loaded whole). Vintage: the export's "Last updated", else the fetch's
 -- release date (the Last-Modified of a recording compiled from the paper), else the fetch date.
@@ -179,8 +168,9 @@ final as (
         case
             when origin = 'compiled_from_paper'
                 then 'as printed in the paper ({{ var("paper_published")[:7] }})'
-            when origin = 'fetched' and vintage = cast(fetched_at as date)
-                then 'fetched ' || cast(vintage as varchar) || ' (no release date stated)'
+            -- no release date in the bytes or the response: the vintage falls back to the day the bytes came in
+            when vintage = cast(fetched_at as date)
+                then 'no release date stated (taken in ' || cast(vintage as varchar) || ')'
             else 'release ' || cast(vintage as varchar)
         end as vintage_label
     from unioned
