@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import tests.conftest as shared
+from tests.builders import worldbank_page, worldbank_row
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat.http import normalize_url
 
@@ -87,6 +88,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 Handler = Callable[[Any], None]
 
 
+WB_SYNTHETIC = "worldbank-gdp-growth-synthetic"
+WB_GDP_PAGE = (
+    "https://api.worldbank.org/v2/country/RUS;BLR/indicator/NY.GDP.MKTP.KD.ZG"
+    "?format=json&date=2010:2024&per_page=1000&page=1"
+)
+
+
 def recordings() -> dict[str, list[dict[str, Any]]]:
     """The reference snapshot's recordings by source: url, body and headers."""
     manifest = json.loads((REFERENCE_DIR / "manifest.json").read_text(encoding="utf-8"))
@@ -100,6 +108,19 @@ def recordings() -> dict[str, list[dict[str, Any]]]:
                 "id": entry["id"],
             }
         )
+    # The reference holds the World Bank's real bulk files, not API pages: the API's stand-in is the tests' own
+    # page in the real shape, with synthetic values.
+    found.setdefault("worldbank", []).append(
+        {
+            "url": WB_GDP_PAGE,
+            "body": worldbank_page(
+                [worldbank_row("RU", "RUS", "2023", 1.25), worldbank_row("BY", "BLR", "2023", 2.5)],
+                lastupdated="2025-07-01",
+            ),
+            "headers": {"Content-Type": "application/json;charset=utf-8"},
+            "id": WB_SYNTHETIC,
+        }
+    )
     return found
 
 

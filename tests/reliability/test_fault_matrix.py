@@ -57,7 +57,7 @@ RECORDED_DATASETS = {
 }
 #: The recording whose URL misbehaves: the source's data file (for Rosstat the workbook its section page links).
 TARGET = {
-    "worldbank": "worldbank-gdp-growth-2023",
+    "worldbank": "worldbank-gdp-growth-synthetic",
     "wipo": "wipo-total-patent-applications-by-origin-2022",
     "rosstat": "rosstat-software-development-index-2024-jan-aug",
     "belstat": "belstat-russia-share-foreign-trade-2020-2021",
@@ -400,7 +400,7 @@ def test_faulted_sources_fail_alone_and_an_all_faulted_run_leaves_the_publish_by
         "rosstat": ("429", "rosstat-software-development-index-2024-jan-aug"),
         "wipo": ("timeout", "wipo-total-patent-applications-by-origin-2022"),
         "belstat": ("reset", "belstat-russia-share-foreign-trade-2020-2021"),
-        "worldbank": ("error200", "worldbank-gdp-growth-2023"),
+        "worldbank": ("error200", "worldbank-gdp-growth-synthetic"),
         "osw": ("html", "osw-rss-compiled-from-paper-tables-6-7"),
         "rg": ("truncated", "rg-rss-compiled-from-paper-tables-1-7"),
     }
@@ -436,7 +436,7 @@ def test_faulted_sources_fail_alone_and_an_all_faulted_run_leaves_the_publish_by
     routes.handlers.clear()
     routes.add("/robots.txt", body=b"User-agent: *\nAllow: /\n")
     second = {
-        "worldbank": ("500", "worldbank-gdp-growth-2023"),
+        "worldbank": ("500", "worldbank-gdp-growth-synthetic"),
         "wipo": ("encoding", "wipo-total-patent-applications-by-origin-2022"),
         "rosstat": ("empty", "rosstat-section-infocommunity-compiled"),
         "belstat": ("layout", "belstat-russia-share-foreign-trade-2020-2021"),

@@ -206,7 +206,7 @@ def seeds_of(*ids: str) -> list[bytes]:
 
 
 # -- one test per parser ---------------------------------------------------------------------------
-WB_URL, WB_BODY = reference("worldbank-gdp-growth-2023")
+WB_URL, WB_BODY = reference("worldbank-gdp-growth-synthetic")
 BULK = worldbank_bulk_csv({"RUS": {"2023": "3.6"}, "BLR": {"2023": "3.9"}}, last_updated="2024-10-01")
 
 
