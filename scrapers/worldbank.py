@@ -455,8 +455,11 @@ def insert_countries(con: duckdb.DuckDBPyConnection, source: str, location: str,
 
 def _country_header(head: bytes) -> bool:
     """Whether these first bytes open a Metadata_Country CSV (its header row, BOM or not)."""
-    first = head.decode("utf-8-sig", errors="replace").split("\n", 1)[0]
-    cells = next(csv.reader(io.StringIO(first)), [])
+    first = head.decode("utf-8-sig", errors="replace").split("\n", 1)[0].rstrip("\r")
+    try:
+        cells = next(csv.reader(io.StringIO(first, newline="")), [])
+    except csv.Error:  # not a CSV line at all
+        return False
     return cells[: len(COUNTRY_HEADER)] == COUNTRY_HEADER
 
 

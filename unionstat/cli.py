@@ -300,7 +300,7 @@ def _emit(frame: Any, fmt: str, output: str | None) -> None:
         text = frame.to_csv(index=False)
         _write(text, output)
     elif fmt == "json":
-        _write(frame.to_json(orient="records", date_format="iso", indent=2), output)
+        _write(frame.to_json(orient="records", date_format="iso", indent=2, double_precision=15), output)
     elif output:
         _write(frame.to_string(index=False), output)
     else:

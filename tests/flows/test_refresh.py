@@ -102,7 +102,7 @@ def test_replication_audit_flags_printed_rounding_and_pending_figures(published_
     # The printed 8.3% gap comes from the rounded values (3.9 vs 3.6); the real release's values give 7.95%.
     status, recomputed, from_inputs, explanation = audit["t2_gdp_diff"]
     assert (status, recomputed, from_inputs) == ("explained", 7.9512, 8.3333)
-    assert "release 2024-06-28 gives 7.951, not the printed 8.3" in explanation
+    assert "release of 2024-06-28 gives 7.951, not the printed 8.3" in explanation
     # 25,188 vs 980 gives 2470.2%, printed 2,471%: but only the paper's own figures are loaded, so nothing is checked.
     status, recomputed, from_inputs, explanation = audit["t2_patents_diff"]
     assert status == "paper only"
@@ -491,7 +491,8 @@ def test_revisions_between_real_releases_are_told_from_representation(published_
     )
     assert revisions[("RUS", "2021")] == ("2025-04-15", "2026-07-13", 0.958570003509521, 0.96602)
     assert ("BLR", "2018") not in revisions  # 0.604430019855499 -> 0.60443: representation, not a revision
-    assert ("RUS", "2018") not in revisions  # 0.990019977092743 -> 0.99001 (a single-precision float written out)
+    # 0.990019977092743 (a single-precision float for 0.99002) -> 0.99001: the last printed digit moved
+    assert revisions[("RUS", "2018")] == ("2025-04-15", "2026-07-13", 0.990019977092743, 0.99001)
     current = query(
         published_reference.published_db,
         "select value, vintage from intermediate.int_observations__vintaged where indicator_code = "

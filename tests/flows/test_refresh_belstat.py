@@ -48,8 +48,8 @@ def test_refresh_holds_the_papers_shares_and_the_imported_wages_with_their_snaps
     assert trade_2021[:3] == (49.0, "percent", date(2024, 10, 1))
     assert investment[:3] == (42.6, "percent", date(2024, 10, 1))
     assert trade_2020[3] == trade_2021[3] != investment[3]
-    assert trade_2021[4:] == ("reference:belstat-russia-share-foreign-trade-2020-2021", TRADE)
-    assert investment[4:] == ("reference:belstat-russia-share-foreign-investment", INVESTMENT)
+    assert trade_2021[4:] == ("compiled_from_paper", TRADE)
+    assert investment[4:] == ("compiled_from_paper", INVESTMENT)
     # The wages the registry selects (row 'Всего' / 'Всего / Total'), as read by eye from the files.
     wages = {key: value[:2] for key, value in found.items() if not key[0].startswith("russia_share")}
     assert wages == {
@@ -78,6 +78,6 @@ def test_a_broken_belstat_file_fails_belstat_only(warehouse_env: Settings, refer
 
     assert summary["status"] == "partial"
     assert "found an HTML page" in summary["failed_sources"]["belstat"]
-    assert summary["new_snapshots"]["worldbank"] == 1
+    assert summary["new_snapshots"]["worldbank"] == 10  # the real files
     rows = query(warehouse_env.published_db, "select count(*) from raw.belstat_cells")
-    assert rows == [(0,)]
+    assert rows == [(0,)]  # none of Belstat's rows of this run, the real wage files' included

@@ -210,3 +210,35 @@ def test_a_report_that_cannot_be_written_does_not_fail_the_refresh(warehouse_env
     assert summary["status"] == "published"
     assert query(warehouse_env.published_db, "select count(*) from raw.snapshots")[0][0] == 10  # the real files
     assert (warehouse_env.reports_dir / "analysis").is_file()
+
+
+def test_charts_take_series_with_missing_values_as_gaps() -> None:
+    """Real files have empty cells (null values): a chart draws the others and never compares None with a number."""
+    from unionstat.analysis_report import gdp_vintage_chart, patents_chart
+
+    patents = patents_chart(
+        [
+            {
+                "publisher": "worldbank",
+                "indicator_code": "IP.PAT.RESD",
+                "country_iso3": "RUS",
+                "period": "2020",
+                "value": None,
+            },
+            {
+                "publisher": "worldbank",
+                "indicator_code": "IP.PAT.RESD",
+                "country_iso3": "RUS",
+                "period": "2021",
+                "value": 19569.0,
+            },
+        ]
+    )
+    assert "2021 19,569" in patents and "2020" not in patents.split("<desc")[1].split("</desc>")[0]
+    gdp = gdp_vintage_chart(
+        [
+            {"country_iso3": "BLR", "period": "2022", "vintage": "2024-06-28", "value": None},
+            {"country_iso3": "BLR", "period": "2023", "vintage": "2024-06-28", "value": 3.88624214456901},
+        ]
+    )
+    assert "2023 3.8862" in gdp

@@ -176,7 +176,7 @@ def test_the_data_docs_load_without_console_errors(browser: Any, reports_url: st
     site = report_warehouse.reports_dir / "data_docs"
     pages = data_docs_pages(report_warehouse)
     suite_page = site / "expectations" / "marts" / "mart_table2_country_comparison.html"
-    result_page = next(p for p in pages if p.parts[-6:-3] == ("validations", "raw", "worldbank_observations"))
+    result_page = next(p for p in pages if p.parts[-6:-3] == ("validations", "raw", "worldbank_bulk"))
     for page in (site / "index.html", suite_page, result_page):
         loaded = Loaded(browser, f"{reports_url}/{page.relative_to(report_warehouse.reports_dir).as_posix()}")
         try:

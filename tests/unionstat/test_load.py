@@ -70,7 +70,8 @@ def _store(
 ) -> str:
     sha = store.put(body)
     con.execute(
-        "insert into raw.snapshots values (?, ?, ?, ?, 'live', ?, 200, null, null, 'text/plain', ?, null, 'run-0')",
+        "insert into raw.snapshots values "
+        "(?, ?, ?, ?, 'fetched', ?, 200, null, null, 'text/plain', ?, null, 'run-0', null)",
         [
             sha,
             source,

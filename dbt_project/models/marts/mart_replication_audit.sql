@@ -322,7 +322,11 @@ final as (
                 when not {{ matches_printed('recomputed_value', 'printed_value', 'printed_decimals') }}
                     then
                         'The ' || publisher
-                        || coalesce(' ' || table2_vintage_label, ' release of ' || cast(data_vintage as varchar), '''s printed inputs')
+                        || coalesce(
+                            ' ' || replace(table2_vintage_label, 'release ', 'release of '),
+                            ' release of ' || cast(data_vintage as varchar),
+                            '''s printed inputs'
+                        )
                         || ' give' || case when data_vintage is null then '' else 's' end || ' '
                         || {{ number_text(round_to('recomputed_value', 'printed_decimals + 2')) }} || ', not the printed '
                         || {{ number_text('printed_value') }} || '.'
