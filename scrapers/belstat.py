@@ -177,6 +177,8 @@ class Belstat(Connector):
         return pd.DataFrame.from_records(records, columns=RAW_COLUMNS).astype({"value": "float64"})
 
     # -- import: a workbook or saved page downloaded by hand -------------------------------------
+    import_formats = "a Belstat XLSX/XLS workbook or web table whose title names Belarus"
+
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
         """A Belstat table: a workbook or page whose title names Belarus (Rosstat's contents sheet, a World Bank
         file are not). The dataset is the registry's whose file has this name (or matches its `file_pattern`), else

@@ -140,6 +140,8 @@ class Rosstat(Connector):
         return matching
 
     # -- import: a workbook downloaded by hand ----------------------------------------------------
+    import_formats = "a Rosstat XLSX/XLS workbook (with its contents sheet)"
+
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
         """A Rosstat workbook: XLSX or XLS with a contents sheet or the 'К содержанию' link. The dataset is the
         file's stem (the whole workbook); the release date is the contents sheet's update stamp, if any."""

@@ -149,6 +149,8 @@ class Wipo(Connector):
         return [o.strip() for o in self.config.options["origins"].split(",")]
 
     # -- import: an export saved from the Data Center by hand ------------------------------------
+    import_formats = "a WIPO IP Statistics Data Center CSV export (table or country profile)"
+
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
         """A table or country-profile export: UTF-8, a preamble whose Source line names the WIPO statistics
         database with a "Last updated" stamp, then the header of one of the two layouts. A table export whose

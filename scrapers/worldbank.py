@@ -223,6 +223,10 @@ class WorldBank(Connector):
         return _frame(records)
 
     # -- import: bulk CSV files downloaded by hand ---------------------------------------------
+    import_formats = (
+        "a World Bank bulk CSV (API_<code>_DS2_en_csv_v2*.csv), the zip that holds it, or its Metadata_Country CSV"
+    )
+
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
         if body[:2] != b"PK" and _country_header(body):
             return ImportedFile(COUNTRY_DATASET, None, "text/csv", body)

@@ -75,8 +75,8 @@ def import_file(
             )
         LOG.info("import %s: %s snapshot %s of %s", path, "new" if is_new else "known", sha[:12], connector.name)
         return ImportResult(str(path), connector.name, imported.dataset, sha, is_new, origin)
-    names = ", ".join(c.name for c in connectors)
+    formats = "; ".join(c.import_formats for c in connectors if c.import_formats)
     raise UnionstatError(
-        f"import: {path} is in no format a connector recognises (tried {names}); expected e.g. a World Bank "
-        "bulk CSV (API_<code>_DS2_en_csv_v2*.csv, or the zip that holds it)"
+        f"import: {path} is in no format a connector recognises (tried {', '.join(c.name for c in connectors)}); "
+        f"expected {formats or 'a publisher file'}"
     )

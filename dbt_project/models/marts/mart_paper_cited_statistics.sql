@@ -21,6 +21,8 @@ candidates as (
         observations.vintage,
         observations.snapshot_sha256,
         observations.source_url,
+        observations.origin,
+        observations.vintage_label,
         row_number() over (
             partition by cited.statistic_id order by observations.period desc nulls last
         ) as period_rank
@@ -54,9 +56,13 @@ final as (
         linked.vintage,
         linked.snapshot_sha256,
         linked.source_url,
+        linked.origin,
+        linked.vintage_label,
         case
             when loaded_publishers.publisher is null then 'pending'
             when linked.value is null then 'no data'
+            -- the paper's own figure, compiled from it: agrees by construction and checks nothing
+            when linked.origin = 'compiled_from_paper' then 'paper only'
             when {{ matches_printed('linked.value', 'cited.printed_value', 'cited.printed_decimals') }} then 'match'
             else 'differs'
         end as evidence_status,

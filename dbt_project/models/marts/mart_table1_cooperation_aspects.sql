@@ -25,6 +25,7 @@ final as (
         statistics.printed_text,
         statistics.current_value,
         statistics.vintage,
+        statistics.origin,
         statistics.snapshot_sha256,
         facts.fact_id || coalesce('/' || statistics.statistic_id, '') as evidence_row_id,
         coalesce(statistics.evidence_status, 'paper only') as evidence_status

@@ -1,4 +1,4 @@
-{#- The paper's Table 5 rebuilt from warehouse data: one row per metric, with the vintage behind each number. -#}
+{#- The paper's Table 5 rebuilt from warehouse data: one row per metric, with the vintage and origin behind each number. -#}
 with metrics as (
     select * from {{ ref('paper_table5_metrics') }}
 ),
@@ -22,6 +22,13 @@ correlation as (
 
 loaded_publishers as (
     select distinct publisher from {{ ref('int_observations__vintaged') }}
+),
+
+snapshot_origins as (
+    select distinct
+        snapshot_sha256,
+        origin
+    from {{ ref('stg_unionstat__snapshots') }}
 ),
 
 -- a share is read at the metric's period, or at the newest period loaded where the paper states none
@@ -83,6 +90,7 @@ joined as (
         metrics.publisher,
         metrics.printed_text,
         correlations.status_reason as correlation_reason,
+        snapshot_origins.origin,
         coalesce(shares.period, changes.period, correlations.period, metrics.period) as period,
         coalesce(shares.metric_value, changes.metric_value, correlations.metric_value) as metric_value,
         coalesce(shares.vintage, changes.vintage) as vintage,
@@ -94,6 +102,8 @@ joined as (
     left join changes on metrics.metric_id = changes.metric_id
     left join correlations on metrics.metric_id = correlations.metric_id
     left join loaded_publishers on metrics.publisher = loaded_publishers.publisher
+    left join snapshot_origins
+        on coalesce(shares.snapshot_sha256, changes.snapshot_sha256) = snapshot_origins.snapshot_sha256
 ),
 
 final as (
@@ -108,6 +118,7 @@ final as (
         printed_text,
         vintage,
         snapshot_sha256,
+        origin,
         case
             when not publisher_loaded then 'pending'
             when metric_value is not null then 'computed'

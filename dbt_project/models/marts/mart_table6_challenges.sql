@@ -26,6 +26,7 @@ final as (
         statistics.printed_text,
         statistics.current_value,
         statistics.vintage,
+        statistics.origin,
         statistics.snapshot_sha256,
         coalesce(facts.category, 'not stated') as category,
         facts.fact_id || coalesce('/' || statistics.statistic_id, '') as evidence_row_id,
