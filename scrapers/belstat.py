@@ -17,29 +17,12 @@ import pandas as pd
 from bs4 import BeautifulSoup, Tag
 
 from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, ImportedFile, Previous, SnapshotMeta
-from scrapers.workbook import clean_text, number_from_text, read_workbook, workbook_format
+from scrapers.workbook import CELL_COLUMNS, clean_text, number_from_text, read_workbook, workbook_format
 from unionstat.errors import ParseError
 from unionstat.http import HttpClient
 
-#: The cell table every workbook publisher loads (the Rosstat loader writes the same set) ...
-CELL_COLUMNS = [
-    "sheet_name",
-    "table_title",
-    "unit",
-    "row_index",
-    "column_index",
-    "cell_ref",
-    "row_label",
-    "row_code",
-    "column_header",
-    "period",
-    "period_text",
-    "notes",
-    "value",
-    "value_text",
-    "release_date",
-]
-#: ... and what Belstat adds: the container, the text encoding of a web page, the footnotes under the table.
+#: The cells (scrapers.workbook.CELL_COLUMNS) and what Belstat adds: the container, the text encoding of a web page,
+#: the footnotes under the table.
 RAW_COLUMNS = [*CELL_COLUMNS, "file_format", "text_encoding", "table_notes"]
 MAX_XLSX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
 IMPORT_SUFFIXES = {

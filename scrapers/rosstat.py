@@ -16,31 +16,12 @@ import pandas as pd
 from bs4 import BeautifulSoup
 
 from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
-from scrapers.workbook import Sheet, clean_text, number_from_text, read_workbook, workbook_format
+from scrapers.workbook import CELL_COLUMNS, Sheet, clean_text, number_from_text, read_workbook, workbook_format
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 
 LOG = logging.getLogger(__name__)
-RAW_COLUMNS = [
-    "document_kind",
-    "file_url",
-    "link_text",
-    "sheet_name",
-    "table_title",
-    "unit",
-    "row_index",
-    "column_index",
-    "cell_ref",
-    "row_label",
-    "row_code",
-    "column_header",
-    "period",
-    "period_text",
-    "notes",
-    "value",
-    "value_text",
-    "release_date",
-]
+RAW_COLUMNS = ["document_kind", "file_url", "link_text", *CELL_COLUMNS]  # section-page links sit beside cells
 MEDIABANK = "/storage/mediabank/"
 #: Workbook formats in order of preference: a table linked as XLSX and XLS is fetched once, as XLSX.
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls")

@@ -17,6 +17,26 @@ from unionstat.errors import ParseError
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: A number written as text: optional sign, digits grouped by spaces (NBSP, narrow NBSP), a decimal comma or point.
+#: The columns of a table loaded whole, one row per cell (raw.rosstat_cells and raw.belstat_cells share them, so
+#: staging picks indicators out of both alike): where the cell is, what its row and column say, the period and unit
+#: read from the headers and title, the value and the text as written, and the release stamp.
+CELL_COLUMNS = [
+    "sheet_name",
+    "table_title",
+    "unit",
+    "row_index",
+    "column_index",
+    "cell_ref",
+    "row_label",
+    "row_code",
+    "column_header",
+    "period",
+    "period_text",
+    "notes",
+    "value",
+    "value_text",
+    "release_date",
+]
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
 _NUMBER_TEXT = re.compile(r"^[-\u2212\u2013]?\d+([.,]\d+)?$")
 

@@ -29,24 +29,7 @@ chosen as (
         coalesce(selections.country_iso3, 'RUS') as country_iso3
     from cells
     inner join selections
-        on
-            (selections.sheet_pattern is null or {{ regex_contains('cells.sheet_name', 'selections.sheet_pattern') }})
-            and (
-                selections.title_pattern is null
-                or {{ regex_contains('cells.table_title', 'selections.title_pattern') }}
-            )
-            and (
-                selections.row_label_pattern is null
-                or {{ regex_contains('cells.row_label', 'selections.row_label_pattern') }}
-            )
-            and (
-                selections.row_code_pattern is null
-                or {{ regex_contains('cells.row_code', 'selections.row_code_pattern') }}
-            )
-            and (
-                selections.column_header_pattern is null
-                or {{ regex_contains('cells.column_header', 'selections.column_header_pattern') }}
-            )
+        on {{ matches_selection('cells', 'selections') }}
     where
         cells.document_kind = 'workbook'
         and cells.value is not null
