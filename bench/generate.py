@@ -262,6 +262,7 @@ def write_news_reference(root: Path, body: str) -> Path:
             {
                 "id": "bench-osw-rss-synthetic",
                 "source": "osw",
+                "origin": "synthetic",
                 "dataset": "rss",
                 "method": "GET",
                 "url": OSW_RSS_URL,
