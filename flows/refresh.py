@@ -117,7 +117,8 @@ def import_task(settings: Settings, paths: list[str], run_id: str) -> list[dict[
 def reference_files_task(settings: Settings, sources: list[str], run_id: str) -> list[dict[str, Any]]:
     """Offline default: the reference snapshot's real publisher files (recorded by third parties) are taken in
     through the import path, each with its origin and manifest entry; known files add nothing. A file its
-    connector cannot take in fails that source only (an entry with an `error`), like a failed fetch."""
+    connector cannot take in fails that source only (an entry with an `error`), like a failed fetch: none of that
+    source's reference files of this run is kept."""
     reference = Reference.load(settings.reference_dir)
     store = SnapshotStore(settings.snapshot_dir)
     taken: list[dict[str, Any]] = []
@@ -141,6 +142,15 @@ def reference_files_task(settings: Settings, sources: list[str], run_id: str) ->
                 taken.append({"source": item.source, "path": url, "new": False, "error": str(exc)})
                 continue
             taken.append(asdict(result) | {"path": url})
+        for failed in {t["source"] for t in taken if t.get("error")}:
+            # like a failed fetch, a failed source keeps none of this run's reference files (they come again)
+            con.execute(
+                "delete from raw.snapshots where source = ? and run_id = ? and recording_id is not null",
+                [failed, run_id],
+            )
+            for entry in taken:
+                if entry["source"] == failed:
+                    entry["new"] = False
     return taken
 
 

@@ -193,7 +193,7 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
         with warehouse.connection(settings.published_db, read_only=True) as con:
             for source, release, fetched, releases in con.execute(
                 "select source, max(release_date) filter (where origin not in ?), max(fetched_at), "
-                "count(*) filter (where origin not in ? and origin not like 'reference:%') "
+                "count(*) filter (where origin not in ?) "
                 "from raw.snapshots group by source",
                 [list(NOT_RELEASES), list(NOT_RELEASES)],
             ).fetchall():

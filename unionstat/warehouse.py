@@ -44,6 +44,10 @@ create table if not exists raw.snapshots (
 );
 -- The reference snapshot's entry a replayed or recorded snapshot came from (null for fetched and imported ones).
 alter table raw.snapshots add column if not exists recording_id varchar;
+-- Origins written before they were named ('live'; 'reference:<recording id>', always compiled from the paper then).
+update raw.snapshots set origin = 'fetched' where origin = 'live';
+update raw.snapshots set recording_id = substr(origin, 11), origin = 'compiled_from_paper'
+where origin like 'reference:%';
 create table if not exists raw.fetch_log (
     run_id varchar not null,
     attempted_at timestamptz not null,

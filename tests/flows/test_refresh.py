@@ -508,3 +508,46 @@ def test_revisions_between_real_releases_are_told_from_representation(published_
         "'GB.XPD.RSDV.GD.ZS' and country_iso3 = 'BLR' and period = '2018'",
     )
     assert current == [(0.604430019855499, date(2025, 4, 15))]  # one row: the later release repeated it
+
+
+def test_a_reference_file_its_connector_cannot_take_in_fails_that_source_only(
+    warehouse_env: Settings, reference_copy: Path
+) -> None:
+    """A real file listed for Belstat that is no Belstat table (here the tests' own synthetic CSV, checksum recorded):
+    Belstat fails with the import's reason, every other source publishes."""
+    stray = reference_copy / "files" / "belstat" / "not-a-workbook.csv"
+    stray.write_bytes(b"a,b\n1,2\n")
+    manifest = json.loads((reference_copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"].append(
+        {
+            "id": "synthetic-stray",
+            "source": "belstat",
+            "path": "files/belstat/not-a-workbook.csv",
+            "sha256": file_digest(stray),
+            "origin": "recorded_third_party",
+        }  # fmt: skip
+    )
+    (reference_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    summary = refresh()
+
+    assert summary["status"] == "partial"
+    assert "not-a-workbook.csv is in no format a connector recognises" in summary["failed_sources"]["belstat"]
+    assert set(summary["failed_sources"]) == {"belstat"}
+    db = warehouse_env.published_db
+    assert query(db, "select count(*) from raw.snapshots where source = 'belstat'") == [(0,)]
+    assert query(db, "select count(*) from raw.snapshots where source = 'worldbank'") == [(10,)]
+
+
+def test_the_country_dimension_comes_from_the_real_metadata(published_reference: Settings) -> None:
+    # Read by eye from the real Metadata_Country CSVs (the rows "RUS" and "BLR"; "ECS" is an aggregate).
+    rows = query(
+        published_reference.published_db,
+        "select country_iso3, country_name, region, income_group, is_aggregate, origin from marts.mart_countries "
+        "where country_iso3 in ('BLR', 'ECS', 'RUS') order by 1",
+    )
+    assert rows == [
+        ("BLR", "Belarus", "Europe & Central Asia", "Upper middle income", False, "recorded_third_party"),
+        ("ECS", "Europe & Central Asia", None, None, True, "recorded_third_party"),
+        ("RUS", "Russian Federation", "Europe & Central Asia", "High income", False, "recorded_third_party"),
+    ]

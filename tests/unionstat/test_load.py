@@ -162,3 +162,23 @@ def test_a_failure_after_rows_were_inserted_takes_them_back(
     assert "ConstraintException" in result.errors["broken"]
     assert con.execute("select count(*) from raw.broken_lines").fetchone() == (0,)
     assert result.rows == {"raw.other_lines": 1}
+
+
+def test_origins_written_before_they_were_named_are_migrated_once() -> None:
+    """A warehouse of an earlier version said 'live' and 'reference:<id>': the schema step renames them, keeping
+    the recording's id, so no model has to know the old words."""
+    import duckdb as db
+
+    from unionstat import warehouse
+
+    con = db.connect()
+    warehouse.ensure_schema(con, [])
+    con.execute(
+        "insert into raw.snapshots values ('a', 'wipo', 'd', 'u1', 'reference:wipo-x', now(), 200, null, null, null, "
+        "1, null, 'r', null), ('b', 'wipo', 'd', 'u2', 'live', now(), 200, null, null, null, 1, null, 'r', null)"
+    )
+    warehouse.ensure_schema(con, [])
+    assert con.sql("select sha256, origin, recording_id from raw.snapshots order by 1").fetchall() == [
+        ("a", "compiled_from_paper", "wipo-x"),
+        ("b", "fetched", None),
+    ]

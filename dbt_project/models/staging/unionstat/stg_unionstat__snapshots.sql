@@ -8,6 +8,7 @@ final as (
         source as publisher,
         dataset,
         request_url,
+        origin,
         recording_id,
         cast(fetched_at as timestamp with time zone) as fetched_at,
         http_status,
@@ -16,13 +17,7 @@ final as (
         content_type,
         size_bytes,
         release_date,
-        run_id,
-        -- warehouses written before origins were named: 'live' was fetched, 'reference:<id>' compiled from the paper
-        case
-            when origin = 'live' then 'fetched'
-            when origin like 'reference:%' then 'compiled_from_paper'
-            else origin
-        end as origin
+        run_id
     from snapshots
 )
 
