@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup, escape
 
-from unionstat import warehouse
+from unionstat import query
 from unionstat.errors import UnionstatError
 from unionstat.settings import Settings
 
@@ -295,7 +295,7 @@ def write_analysis_report(settings: Settings) -> Path:
     """Write warehouse/reports/analysis/index.html from the published warehouse (opened read-only)."""
     if not settings.published_db.exists():
         raise UnionstatError(f"no published warehouse at {settings.published_db}; run `make run` first")
-    with warehouse.connection(settings.published_db, read_only=True) as con:
+    with query.connection(settings) as con:
         data = load_report_data(con, settings.published_db)
     html = render_html(data)
     target = settings.reports_dir / REPORT_DIR / "index.html"

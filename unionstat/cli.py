@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from unionstat.errors import UnionstatError
-from unionstat.settings import DuckDBConfig, Settings, quiet_third_party_telemetry
+from unionstat.settings import Settings, quiet_third_party_telemetry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,7 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="read-only SQL against the published warehouse (no query: interactive)")
     sql.add_argument("query", nargs="?", help="a query; without one, a prompt reads queries ending in ';'")
     sql.add_argument("--format", choices=OUTPUT_FORMATS, default="table", help="output format (default: table)")
-    sql.add_argument("--output", "-o", help="write to this file instead of the terminal (required for parquet)")
+    sql.add_argument("--output", "-o", help="write every row to this file instead of the terminal (parquet needs it)")
+    sql.add_argument(
+        "--timeout", type=_seconds, help="stop a query after this many seconds (default: 300, five minutes)"
+    )
     sql.set_defaults(handler=_sql)
 
     tables = sub.add_parser("tables", help="the marts with their grain (from dbt docs) and row counts")
@@ -124,30 +127,10 @@ def _report(summary: dict[str, Any]) -> int:
     return 1 if summary["status"] == "partial" else 0
 
 
-ANALYST_CONFIG = {"enable_external_access": False, "lock_configuration": True}
-REFUSALS = ("read-only", "disabled by configuration", "disabled through configuration", "configuration has been locked")
-
-
 def _query(sql: str, params: list[Any] | None = None) -> Any:
-    import duckdb
+    from unionstat import query
 
-    settings = Settings.from_env()
-    if not settings.published_db.exists():
-        raise UnionstatError(f"no published warehouse at {settings.published_db}; run `make run` first")
-    # Read-only, and no file system or network either: no COPY/EXPORT to files, no ATTACH, no extension installs.
-    # The memory limit and threads of every unionstat connection; not temp_directory, which DuckDB refuses to set
-    # without external access (it keeps its default beside the file, `<db>.tmp`).
-    limits = {k: v for k, v in settings.duckdb_config().items() if k != "temp_directory"}
-    config: DuckDBConfig = {**limits, **ANALYST_CONFIG}
-    con = duckdb.connect(str(settings.published_db), read_only=True, config=config)
-    try:
-        return con.execute(sql, params or []).df()
-    except duckdb.Error as exc:
-        refused = any(marker in str(exc) for marker in REFUSALS)
-        hint = " (the warehouse is read-only for analysts)" if refused else ""
-        raise UnionstatError(f"query failed: {exc}{hint}") from exc
-    finally:
-        con.close()
+    return query.run(Settings.from_env(), sql, params)
 
 
 def _print_frame(frame: Any) -> None:
@@ -253,66 +236,79 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 OUTPUT_FORMATS = ("table", "csv", "json", "parquet")
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, found {text!r}")
+    return value
 
 
 def _sql(args: argparse.Namespace) -> int:
+    from unionstat.query import Limits, QueryInterrupted, Session
+
     if args.format == "parquet" and not args.output:
         raise UnionstatError("--format parquet needs --output FILE")
-    if args.query:
-        _run_sql(args.query, args.format, args.output)
-        return 0
-    print("unionstat sql — read-only. End a query with ';'. Ctrl-D quits.")
-    buffer: list[str] = []
-    while True:
-        try:
-            line = input("... " if buffer else "sql> ")
-        except EOFError:
-            print()
-            return 0
-        buffer.append(line)
-        if line.rstrip().endswith(";"):
+    limits = Limits(timeout_s=args.timeout) if args.timeout else Limits()
+    with Session(Settings.from_env(), limits) as session:
+        if args.query:
             try:
-                _run_sql("\n".join(buffer), args.format, args.output)
-            except UnionstatError as exc:
+                return _run_sql(session, args.query, args.format, args.output)
+            except QueryInterrupted as exc:
                 print(f"unionstat: {exc}", file=sys.stderr)
-            buffer = []
+                return INTERRUPTED
+        print(
+            f"unionstat sql — read-only, one statement per query, {limits.timeout_s:g} s each; "
+            "end a query with ';'. Ctrl-C cancels, Ctrl-D quits."
+        )
+        buffer: list[str] = []
+        while True:
+            try:
+                line = input("... " if buffer else "sql> ")
+            except EOFError:
+                print()
+                return 0
+            except KeyboardInterrupt:
+                print()
+                buffer = []
+                continue
+            buffer.append(line)
+            if line.rstrip().endswith(";"):
+                try:
+                    _run_sql(session, "\n".join(buffer), args.format, args.output)
+                except UnionstatError as exc:
+                    print(f"unionstat: {exc}", file=sys.stderr)
+                buffer = []
 
 
-def _run_sql(sql: str, fmt: str, output: str | None) -> None:
-    if fmt == "parquet":
-        import duckdb
-
-        # The query runs read-only as any other; a separate in-memory DuckDB writes only the file asked for.
-        frame = _query(sql)
-        target = str(output).replace("'", "''")
-        writer = duckdb.connect()
-        try:
-            writer.register("query_result", frame)
-            writer.execute(f"copy query_result to '{target}' (format parquet)")
-        finally:
-            writer.close()
-        return
-    _emit(_query(sql), fmt, output)
+def _run_sql(session: Any, sql: str, fmt: str, output: str | None) -> int:
+    """Every row into `output`, or the first rows (up to the session's caps) on the terminal; 1 when cut."""
+    if output:
+        rows = session.write(sql, fmt, output)
+        print(f"{rows} rows written to {output}", file=sys.stderr)
+        return 0
+    result = session.query(sql)
+    _emit(result.frame, fmt)
+    if result.truncated:
+        print(f"unionstat: {result.truncated}", file=sys.stderr)
+        return 1
+    return 0
 
 
-def _emit(frame: Any, fmt: str, output: str | None) -> None:
+def _emit(frame: Any, fmt: str) -> None:
+    from unionstat.query import to_json
+
     if fmt == "csv":
-        text = frame.to_csv(index=False)
-        _write(text, output)
+        print(frame.to_csv(index=False))
     elif fmt == "json":
-        _write(frame.to_json(orient="records", date_format="iso", indent=2, double_precision=15), output)
-    elif output:
-        _write(frame.to_string(index=False), output)
+        print(to_json(frame))
     else:
         _print_frame(frame)
-
-
-def _write(text: str, output: str | None) -> None:
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        print(text)
 
 
 def _tables(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from unionstat import warehouse
+from unionstat import query
 from unionstat.errors import UnionstatError
 from unionstat.settings import Settings
 
@@ -19,7 +19,7 @@ def export_marts(settings: Settings, target: Path | None = None) -> Path:
     """Write marts.* of the published warehouse to `target` (default warehouse/exports/<run id>/)."""
     if not settings.published_db.exists():
         raise UnionstatError(f"no published warehouse at {settings.published_db}; run `make run` first")
-    with warehouse.connection(settings.published_db, read_only=True) as con:
+    with query.connection(settings, writable_dir=target or settings.warehouse_dir / "exports") as con:
         run = con.execute("select run_id, published_at from ops.runs order by published_at desc limit 1").fetchone()
         if run is None:
             raise UnionstatError(f"{settings.published_db} has no published run")
