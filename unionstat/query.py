@@ -184,22 +184,24 @@ class Session:
     def _bounded(self, work: Callable[[], T]) -> T:
         """Run DuckDB in a worker thread; the time limit and Ctrl-C interrupt it, and the session stays usable."""
         outcome: dict[str, Any] = {}
+        finished = threading.Event()  # not Thread.join: Ctrl-C inside join() can leave is_alive() wrongly False
 
         def run() -> None:
             try:
                 outcome["value"] = work()
             except BaseException as exc:  # handed to the caller's thread below
                 outcome["error"] = exc
+            finally:
+                finished.set()
 
         self._cancel.clear()
-        worker = threading.Thread(target=run, daemon=True, name="unionstat-sql")
-        worker.start()
+        threading.Thread(target=run, daemon=True, name="unionstat-sql").start()
         deadline = time.monotonic() + self.limits.timeout_s
         reason = None
-        while worker.is_alive():
+        while not finished.is_set():
             try:
-                worker.join(POLL_S)
-                if reason is None and worker.is_alive() and time.monotonic() >= deadline:
+                finished.wait(POLL_S)
+                if reason is None and not finished.is_set() and time.monotonic() >= deadline:
                     reason = f"stopped after the time limit of {self.limits.timeout_s:g} s (--timeout SECONDS)"
                     self._interrupt()
             except KeyboardInterrupt:
@@ -245,7 +247,7 @@ class Session:
             rows += len(chunk)
             size += int(chunk.memory_usage(deep=True).sum())
             if size > self.limits.max_bytes:
-                truncated = f"{self.limits.max_bytes // 2**20} MiB"
+                truncated = _size(self.limits.max_bytes)
                 break
         frame = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
         if truncated:
@@ -315,6 +317,10 @@ class Session:
         if advice_dropped != message.strip():
             message, hint = advice_dropped, hint or LOCKED_HINT
         return UnionstatError(f"query failed: {message}{hint}")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n} bytes"
 
 
 def run(settings: Settings, sql: str, params: list[Any] | None = None) -> Any:

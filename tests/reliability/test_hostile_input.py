@@ -202,7 +202,7 @@ WRITES = [
     "pragma enable_profiling",
     "set enable_external_access = true",
     "select * from read_csv('{tmp}/../../etc/passwd')",
-    "checkpoint; insert into marts.t values (9)",
+    "create temp table big as select * from range(100000000)",
 ]
 
 
@@ -228,6 +228,16 @@ def test_sql_cannot_write_anything(
     assert "unionstat: query failed:" in err and "(the warehouse is read-only for analysts)" in err, err
     assert file_digest(tiny_warehouse) == digest
     assert files_under(tmp_path) == before
+    FIGURES.hostile.append("sql write")
+
+
+def test_sql_runs_one_statement_per_call(
+    tiny_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digest = file_digest(tiny_warehouse)
+    assert main(["sql", "checkpoint; insert into marts.t values (9)"]) == 2
+    assert "unionstat: one statement per call; found 2" in capsys.readouterr().err
+    assert file_digest(tiny_warehouse) == digest
     FIGURES.hostile.append("sql write")
 
 
