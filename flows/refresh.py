@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
 
 import scrapers
 from unionstat import analysis_report, dq, fetch, imports, load, transform, validate, warehouse
@@ -109,7 +111,7 @@ class RunSummary:
 def import_task(settings: Settings, paths: list[str], run_id: str) -> list[dict[str, Any]]:
     store = SnapshotStore(settings.snapshot_dir)
     connectors = scrapers.all_connectors(settings)
-    with warehouse.connection(settings.build_db) as con:
+    with warehouse.connection(settings.build_db, settings=settings) as con:
         return [asdict(imports.import_file(con, store, connectors, Path(p), run_id)) for p in paths]
 
 
@@ -122,7 +124,7 @@ def reference_files_task(settings: Settings, sources: list[str], run_id: str) ->
     reference = Reference.load(settings.reference_dir)
     store = SnapshotStore(settings.snapshot_dir)
     taken: list[dict[str, Any]] = []
-    with warehouse.connection(settings.build_db) as con:
+    with warehouse.connection(settings.build_db, settings=settings) as con:
         for item in reference.files:
             if item.source not in sources:
                 continue
@@ -154,37 +156,69 @@ def reference_files_task(settings: Settings, sources: list[str], run_id: str) ->
     return taken
 
 
-@task(name="fetch-source", cache_policy=NONE)
+def worth_retrying(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect's retry_condition_fn for fetch-source: retry only a failure that may pass on its own (a
+    `TransientError`, see unionstat.http for who retries what); never a 404, a robots refusal, the size cap, a
+    parse error, a failure the HTTP layer already retried, or a bug."""
+    try:
+        state.result()
+    except fetch.FetchFailed as exc:
+        return exc.transient
+    except Exception:  # anything else cannot pass by running the same code again
+        return False
+    return False
+
+
+@task(name="fetch-source", cache_policy=NONE, retry_condition_fn=worth_retrying)
 def fetch_task(settings: Settings, source: str, run_id: str) -> fetch.FetchResult:
     connector = scrapers.connector(source, settings)
     store = SnapshotStore(settings.snapshot_dir)
     http = HttpClient(settings)
     try:
-        with warehouse.connection(settings.build_db) as con:
+        with warehouse.connection(settings.build_db, settings=settings) as con:
             result = fetch.fetch_source(con, store, http, connector, run_id)
     finally:
         http.close()
     if result.failed:
-        raise UnionstatError(result.error)
+        raise fetch.FetchFailed(result)
     return result
+
+
+def fetch_with_retries(settings: Settings) -> Task[[Settings, str, str], fetch.FetchResult]:
+    """fetch-source with the orchestrator's retries: one per UNIONSTAT_FETCH_RETRY_DELAYS_S value."""
+    delays = list(settings.fetch_retry_delays_s)
+    return fetch_task.with_options(retries=len(delays), retry_delay_seconds=delays or 0)
+
+
+@task(name="prepare-build", cache_policy=NONE)
+def prepare_task(settings: Settings) -> None:
+    """The build beside the published file, with the core and raw schemas and this run's registry."""
+    if settings.mode == "replay":
+        Reference.load(settings.reference_dir)  # a missing or broken reference fails here, by name
+    warehouse.begin_build(settings)
+    (settings.build_dir / transform.BUILD_RESULTS).unlink(missing_ok=True)
+    connectors = scrapers.all_connectors(settings)
+    with warehouse.connection(settings.build_db, settings=settings) as con:
+        warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
+        warehouse.write_sources(con, [c.config for c in connectors])
 
 
 @task(name="parse-and-load", cache_policy=NONE)
 def load_task(settings: Settings, sources: list[str], run_id: str) -> load.LoadResult:
     connectors = [scrapers.connector(name, settings) for name in sources]
-    with warehouse.connection(settings.build_db) as con:
+    with warehouse.connection(settings.build_db, settings=settings) as con:
         return load.load_pending(con, SnapshotStore(settings.snapshot_dir), connectors, run_id)
 
 
 @task(name="validate-raw", cache_policy=NONE)
 def validate_task(settings: Settings, new_rows: dict[str, list[str]], run_id: str) -> validate.ValidationReport:
-    with warehouse.connection(settings.build_db) as con:
+    with warehouse.connection(settings.build_db, settings=settings) as con:
         return validate.validate_new_rows(settings, con, new_rows, run_id)
 
 
 @task(name="validate-marts", cache_policy=NONE)
 def validate_marts_task(settings: Settings, run_id: str, only: set[str] | None) -> validate.ValidationReport:
-    with warehouse.connection(settings.build_db) as con:
+    with warehouse.connection(settings.build_db, settings=settings) as con:
         return validate.validate_marts(settings, con, run_id, only)
 
 
@@ -195,7 +229,7 @@ def transform_task(settings: Settings, as_of: str | None, select: list[str] | No
 
 @task(name="publish", cache_policy=NONE)
 def publish_task(settings: Settings, summary: RunSummary) -> str:
-    with warehouse.connection(settings.build_db) as con:
+    with warehouse.connection(settings.build_db, settings=settings) as con:
         transform.write_catalog(settings, con)
         con.execute(
             "insert into ops.runs values (?, ?, ?, ?, ?, ?)",
@@ -216,118 +250,192 @@ def refresh(
     as_of: str | None = None,
 ) -> dict[str, Any]:
     """Refresh the warehouse: every stage on a build beside the published file, which is swapped in at the end."""
-    logger = get_run_logger()
-    settings = Settings.from_env()
-    settings = settings.with_mode("live" if live else settings.mode)
-    import_paths = import_paths or []
-    if sources is None:
-        sources = [] if import_paths else list(scrapers.registry())
-    unknown = sorted(set(sources) - set(scrapers.registry()))
-    if unknown:
-        raise UnionstatError(f"unknown source(s) {unknown}; known: {sorted(scrapers.registry())}")
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-    summary = RunSummary(run_id=run_id, mode=settings.mode, as_of=as_of, started_at=datetime.now(UTC).isoformat())
-    stage = summary.enter("lock")
-    report = validate.ValidationReport()
+    run = Run.start(Settings.from_env(), sources, live, import_paths or [], as_of)
     with contextlib.ExitStack() as held:  # the writer lock, held until the run is recorded
         try:
-            held.enter_context(warehouse.writer_lock(settings, run_id))
-            stage = summary.enter("prepare")
-            if settings.mode == "replay":
-                Reference.load(settings.reference_dir)  # a missing or broken reference fails here, by name
-            warehouse.begin_build(settings)
-            (settings.build_dir / transform.BUILD_RESULTS).unlink(missing_ok=True)
-            connectors = scrapers.all_connectors(settings)
-            with warehouse.connection(settings.build_db) as con:
-                warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
-                warehouse.write_sources(con, [c.config for c in connectors])
-
-            stage = summary.enter("import")
-            if import_paths:
-                summary.imported = import_task(settings, import_paths, run_id)
-
-            if settings.mode == "replay" and sources:
-                summary.recorded = reference_files_task(settings, sources, run_id)
-                for item in summary.recorded:
-                    if item.get("error"):
-                        summary.failed_sources.setdefault(item["source"], item["error"])
-
-            stage = summary.enter("fetch")
-            for source in sources:
-                if source in summary.failed_sources:
-                    continue
-                delays = list(settings.fetch_retry_delays_s)
-                fetch_with_retries = fetch_task.with_options(retries=len(delays), retry_delay_seconds=delays or 0)
-                state = fetch_with_retries(settings, source, run_id, return_state=True)
-                if state.is_failed():
-                    summary.failed_sources[source] = str(state.message or "failed")
-                    continue
-                result: fetch.FetchResult = state.result()
-                recorded = [r for r in summary.recorded if r["source"] == source]
-                summary.new_snapshots[source] = len(result.new) + sum(r["new"] for r in recorded)
-                summary.unchanged[source] = result.unchanged + sum(not r["new"] for r in recorded)
-                if result.not_recorded:
-                    summary.not_recorded[source] = result.not_recorded
-            if sources and len(summary.failed_sources) == len(sources) and not import_paths:
-                raise UnionstatError("every source failed: " + "; ".join(summary.failed_sources.values()))
-
-            stage = summary.enter("load")
-            loaded_sources = sorted({*sources, *(i["source"] for i in summary.imported)} - set(summary.failed_sources))
-            loaded = load_task(settings, loaded_sources, run_id)
-            summary.rows_loaded = loaded.rows
-            summary.failed_sources.update(loaded.errors)
-            if sources and set(sources) <= set(summary.failed_sources) and not import_paths:
-                # Every source failed to fetch or to parse: nothing new to publish, the published file stays.
-                raise UnionstatError("every source failed: " + "; ".join(summary.failed_sources.values()))
-
-            summary.code_fingerprint = code_fingerprint(settings)
-            summary.inputs_fingerprint = inputs_fingerprint(settings, as_of, summary.code_fingerprint)
-            previous = published_summary(settings)
-            if summary.inputs_fingerprint == previous.get("inputs_fingerprint") and not summary.failed_sources:
-                # Same snapshots, same code, same as-of date: the published warehouse is already this build.
-                summary.status = "unchanged"
-                warehouse.discard_build(settings)
-                summary.published = str(settings.published_db)
-                summary.dbt_docs = str(settings.reports_dir / "dbt_docs" / "index.html")
-                _record(settings, summary, report)
-                logger.info("refresh %s: inputs unchanged, nothing to rebuild", run_id)
-                return asdict(summary)
-
-            stage = summary.enter("validate")
-            report.extend(validate_task(settings, loaded.snapshots, run_id))
-            _count(summary, report)
-            report.gate()
-
-            stage = summary.enter("transform")
-            changed = sorted(c.name for c in connectors if set(c.config.raw_tables) & set(loaded.snapshots))
-            select = build_selection(previous, summary, changed)
-            summary.build_selection = "everything" if select is None else " ".join(select) or "nothing"
-            logger.info("dbt build selection: %s", summary.build_selection)
-            built = transform_task(settings, as_of, select)
-            summary.dbt_models, summary.dbt_tests = built.models, built.tests
-            summary.dbt_docs_generated = built.docs_generated
-
-            stage = summary.enter("validate-marts")
-            rebuilt = None if select is None else {node.rsplit(".", 1)[1] for node in built.statuses}
-            report.extend(validate_marts_task(settings, run_id, rebuilt))
-            _count(summary, report)
-            report.gate()
-
-            stage = summary.enter("publish")
-            summary.status = "partial" if summary.failed_sources else "published"
-            summary.published = publish_task(settings, summary)
-            summary.dbt_docs = str(settings.reports_dir / "dbt_docs" / "index.html")
-            docs_index = settings.reports_dir / "data_docs" / "index.html"
-            summary.data_docs = str(docs_index) if docs_index.is_file() else None
-            _write_analysis_report(settings)
+            run.summary.enter("lock")
+            held.enter_context(warehouse.writer_lock(run.settings, run.run_id))
+            _prepare(run)
+            _take_in(run)
+            _fetch(run)
+            _load(run)
+            if _inputs_unchanged(run):  # the one early exit: the published warehouse is already this build
+                _keep_published(run)
+            else:
+                _validate_raw(run)
+                _transform(run)
+                _validate_marts(run)
+                _publish(run)
         except Exception as exc:
-            summary.status, summary.failed_stage, summary.error = "failed", stage, str(exc)
-            if stage != "lock":
-                _record(settings, summary, report)
-                warehouse.discard_build(settings)
-            logger.error("refresh %s failed in stage %s: %s", run_id, stage, exc)
-            raise StageFailed(stage, str(exc)) from exc
-        _record(settings, summary, report)
+            raise _failed(run, exc) from exc
+        _record(run.settings, run.summary, run.report)
+    if run.summary.status != "unchanged":
+        _artifacts(run.summary)
+    return asdict(run.summary)
+
+
+@dataclass
+class Run:
+    """One refresh under way: what it was asked to do and what its stages found so far."""
+
+    settings: Settings
+    summary: RunSummary
+    sources: list[str]
+    import_paths: list[str]
+    report: validate.ValidationReport = field(default_factory=validate.ValidationReport)
+    loaded: load.LoadResult = field(default_factory=load.LoadResult)
+    previous: dict[str, Any] = field(default_factory=dict)
+    select: list[str] | None = None
+    rebuilt: set[str] | None = None
+
+    @classmethod
+    def start(
+        cls, settings: Settings, sources: list[str] | None, live: bool, import_paths: list[str], as_of: str | None
+    ) -> Run:
+        """The run's settings (--live wins over UNIONSTAT_MODE), its sources (all, unless only files are imported)
+        and a fresh summary; an unknown source stops it before anything is touched."""
+        settings = settings.with_mode("live" if live else settings.mode)
+        known = scrapers.registry()
+        sources = ([] if import_paths else list(known)) if sources is None else sources
+        unknown = sorted(set(sources) - set(known))
+        if unknown:
+            raise UnionstatError(f"unknown source(s) {unknown}; known: {sorted(known)}")
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+        summary = RunSummary(run_id=run_id, mode=settings.mode, as_of=as_of, started_at=datetime.now(UTC).isoformat())
+        return cls(settings, summary, sources, import_paths)
+
+    @property
+    def run_id(self) -> str:
+        return self.summary.run_id
+
+
+# -- the stages, in order: each enters its stage and runs its task ------------------------------------------
+def _prepare(run: Run) -> None:
+    run.summary.enter("prepare")
+    prepare_task(run.settings)
+
+
+def _take_in(run: Run) -> None:
+    """Files imported by hand, and offline the reference snapshot's real files (a file that cannot be taken in
+    fails its source only)."""
+    run.summary.enter("import")
+    if run.import_paths:
+        run.summary.imported = import_task(run.settings, run.import_paths, run.run_id)
+    if run.settings.mode == "replay" and run.sources:
+        run.summary.recorded = reference_files_task(run.settings, run.sources, run.run_id)
+        for item in run.summary.recorded:
+            if item.get("error"):
+                run.summary.failed_sources.setdefault(item["source"], item["error"])
+
+
+def _fetch(run: Run) -> None:
+    """Each source in its own task run: a failing source is isolated, the others go on."""
+    summary = run.summary
+    summary.enter("fetch")
+    fetch_source = fetch_with_retries(run.settings)
+    for source in [s for s in run.sources if s not in summary.failed_sources]:
+        state = fetch_source(run.settings, source, run.run_id, return_state=True)
+        if state.is_failed():
+            summary.failed_sources[source] = str(state.message or "failed")
+            continue
+        result: fetch.FetchResult = state.result()
+        recorded = [r for r in summary.recorded if r["source"] == source]
+        summary.new_snapshots[source] = len(result.new) + sum(r["new"] for r in recorded)
+        summary.unchanged[source] = result.unchanged + sum(not r["new"] for r in recorded)
+        if result.not_recorded:
+            summary.not_recorded[source] = result.not_recorded
+    _stop_if_every_source_failed(run)
+
+
+def _load(run: Run) -> None:
+    summary = run.summary
+    summary.enter("load")
+    imported = {i["source"] for i in summary.imported}
+    run.loaded = load_task(run.settings, sorted({*run.sources, *imported} - set(summary.failed_sources)), run.run_id)
+    summary.rows_loaded = run.loaded.rows
+    summary.failed_sources.update(run.loaded.errors)
+    _stop_if_every_source_failed(run)
+
+
+def _inputs_unchanged(run: Run) -> bool:
+    """Same snapshots, same code, same as-of date as the published build (and no source failed)."""
+    summary = run.summary
+    summary.code_fingerprint = code_fingerprint(run.settings)
+    summary.inputs_fingerprint = inputs_fingerprint(run.settings, summary.as_of, summary.code_fingerprint)
+    run.previous = published_summary(run.settings)
+    return summary.inputs_fingerprint == run.previous.get("inputs_fingerprint") and not summary.failed_sources
+
+
+def _keep_published(run: Run) -> None:
+    run.summary.status = "unchanged"
+    warehouse.discard_build(run.settings)
+    run.summary.published = str(run.settings.published_db)
+    run.summary.dbt_docs = str(transform.published_docs(run.settings))
+    get_run_logger().info("refresh %s: inputs unchanged, nothing to rebuild", run.run_id)
+
+
+def _validate_raw(run: Run) -> None:
+    run.summary.enter("validate")
+    _gate(run, validate_task(run.settings, run.loaded.snapshots, run.run_id))
+
+
+def _transform(run: Run) -> None:
+    summary = run.summary
+    summary.enter("transform")
+    changed = sorted(n for n, c in scrapers.registry().items() if set(c.raw_tables) & set(run.loaded.snapshots))
+    run.select = build_selection(run.previous, summary, changed)
+    summary.build_selection = "everything" if run.select is None else " ".join(run.select) or "nothing"
+    get_run_logger().info("dbt build selection: %s", summary.build_selection)
+    built = transform_task(run.settings, summary.as_of, run.select)
+    summary.dbt_models, summary.dbt_tests = built.models, built.tests
+    summary.dbt_docs_generated = built.docs_generated
+    run.rebuilt = None if run.select is None else {node.rsplit(".", 1)[1] for node in built.statuses}
+
+
+def _validate_marts(run: Run) -> None:
+    run.summary.enter("validate-marts")
+    _gate(run, validate_marts_task(run.settings, run.run_id, run.rebuilt))
+
+
+def _publish(run: Run) -> None:
+    summary, settings = run.summary, run.settings
+    summary.enter("publish")
+    summary.status = "partial" if summary.failed_sources else "published"
+    summary.published = publish_task(settings, summary)
+    summary.dbt_docs = str(transform.published_docs(settings))
+    docs_index = settings.reports_dir / "data_docs" / "index.html"
+    summary.data_docs = str(docs_index) if docs_index.is_file() else None
+    _write_analysis_report(settings)
+    get_run_logger().info("refresh %s %s", run.run_id, summary.status)
+
+
+def _failed(run: Run, exc: Exception) -> StageFailed:
+    """A failing stage aborts the run: recorded (unless it never got the lock), the build discarded."""
+    summary = run.summary
+    stage = summary.stage_timings[-1]["stage"]
+    summary.status, summary.failed_stage, summary.error = "failed", stage, str(exc)
+    if stage != "lock":
+        _record(run.settings, summary, run.report)
+        warehouse.discard_build(run.settings)
+    get_run_logger().error("refresh %s failed in stage %s: %s", run.run_id, stage, exc)
+    return StageFailed(stage, str(exc))
+
+
+def _stop_if_every_source_failed(run: Run) -> None:
+    """Every source asked for failed to fetch or to parse (and no file was imported): nothing new to publish."""
+    failed = run.summary.failed_sources
+    if run.sources and set(run.sources) <= set(failed) and not run.import_paths:
+        raise UnionstatError("every source failed: " + "; ".join(failed.values()))
+
+
+def _gate(run: Run, report: validate.ValidationReport) -> None:
+    """Add a validation's results to the run's and stop at any critical failure (the publish gate)."""
+    run.report.extend(report)
+    _count(run.summary, run.report)
+    run.report.gate()
+
+
+def _artifacts(summary: RunSummary) -> None:
     create_markdown_artifact(key="refresh-summary", markdown=summary.markdown(), description="unionstat refresh")
     create_table_artifact(
         key="refresh-sources",
@@ -343,8 +451,6 @@ def refresh(
         ],
         description="per-source fetch results",
     )
-    logger.info("refresh %s %s", run_id, summary.status)
-    return asdict(summary)
 
 
 FINGERPRINTED = ("dbt_project", "expectations", "scrapers", "unionstat", "flows")
@@ -365,7 +471,7 @@ def code_fingerprint(settings: Settings) -> str:
 def inputs_fingerprint(settings: Settings, as_of: str | None, code: str) -> str:
     """What a build depends on: every loaded snapshot, the code fingerprint and the as-of date."""
     digest = hashlib.sha256(f"as_of={as_of}\ncode={code}\n".encode())
-    with warehouse.connection(settings.build_db, read_only=True) as con:
+    with warehouse.connection(settings.build_db, read_only=True, settings=settings) as con:
         for sha, table in con.execute("select sha256, raw_table from raw.loads order by 1, 2").fetchall():
             digest.update(f"{table}:{sha}\n".encode())
     return digest.hexdigest()
@@ -393,7 +499,7 @@ def published_summary(settings: Settings) -> dict[str, Any]:
     """The summary of the run that built the published warehouse ({} when nothing is published)."""
     if not settings.published_db.exists():
         return {}
-    with warehouse.connection(settings.published_db, read_only=True) as con:
+    with warehouse.connection(settings.published_db, read_only=True, settings=settings) as con:
         row = con.execute("select summary from ops.runs order by published_at desc limit 1").fetchone()
     return json.loads(row[0]) if row and row[0] else {}
 

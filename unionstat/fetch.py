@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import duckdb
 
 from scrapers.base import Capture, Connector, Previous
-from unionstat.errors import NotRecorded, SourceError
-from unionstat.http import HttpClient
+from unionstat.errors import NotRecorded, SourceError, UnionstatError
+from unionstat.http import HttpClient, TransientError
 from unionstat.snapshots import SnapshotStore, sha256_of
 
 LOG = logging.getLogger(__name__)
@@ -18,17 +18,27 @@ LOG = logging.getLogger(__name__)
 
 @dataclass
 class FetchResult:
-    """What one source's fetch did: new snapshots, unchanged answers, gaps and the error if it failed."""
+    """What one source's fetch did: new snapshots, unchanged answers, gaps and the error if it failed (and whether
+    that error may pass when the fetch runs again: unionstat.http says which do)."""
 
     source: str
     new: list[str] = field(default_factory=list)
     unchanged: int = 0
     not_recorded: list[str] = field(default_factory=list)
     error: str | None = None
+    transient: bool = False
 
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+
+class FetchFailed(UnionstatError):
+    """A source's fetch failed; `transient` when running it again may succeed (the orchestrator retries those)."""
+
+    def __init__(self, result: FetchResult) -> None:
+        self.transient = result.transient
+        super().__init__(result.error)
 
 
 def fetch_source(
@@ -52,7 +62,7 @@ def fetch_source(
             log_rows.append(_log(run_id, connector.name, dataset, exc.location, "not_recorded", None, None, str(exc)))
             continue
         except SourceError as exc:
-            result.error = str(exc)
+            result.error, result.transient = str(exc), isinstance(exc, TransientError)
             _write_log(
                 con,
                 [

@@ -1,4 +1,18 @@
-"""One HTTP layer, two transports: live requests, or replay of the recorded reference snapshot."""
+"""One HTTP layer, two transports: live requests, or replay of the recorded reference snapshot.
+
+Who retries what (each failure is retried by one layer at most, so the two never multiply):
+
+- this layer (urllib3's `Retry`, per request; UNIONSTAT_HTTP_RETRIES times, backoff UNIONSTAT_HTTP_BACKOFF_S):
+  a request that got no answer (connection refused or reset, DNS, a timeout before the response head) and the
+  answers in RETRY_STATUSES (429, 500, 502, 503, 504), honouring Retry-After. Still failing after that: final for
+  this run.
+- the orchestrator (`flows.refresh.fetch_task`, Prefect's `retry_condition_fn`; one retry per value of
+  UNIONSTAT_FETCH_RETRY_DELAYS_S): only `TransientError`, a body cut off while it was being read (the connection
+  dropped or timed out, fewer bytes than Content-Length). The response was handed over by then, so this layer
+  cannot retry it; the whole source's fetch runs again.
+- nobody: any other 4xx (404, 403, 410, ...), a robots.txt refusal, the size cap, a body that does not decode, a
+  parse error, a request the reference snapshot did not record.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +55,10 @@ ORIGINS = (ORIGIN_FETCHED, ORIGIN_IMPORTED, ORIGIN_RECORDED, ORIGIN_COMPILED, OR
 KEPT_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Content-Length", "Retry-After")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 PROGRESS_MIN_BYTES = 1024 * 1024
+
+
+class TransientError(SourceError):
+    """A failure the same request may not meet again (a body cut off mid-transfer): the orchestrator retries it."""
 
 
 @dataclass(frozen=True)
@@ -255,30 +273,24 @@ class HttpClient:
         if self.live:
             self._check_robots(source, url)
             self._pace(url)
-        try:
+        try:  # the HTTP layer's own retries (module docstring) happen inside this call
             response = self.session.get(
                 url, params=params, headers=headers, timeout=self.settings.http_timeout_s, stream=True
             )
-            with response:
-                final_url = response.url or url
-                if response.status_code == 304:
-                    return self._fetched(source, final_url, response, b"")
-                if response.status_code >= 400:
-                    raise SourceError(
-                        source,
-                        final_url,
-                        "HTTP 200",
-                        f"HTTP {response.status_code} {response.reason or ''}".strip(),
-                    )
-                body = self._read_capped(source, final_url, response)
-        except (NotRecorded, SourceError):
-            raise
-        except requests.exceptions.ChunkedEncodingError as exc:
-            raise SourceError(
-                source, url, "a complete HTTP response", f"a truncated body (the connection closed early: {exc})"
-            ) from exc
         except requests.RequestException as exc:
             raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
+        with response:
+            final_url = response.url or url
+            if response.status_code == 304:
+                return self._fetched(source, final_url, response, b"")
+            if response.status_code >= 400:
+                raise SourceError(
+                    source,
+                    final_url,
+                    "HTTP 200",
+                    f"HTTP {response.status_code} {response.reason or ''}".strip(),
+                )
+            body = self._read_capped(source, final_url, response)
         return self._fetched(source, final_url, response, body)
 
     def _pace(self, url: str) -> None:
@@ -322,15 +334,26 @@ class HttpClient:
         chunks: list[bytes] = []
         size = 0
         with _progress(total, url, enabled=self.live) as bar:
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                size += len(chunk)
-                if size > cap:
-                    raise SourceError(source, url, f"a response of at most {cap} bytes", f"more than {cap} bytes")
-                chunks.append(chunk)
-                bar.update(len(chunk))
+            try:
+                for chunk in response.iter_content(chunk_size=1 << 16):
+                    size += len(chunk)
+                    if size > cap:
+                        raise SourceError(source, url, f"a response of at most {cap} bytes", f"more than {cap} bytes")
+                    chunks.append(chunk)
+                    bar.update(len(chunk))
+            except requests.exceptions.ChunkedEncodingError as exc:
+                raise TransientError(
+                    source, url, "a complete HTTP response", f"a truncated body (the connection closed early: {exc})"
+                ) from exc
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                raise TransientError(
+                    source, url, "a complete HTTP response", f"{type(exc).__name__} while reading the body: {exc}"
+                ) from exc
+            except requests.RequestException as exc:  # e.g. a body that does not decode: the same again next time
+                raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
         body = b"".join(chunks)
         if total is not None and total != len(body) and "Content-Encoding" not in response.headers:
-            raise SourceError(source, url, f"{total} bytes (Content-Length)", f"{len(body)} bytes: truncated body")
+            raise TransientError(source, url, f"{total} bytes (Content-Length)", f"{len(body)} bytes: truncated body")
         return body
 
     @staticmethod

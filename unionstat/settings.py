@@ -1,13 +1,27 @@
-"""The one place that reads the environment: paths, mode and per-source overrides."""
+"""The one place that reads the environment: paths, mode and per-source overrides, typed and checked once."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+from unionstat.errors import UnionstatError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ENV_PREFIX = "UNIONSTAT_"
+BASE_URL_SUFFIX = "_BASE_URL"
 MODES = ("replay", "live")
 DEFAULT_USER_AGENT = "unionstat/0.1 (+https://github.com/unionstat/unionstat; data-engineering contact: {contact})"
 THIRD_PARTY_QUIET = {
@@ -26,74 +40,93 @@ THIRD_PARTY_QUIET = {
 # machine free; raise it on a dedicated host (UNIONSTAT_DUCKDB_MEMORY_LIMIT, any size DuckDB accepts).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 DuckDBConfig = dict[str, str | bool | int | float | list[str]]  # what duckdb.connect(config=...) takes
+#: Settings set in code, never from the environment (the checkout a module runs from; the per-source overrides,
+#: which are gathered from UNIONSTAT_<SOURCE>_BASE_URL by `Settings.from_env`).
+NOT_FROM_ENV = ("project_root", "base_urls")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Where things are and how the HTTP layer behaves, resolved once from the environment."""
+class SettingsInvalid(UnionstatError, ValueError):
+    """An environment variable holds a value unionstat cannot use; the message names it, on one line."""
 
-    project_root: Path
-    warehouse_dir: Path
-    reference_dir: Path
-    mode: str = "replay"
-    base_urls: Mapping[str, str] = field(default_factory=dict)
+
+class Settings(BaseSettings):
+    """Where things are and how the HTTP layer behaves, resolved once from the environment (`from_env`).
+
+    Each field is read from `UNIONSTAT_<FIELD>` (`.env.example` lists them with their defaults and meaning).
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    project_root: Path = PROJECT_ROOT
+    warehouse_dir: Path = PROJECT_ROOT / "warehouse"
+    reference_dir: Path = PROJECT_ROOT / "warehouse" / "reference"
+    mode: Literal["replay", "live"] = "replay"
+    base_urls: Mapping[str, str] = Field(default_factory=dict)
     contact: str = "unionstat-maintainers@example.org"
     ca_bundle: str | None = None
-    http_timeout_s: float = 60.0
-    http_retries: int = 3
-    http_backoff_s: float = 1.0
-    min_request_interval_s: float = 1.0
-    fetch_retry_delays_s: tuple[float, ...] = (2.0, 10.0)
-    max_response_bytes: int = 200 * 1024 * 1024
-    lock_timeout_s: float = 0.0
+    http_timeout_s: float = Field(60.0, gt=0)
+    http_retries: int = Field(3, ge=0)
+    http_backoff_s: float = Field(1.0, ge=0)
+    min_request_interval_s: float = Field(1.0, ge=0)
+    fetch_retry_delays_s: Annotated[tuple[Annotated[float, Field(ge=0)], ...], NoDecode] = (2.0, 10.0)
+    max_response_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    lock_timeout_s: float = Field(0.0, ge=0)
     webhook_url: str | None = None
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
-    duckdb_threads: int | None = None
+    duckdb_threads: int | None = Field(None, ge=1)
     duckdb_temp_dir: Path | None = None
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Values come only from `from_env`, which reads its mapping through pydantic-settings' environment source:
+        a test's mapping is then read alone, never mixed with the process environment."""
+        return (init_settings,)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        warehouse_dir = Path(env.get("UNIONSTAT_WAREHOUSE_DIR", PROJECT_ROOT / "warehouse")).resolve()
-        reference_dir = Path(env.get("UNIONSTAT_REFERENCE_DIR", PROJECT_ROOT / "warehouse" / "reference")).resolve()
-        mode = env.get("UNIONSTAT_MODE", "replay")
-        if mode not in MODES:
-            raise ValueError(f"UNIONSTAT_MODE must be one of {MODES}; found {mode!r}")
-        prefix, suffix = "UNIONSTAT_", "_BASE_URL"
-        base_urls = {
-            key[len(prefix) : -len(suffix)].lower(): value.rstrip("/")
-            for key, value in env.items()
-            if key.startswith(prefix) and key.endswith(suffix) and value
-        }
-        return cls(
-            project_root=PROJECT_ROOT,
-            warehouse_dir=warehouse_dir,
-            reference_dir=reference_dir,
-            mode=mode,
-            base_urls=base_urls,
-            contact=env.get("UNIONSTAT_CONTACT", cls.contact),
-            ca_bundle=env.get("UNIONSTAT_CA_BUNDLE") or None,
-            http_timeout_s=float(env.get("UNIONSTAT_HTTP_TIMEOUT_S", cls.http_timeout_s)),
-            http_retries=int(env.get("UNIONSTAT_HTTP_RETRIES", cls.http_retries)),
-            http_backoff_s=float(env.get("UNIONSTAT_HTTP_BACKOFF_S", cls.http_backoff_s)),
-            min_request_interval_s=float(env.get("UNIONSTAT_MIN_REQUEST_INTERVAL_S", cls.min_request_interval_s)),
-            max_response_bytes=int(env.get("UNIONSTAT_MAX_RESPONSE_BYTES", cls.max_response_bytes)),
-            fetch_retry_delays_s=tuple(
-                float(x) for x in env.get("UNIONSTAT_FETCH_RETRY_DELAYS_S", "2,10").split(",") if x.strip()
-            ),
-            lock_timeout_s=float(env.get("UNIONSTAT_LOCK_TIMEOUT_S", cls.lock_timeout_s)),
-            webhook_url=env.get("UNIONSTAT_WEBHOOK_URL") or None,
-            duckdb_memory_limit=env.get("UNIONSTAT_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT,
-            duckdb_threads=int(env["UNIONSTAT_DUCKDB_THREADS"]) if env.get("UNIONSTAT_DUCKDB_THREADS") else None,
-            duckdb_temp_dir=(
-                Path(env["UNIONSTAT_DUCKDB_TEMP_DIR"]).resolve() if env.get("UNIONSTAT_DUCKDB_TEMP_DIR") else None
-            ),
-        )
+        """The settings from `env` (default: the process environment) and nothing else; a bad value raises
+        `SettingsInvalid` naming each variable, what it expected and what it found."""
+        environ = os.environ if env is None else env
+        values = {k: v for k, v in _EnvironSource(cls, environ)().items() if k not in NOT_FROM_ENV}
+        try:
+            return cls.model_validate({**values, "project_root": PROJECT_ROOT, "base_urls": _base_urls(environ)})
+        except ValidationError as exc:
+            raise SettingsInvalid(_one_line(exc)) from None
 
     def with_mode(self, mode: str) -> Settings:
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}; found {mode!r}")
-        return replace(self, mode=mode)
+            raise SettingsInvalid(f"mode: expected one of {MODES}, found {mode!r}")
+        return self.model_copy(update={"mode": mode})
+
+    @field_validator("warehouse_dir", "reference_dir", "duckdb_temp_dir", mode="after")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        return path.resolve() if path is not None else None
+
+    @field_validator("ca_bundle", "webhook_url", "duckdb_threads", "duckdb_temp_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("duckdb_memory_limit", mode="before")
+    @classmethod
+    def _empty_is_default_limit(cls, value: Any) -> Any:
+        return DEFAULT_DUCKDB_MEMORY_LIMIT if value == "" else value
+
+    @field_validator("fetch_retry_delays_s", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """'2,10' -> (2.0, 10.0); '' -> () (no orchestrator retries)."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     # -- derived paths -------------------------------------------------------------------------
     @property
@@ -114,11 +147,20 @@ class Settings:
         return self.duckdb_temp_dir or self.build_dir / "duckdb_tmp"
 
     def duckdb_config(self) -> DuckDBConfig:
-        """The resource settings of every DuckDB database unionstat opens (dbt's too, via export_dbt_env)."""
+        """The resource settings of every DuckDB database unionstat opens (dbt's too, via `dbt_vars`)."""
         config: DuckDBConfig = {"memory_limit": self.duckdb_memory_limit, "temp_directory": str(self.duckdb_spill_dir)}
         if self.duckdb_threads is not None:
             config["threads"] = self.duckdb_threads
         return config
+
+    def dbt_vars(self, db_path: Path) -> dict[str, str]:
+        """What dbt_project/profiles.yml reads with var(): the database being built and DuckDB's resources."""
+        return {
+            "unionstat_db_path": str(db_path),
+            "unionstat_duckdb_memory_limit": self.duckdb_memory_limit,
+            "unionstat_duckdb_threads": str(self.duckdb_threads or os.cpu_count() or 1),
+            "unionstat_duckdb_temp_dir": str(self.duckdb_spill_dir),
+        }
 
     @property
     def snapshot_dir(self) -> Path:
@@ -153,17 +195,41 @@ class Settings:
         return self.base_urls.get(source, default).rstrip("/")
 
 
+class _EnvironSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (the process environment, or a test's)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ  # read by _load_env_vars, which the parent's __init__ calls
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def _base_urls(environ: Mapping[str, str]) -> dict[str, str]:
+    """UNIONSTAT_<SOURCE>_BASE_URL overrides, by lower-case source name (empty values ignored)."""
+    return {
+        key[len(ENV_PREFIX) : -len(BASE_URL_SUFFIX)].lower(): value.rstrip("/")
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and key.endswith(BASE_URL_SUFFIX) and value
+    }
+
+
+def _one_line(exc: ValidationError) -> str:
+    """`UNIONSTAT_HTTP_TIMEOUT_S: expected a valid number, found 'soon'`: one clause per bad variable, one line."""
+    clauses = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        expected = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+        if error["type"].endswith("_parsing"):  # 'a valid number, unable to parse string as a number'
+            expected = expected.split(",")[0]
+        elif expected.startswith(("greater", "less")):
+            expected = f"a value {expected}"
+        clauses.append(f"{ENV_PREFIX}{field.upper()}: expected {expected}, found {error['input']!r}")
+    return "; ".join(clauses)
+
+
 def quiet_third_party_telemetry() -> None:
     """Turn off the usage pings of dbt, GX and Prefect, and give a temporary Prefect server time to start (defaults)."""
     for key, value in THIRD_PARTY_QUIET.items():
         os.environ.setdefault(key, value)
-
-
-def export_dbt_env(db_path: Path, settings: Settings) -> None:
-    """dbt reads its profile through env_var(): point it at the database being built."""
-    os.environ["UNIONSTAT_DBT_DB_PATH"] = str(db_path)
-    os.environ["UNIONSTAT_PROJECT_ROOT"] = str(settings.project_root)
-    # profiles.yml passes these to dbt-duckdb's `config_options`: the same limits as unionstat's own connections
-    os.environ["UNIONSTAT_DBT_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
-    os.environ["UNIONSTAT_DBT_DUCKDB_TEMP_DIR"] = str(settings.duckdb_spill_dir)
-    os.environ["UNIONSTAT_DBT_DUCKDB_THREADS"] = str(settings.duckdb_threads or os.cpu_count() or 1)

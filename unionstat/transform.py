@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from unionstat.errors import TransformFailed
-from unionstat.settings import Settings, export_dbt_env
+from unionstat.settings import Settings
 
 LOG = logging.getLogger(__name__)
 BUILD_RESULTS = "dbt_build_results.json"
@@ -43,7 +43,6 @@ def dbt_build(
     """
     from dbt.cli.main import dbtRunner
 
-    export_dbt_env(db_path, settings)
     common = [
         "--project-dir",
         str(settings.dbt_project_dir),
@@ -54,7 +53,7 @@ def dbt_build(
         "--log-path",
         str(settings.build_dir / "dbt_logs"),
         "--vars",
-        json.dumps({"as_of": as_of}),
+        json.dumps({"as_of": as_of, **settings.dbt_vars(db_path)}),  # profiles.yml reads the unionstat_* vars
     ]
     runner = dbtRunner()
     try:

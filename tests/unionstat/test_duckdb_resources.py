@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import duckdb
 import pytest
 
 from unionstat import transform, warehouse
-from unionstat.settings import Settings, export_dbt_env
+from unionstat.settings import Settings
 
 LIMIT = "1536MiB"  # not DuckDB's default (80% of RAM) nor unionstat's (2GB)
 
@@ -53,10 +54,12 @@ def test_unionstat_connections_use_the_settings(limited: Settings, tmp_path: Pat
 
 
 def _dbt_show(settings: Settings, tmp_path: Path, sql: str) -> Any:
+    """dbt show with the vars unionstat's dbt build passes (profiles.yml reads them: no environment involved)."""
     from dbt.cli.main import dbtRunner
 
     folders = ["--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)]
     folders += ["--target-path", str(tmp_path / "dbt_target"), "--log-path", str(tmp_path / "dbt_logs")]
+    folders += ["--vars", json.dumps(settings.dbt_vars(settings.build_db))]
     outcome = dbtRunner().invoke(["--quiet", "show", "--inline", sql, *folders])
     assert outcome.success, outcome.exception
     return outcome.result.results[0].agate_table
@@ -64,7 +67,6 @@ def _dbt_show(settings: Settings, tmp_path: Path, sql: str) -> Any:
 
 def test_dbt_runs_with_the_same_settings(limited: Settings, tmp_path: Path) -> None:
     limited.build_dir.mkdir(parents=True)
-    export_dbt_env(limited.build_db, limited)
     sql = (
         "select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads, "
         "current_setting('temp_directory') as temp_directory"
@@ -83,7 +85,6 @@ def test_dbt_keeps_working_after_duckdb_spilled(
     monkeypatch.setenv("UNIONSTAT_DUCKDB_MEMORY_LIMIT", "64MB")
     settings = Settings.from_env()
     settings.build_dir.mkdir(parents=True)
-    export_dbt_env(settings.build_db, settings)
     spill = "select count(distinct h) as n from (select md5(range::varchar) as h from range(2000000) order by h)"
     try:
         first = _dbt_show(settings, tmp_path, spill)
