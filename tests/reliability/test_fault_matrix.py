@@ -46,7 +46,7 @@ from unionstat.settings import Settings
 from unionstat.snapshots import SnapshotStore
 
 MAX_RESPONSE_BYTES = 200_000
-TEXT_TYPES = ("text/", "json", "xml", "csv")
+TEXT_SUBTYPES = ("json", "xml", "csv")  # and every text/*; a workbook's spreadsheetml type is not one
 NEWS_SITES = ("osw", "rg")
 
 
@@ -56,7 +56,8 @@ def recorded_datasets(source: str) -> list[str]:
 
 
 def is_text(rec: dict[str, Any]) -> bool:
-    return any(kind in rec["headers"].get("Content-Type", "") for kind in TEXT_TYPES)
+    media_type = rec["headers"].get("Content-Type", "").split(";")[0].strip().lower()
+    return media_type.startswith("text/") or media_type.endswith(TEXT_SUBTYPES)
 
 
 def data_target(source: str) -> str:
