@@ -183,3 +183,11 @@ def test_the_observation_sources_are_declared_by_their_staging_yml_alone() -> No
     assert sorted(default) == declared
     model = (project / "models" / "intermediate" / "int_observations__published.sql").read_text()
     assert not [name for name in SOURCES if name in model], "a publisher named by hand in the union"
+
+
+def test_the_news_sites_staging_is_one_definition() -> None:
+    """stg_osw__articles and stg_rg__articles load the same columns: both are the macro news_articles."""
+    staging = PROJECT_ROOT / "dbt_project" / "models" / "staging"
+    for site in ("osw", "rg"):
+        model = (staging / site / f"stg_{site}__articles.sql").read_text().strip()
+        assert model == f"{{{{ news_articles('{site}') }}}}"
