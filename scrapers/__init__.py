@@ -16,7 +16,12 @@ REGISTRY_PATH = Path(__file__).with_name("sources.json")
 @cache
 def registry() -> dict[str, SourceConfig]:
     """Every source unionstat knows, from sources.json."""
-    raw = json.loads(REGISTRY_PATH.read_text(encoding="utf-8"))
+    return load_registry(REGISTRY_PATH)
+
+
+def load_registry(path: Path) -> dict[str, SourceConfig]:
+    """The sources of a registry file (sources.json's shape): one SourceConfig per entry, in file order."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
     return {name: SourceConfig.from_dict(name, entry) for name, entry in raw.items()}
 
 
@@ -24,7 +29,11 @@ def connector(name: str, settings: Settings) -> Connector:
     configs = registry()
     if name not in configs:
         raise KeyError(f"unknown source {name!r}; known sources: {', '.join(sorted(configs))}")
-    config = configs[name]
+    return connector_for(configs[name], settings)
+
+
+def connector_for(config: SourceConfig, settings: Settings) -> Connector:
+    """The connector of one registry entry: `CONNECTOR` of the module the entry names (any importable module)."""
     module = importlib.import_module(config.module)
     cls: type[Connector] = module.CONNECTOR
     return cls(config, settings)

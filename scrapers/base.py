@@ -173,6 +173,15 @@ class Connector(ABC):
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
         """Rows of the raw table (without snapshot_sha256 and row_number), or a ParseError."""
 
+    def get_if_changed(self, http: HttpClient, url: str, previous: Mapping[str, Previous]) -> Fetched | None:
+        """A conditional GET of `url`: the warehouse's ETag / Last-Modified of it go as If-None-Match /
+        If-Modified-Since; None when the publisher answers 304 (nothing changed), else the response as sent."""
+        prev = previous.get(url)
+        fetched = http.get(
+            self.name, url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
+        )
+        return None if fetched.not_modified else fetched
+
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
         """If `body` is one of this publisher's download formats, describe it; else None."""
         return None

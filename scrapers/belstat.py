@@ -132,15 +132,8 @@ class Belstat(Connector):
 
     # -- fetch: copy the file as sent -------------------------------------------------------------
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
-        url = self.url(dataset)
-        prev = previous.get(url)
-        fetched = http.get(
-            self.name,
-            url,
-            etag=prev.etag if prev else None,
-            last_modified=prev.last_modified if prev else None,
-        )
-        if fetched.not_modified:
+        fetched = self.get_if_changed(http, self.url(dataset), previous)
+        if fetched is None:
             return []
         return [Capture(dataset, fetched, release_date_of(fetched.headers.get("Last-Modified")))]
 

@@ -363,12 +363,8 @@ class NewsConnector(Connector):
         raise SourceError(self.name, dataset, f"a dataset of {sorted(self.config.datasets)}", repr(dataset))
 
     def fetch_feed(self, http: HttpClient, previous: Mapping[str, Previous]) -> list[Capture]:
-        url = self.base_url + self.config.options["rss_path"]
-        prev = previous.get(url)
-        fetched = http.get(
-            self.name, url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
-        )
-        if fetched.not_modified:
+        fetched = self.get_if_changed(http, self.base_url + self.config.options["rss_path"], previous)
+        if fetched is None:
             return []
         rows = self.parse_feed(fetched.body, fetched.url)  # a feed that does not parse is not stored
         return [Capture("rss", fetched, newest_date(rows["published_at"].dt.to_pydatetime()))]

@@ -36,11 +36,8 @@ class Osw(news.NewsConnector):
                 break
         captures = []
         for link in links[:max_articles]:
-            prev = previous.get(link)
-            fetched = http.get(
-                self.name, link, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
-            )
-            if not fetched.not_modified:
+            fetched = self.get_if_changed(http, link, previous)
+            if fetched is not None:
                 captures.append(Capture("articles", fetched, None))
         return captures
 

@@ -51,11 +51,8 @@ class Rg(news.NewsConnector):
         for link in candidates[:max_candidates]:
             if len(captures) >= max_articles:
                 break
-            prev = previous.get(link)
-            fetched = http.get(
-                self.name, link, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
-            )
-            if fetched.not_modified:
+            fetched = self.get_if_changed(http, link, previous)
+            if fetched is None:
                 continue
             # Union State news only: the page is kept when its text names the scope.
             text = news.element_text(news.soup_of(self.name, link, fetched.body))

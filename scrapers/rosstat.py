@@ -79,20 +79,13 @@ class Rosstat(Connector):
 
     # -- fetch: the section page, then the file(s) it links to, as sent --------------------------
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
-        page_url = self.section_url(dataset)
-        prev = previous.get(page_url)
-        page = http.get(
-            self.name, page_url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
-        )
-        if page.not_modified:
+        page = self.get_if_changed(http, self.section_url(dataset), previous)
+        if page is None:
             return []  # the section page unchanged: no new file was published
         captures = [Capture(dataset, page, None)]
         for link in self.file_links(page.url, page.body, dataset):
-            prev = previous.get(link)
-            fetched = http.get(
-                self.name, link, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
-            )
-            if not fetched.not_modified:
+            fetched = self.get_if_changed(http, link, previous)
+            if fetched is not None:
                 captures.append(Capture(dataset, fetched, _last_modified(fetched.headers.get("Last-Modified"))))
         return captures
 

@@ -114,12 +114,8 @@ class Wipo(Connector):
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
         """The export as sent. Its release date: the preamble's "Last updated"; where that is no date (a recording
         compiled from the paper), the response's Last-Modified, as for Belstat's files."""
-        url = self.export_url(dataset)
-        prev = previous.get(url)
-        fetched = http.get(
-            self.name, url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
-        )
-        if fetched.not_modified:
+        fetched = self.get_if_changed(http, self.export_url(dataset), previous)
+        if fetched is None:
             return []
         _, preamble = _rows_and_preamble(self.name, fetched.url, fetched.body, _header_test(dataset))
         release = _release(self.name, fetched.url, preamble)[0] or _http_date(fetched.headers.get("Last-Modified"))

@@ -135,15 +135,8 @@ class WorldBank(Connector):
         captures: list[Capture] = []
         page, pages = 1, 1
         while page <= pages:
-            url = self.page_url(dataset, page)
-            prev = previous.get(url)
-            fetched = http.get(
-                self.name,
-                url,
-                etag=prev.etag if prev else None,
-                last_modified=prev.last_modified if prev else None,
-            )
-            if fetched.not_modified:
+            fetched = self.get_if_changed(http, self.page_url(dataset, page), previous)
+            if fetched is None:
                 if page == 1:
                     return []  # the first page unchanged: the release is unchanged
                 page += 1

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from unionstat.errors import TransformFailed
 from unionstat.settings import Settings
 
@@ -53,7 +55,13 @@ def dbt_build(
         "--log-path",
         str(settings.build_dir / "dbt_logs"),
         "--vars",
-        json.dumps({"as_of": as_of, **settings.dbt_vars(db_path)}),  # profiles.yml reads the unionstat_* vars
+        json.dumps(
+            {
+                "as_of": as_of,
+                "observation_models": observation_models(settings.dbt_project_dir),
+                **settings.dbt_vars(db_path),  # profiles.yml reads the unionstat_* vars
+            }
+        ),
     ]
     runner = dbtRunner()
     try:
@@ -81,6 +89,17 @@ def dbt_build(
     finally:
         _close_dbt_connections()
     return result
+
+
+def observation_models(project_dir: Path) -> list[str]:
+    """The staging models whose yml declares `meta: observations`: they join int_observations__published
+    (dbt records dependencies before its graph exists, so they reach the model as the var observation_models)."""
+    found = []
+    for path in sorted((project_dir / "models" / "staging").rglob("*.yml")):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or []:
+            if "observations" in ((model.get("config") or {}).get("meta") or {}):
+                found.append(model["name"])
+    return sorted(found)
 
 
 _OK = {"success", "pass"}

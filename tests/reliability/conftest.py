@@ -14,12 +14,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
+import scrapers
 import tests.conftest as shared
 from tests.builders import worldbank_page, worldbank_row
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat.http import normalize_url
 
-SOURCES = ("worldbank", "wipo", "rosstat", "belstat", "osw", "rg")
+#: Every source of the registry (scrapers/sources.json): a new source joins the matrix by its registry entry.
+SOURCES = tuple(scrapers.registry())
 FAULTS = (
     "429",
     "500",
@@ -106,6 +108,7 @@ def recordings() -> dict[str, list[dict[str, Any]]]:
                 "body": (REFERENCE_DIR / entry["body"]).read_bytes(),
                 "headers": dict(entry.get("headers", {})),
                 "id": entry["id"],
+                "dataset": entry["dataset"],
             }
         )
     # The reference holds the World Bank's real bulk files, not API pages: the API's stand-in is the tests' own
@@ -119,6 +122,7 @@ def recordings() -> dict[str, list[dict[str, Any]]]:
             ),
             "headers": {"Content-Type": "application/json;charset=utf-8"},
             "id": WB_SYNTHETIC,
+            "dataset": "NY.GDP.MKTP.KD.ZG",
         }
     )
     return found

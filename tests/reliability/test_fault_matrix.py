@@ -46,16 +46,37 @@ from unionstat.settings import Settings
 from unionstat.snapshots import SnapshotStore
 
 MAX_RESPONSE_BYTES = 200_000
-#: Datasets with a reference recording: a healthy stand-in can serve all of them.
-RECORDED_DATASETS = {
-    "worldbank": ["NY.GDP.MKTP.KD.ZG"],
-    "wipo": ["patent_applications_total_by_origin", "profile.RU", "profile.BY"],
-    "rosstat": ["software_development_index", "rnd_index"],
-    "belstat": ["russia_share_foreign_trade_turnover", "russia_share_foreign_investment"],
-    "osw": ["rss"],
-    "rg": ["rss"],
-}
-#: The recording whose URL misbehaves: the source's data file (for Rosstat the workbook its section page links).
+TEXT_SUBTYPES = ("json", "xml", "csv")  # and every text/*; a workbook's spreadsheetml type is not one
+NEWS_SITES = ("osw", "rg")
+
+
+def recorded_datasets(source: str) -> list[str]:
+    """The datasets with a reference recording, in the manifest's order: a healthy stand-in can serve them all."""
+    return list(dict.fromkeys(rec["dataset"] for rec in recordings()[source]))
+
+
+def is_text(rec: dict[str, Any]) -> bool:
+    media_type = rec["headers"].get("Content-Type", "").split(";")[0].strip().lower()
+    return media_type.startswith("text/") or media_type.endswith(TEXT_SUBTYPES)
+
+
+def data_target(source: str) -> str:
+    """The recording whose URL misbehaves: the source's data file, the last recording of its first recorded
+    dataset (for Rosstat the workbook its section page links; for a single-document dataset, that document)."""
+    first = recorded_datasets(source)[0]
+    return [rec["id"] for rec in recordings()[source] if rec["dataset"] == first][-1]
+
+
+def text_target(source: str) -> str:
+    """Faults about text encoding or listings hit the source's first text document where its data file is a
+    workbook (Rosstat's section page, Belstat's HTML table)."""
+    data = recording(source, data_target(source))
+    if is_text(data):
+        return data["id"]
+    return next(rec["id"] for rec in recordings()[source] if is_text(rec))
+
+
+#: What the derivation above picks for the registry's sources today (a change of recordings shows here).
 TARGET = {
     "worldbank": "worldbank-gdp-growth-synthetic",
     "wipo": "wipo-total-patent-applications-by-origin-2022",
@@ -64,7 +85,6 @@ TARGET = {
     "osw": "osw-rss-compiled-from-paper-tables-6-7",
     "rg": "rg-rss-compiled-from-paper-tables-1-7",
 }
-#: Faults about text encoding or listings hit the source's text document where its data file is a workbook.
 TEXT_TARGET = {
     "rosstat": "rosstat-section-infocommunity-compiled",
     "belstat": "belstat-russia-share-foreign-investment",
@@ -217,8 +237,10 @@ def content_fault(source: str, fault: str, rec: dict[str, Any]) -> tuple[bytes, 
             body = rosstat_section_page([("/statistics/other", "Другие разделы")])
         elif source == "belstat":
             body = belstat_xlsx([])
-        else:
+        elif source in NEWS_SITES:
             body = rss_feed([], language="en" if source == "osw" else "ru")
+        else:  # a source without a format-specific empty answer of its own: a zero-length 200
+            body = b""
         return body, headers
     if fault == "layout":
         if source == "worldbank":
@@ -229,11 +251,13 @@ def content_fault(source: str, fault: str, rec: dict[str, Any]) -> tuple[bytes, 
             body = rosstat_workbook(["Январь-август 2024 к 2023"], [["J 62.01", "Разработка ПО", 132.7]])
         elif source == "belstat":  # the numbers now start at the top: no header says what they are
             body = belstat_sheet({"B1": "Россия", "C1": 47.9, "D1": 49.0})
-        else:
+        elif source in NEWS_SITES:
             body = (
                 b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
                 b"<title>moved to Atom</title><entry><title>x</title></entry></feed>"
             )
+        else:  # a source without a format-specific layout change of its own: its lines in reverse order
+            body = b"\n".join(reversed(rec["body"].splitlines()))
         return body, headers
     raise AssertionError(f"not a content fault: {fault}")
 
@@ -259,9 +283,9 @@ def fault_handler(source: str, fault: str, rec: dict[str, Any]) -> Handler:
 
 
 def target_of(source: str, fault: str) -> dict[str, Any]:
-    if fault in ("encoding", "empty") and source in TEXT_TARGET:
-        return recording(source, TEXT_TARGET[source])
-    return recording(source, TARGET[source])
+    if fault in ("encoding", "empty"):
+        return recording(source, text_target(source))
+    return recording(source, data_target(source))
 
 
 # -- running one source --------------------------------------------------------------------------
@@ -281,7 +305,7 @@ def run_source(settings: Settings, source: str, db: Path) -> Outcome:
     con = warehouse.connect(db)
     try:
         warehouse.ensure_schema(con, [connector.raw_ddl])
-        result = fetch_source(con, store, http, connector, "fault-matrix", RECORDED_DATASETS[source])
+        result = fetch_source(con, store, http, connector, "fault-matrix", recorded_datasets(source))
         error, stage = (result.error, "fetch") if result.failed else (None, None)
         if error is None:
             loaded = load_pending(con, store, [connector], "fault-matrix")
@@ -342,6 +366,12 @@ def test_fault_is_recovered_or_stops_the_source_with_a_clear_error(
         assert cell == "recovered", outcome.error
     if fault in ("500", "truncated", "huge", "html", "error200", "empty", "layout"):
         assert cell == "stopped"
+
+
+def test_the_targets_derived_from_the_recordings() -> None:
+    """Each source's misbehaving URL is derived from its recordings; for today's sources, the files named here."""
+    assert {source: data_target(source) for source in TARGET} == TARGET
+    assert {s: text_target(s) for s in SOURCES if text_target(s) != data_target(s)} == TEXT_TARGET
 
 
 def test_the_fault_matrix_is_complete() -> None:
@@ -462,7 +492,7 @@ def test_a_stopped_source_is_not_retried_forever(server: tuple[str, Routes], tmp
     """A lasting 500 costs the configured attempts and no more (HTTP retries, then the source stops)."""
     base, routes = server
     standin = stand_in("worldbank", base, routes)
-    rec = recording("worldbank", TARGET["worldbank"])
+    rec = recording("worldbank", data_target("worldbank"))
     url = standin.url(rec["url"])
     standin.dispatcher.add(url, respond(500, b"internal error"))
     outcome = run_source(live_settings(tmp_path, [standin]), "worldbank", tmp_path / "w.duckdb")

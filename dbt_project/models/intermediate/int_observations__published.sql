@@ -1,23 +1,13 @@
 {#- Every figure of every release as published: one row per snapshot row of each publisher's observations, in one
     shape, with its provenance (snapshot, URL, origin, fetch time) and vintage (the release it belongs to). A view:
-    the vintaged table keeps only the changes; this is where each release's full content stays queryable. -#}
-with worldbank as (
-    select * from {{ ref('stg_worldbank__observations') }}
-),
+    the vintaged table keeps only the changes; this is where each release's full content stays queryable.
 
-belstat as (
-    select * from {{ ref('stg_belstat__observations') }}
-),
+    The publishers are not listed here: every staging model whose yml declares `meta: observations` joins the
+    union (its columns indicator_code, country_iso3, period, value, unit, snapshot_sha256 and release_date), with
+    the options it declares there (macro observation_members: what they mean). -#}
+{%- set members = observation_members() %}
 
-wipo as (
-    select * from {{ ref('stg_wipo__observations') }}
-),
-
-rosstat as (
-    select * from {{ ref('stg_rosstat__observations') }}
-),
-
-snapshots as (
+with snapshots as (
     select * from {{ ref('stg_unionstat__snapshots') }}
 ),
 
@@ -38,113 +28,49 @@ first_fetches as (
     from snapshots
 ),
 
-worldbank_with_provenance as (
-    select
-        'worldbank' as publisher,
-        worldbank.indicator_code,
-        worldbank.country_iso3,
-        worldbank.period,
-        worldbank.value,
-        -- The API sends an empty unit; the indicator name carries it: "GDP growth (annual %)".
-        coalesce(
-            nullif(worldbank.unit, ''),
-            nullif({{ regex_extract('worldbank.indicator_name', "'\\(([^()]*)\\)\\s*$'", 1) }}, '')
-        ) as unit,
-        first_fetches.fetched_at,
-        worldbank.snapshot_sha256,
-        first_fetches.request_url as source_url,
-        first_fetches.origin,
-        coalesce(worldbank.release_date, cast(first_fetches.fetched_at as date)) as vintage
-    from worldbank
-    inner join first_fetches
-        on
-            worldbank.snapshot_sha256 = first_fetches.snapshot_sha256
-            and first_fetches.publisher = 'worldbank'
-            and first_fetches.fetch_order = 1
-),
-
--- Belstat: the cells the registry's selections chose (one file may carry several indicators).
-belstat_with_provenance as (
-    select
-        'belstat' as publisher,
-        belstat.indicator_code,
-        belstat.country_iso3,
-        belstat.period,
-        belstat.value,
-        belstat.unit,
-        first_fetches.fetched_at,
-        belstat.snapshot_sha256,
-        first_fetches.request_url as source_url,
-        first_fetches.origin,
-        coalesce(belstat.release_date, cast(first_fetches.fetched_at as date)) as vintage
-    from belstat
-    inner join first_fetches
-        on
-            belstat.snapshot_sha256 = first_fetches.snapshot_sha256
-            and first_fetches.publisher = 'belstat'
-            and first_fetches.fetch_order = 1
-),
-
--- WIPO: origins mapped to ISO3 only (historical codes stay in staging); cells packing several numbers stay out;
--- the paper's indicators only (an export is loaded whole). Vintage: the export's "Last updated", else the fetch's
--- release date (the Last-Modified of a recording compiled from the paper), else the fetch date.
-wipo_with_provenance as (
-    select
-        'wipo' as publisher,
-        wipo.indicator_code,
-        wipo.country_iso3,
-        wipo.period,
-        wipo.value,
-        wipo.unit,
-        first_fetches.fetched_at,
-        wipo.snapshot_sha256,
-        first_fetches.request_url as source_url,
-        first_fetches.origin,
-        coalesce(wipo.release_date, first_fetches.release_date, cast(first_fetches.fetched_at as date))
-            as vintage
-    from wipo
-    inner join first_fetches
-        on
-            wipo.snapshot_sha256 = first_fetches.snapshot_sha256
-            and first_fetches.publisher = 'wipo'
-            and first_fetches.fetch_order = 1
-    where
-        wipo.country_iso3 is not null
-        and wipo.indicator_code is not null
-        and wipo.value is not null
-),
-
--- Rosstat: the cells the registry's selections chose (stg_rosstat__observations); the file's own update stamp
--- ("Обновлено ...") dates the vintage where it has one.
-rosstat_with_provenance as (
-    select
-        'rosstat' as publisher,
-        rosstat.indicator_code,
-        rosstat.country_iso3,
-        rosstat.period,
-        rosstat.value,
-        rosstat.unit,
-        first_fetches.fetched_at,
-        rosstat.snapshot_sha256,
-        first_fetches.request_url as source_url,
-        first_fetches.origin,
-        coalesce(rosstat.release_date, first_fetches.release_date, cast(first_fetches.fetched_at as date)) as vintage
-    from rosstat
-    inner join first_fetches
-        on
-            rosstat.snapshot_sha256 = first_fetches.snapshot_sha256
-            and first_fetches.publisher = 'rosstat'
-            and first_fetches.fetch_order = 1
-),
+{% for member in members %}
+    {%- set unit = 'observations.unit' %}
+    {%- if member.unit_from_name %}
+        {%- set named = regex_extract('observations.' ~ member.unit_from_name, "'\\(([^()]*)\\)\\s*$'", 1) %}
+        {%- set unit = "coalesce(nullif(observations.unit, ''), nullif(" ~ named ~ ", ''))" %}
+    {%- endif %}
+    {%- set dated_by = ['observations.release_date'] %}
+    {%- if member.release_date_of_fetch %}{% do dated_by.append('first_fetches.release_date') %}{% endif %}
+    {%- do dated_by.append('cast(first_fetches.fetched_at as date)') %}
+    {{ member.publisher }}_with_provenance as (
+        select
+            '{{ member.publisher }}' as publisher,
+            observations.indicator_code,
+            observations.country_iso3,
+            observations.period,
+            observations.value,
+            {{ unit }} as unit,
+            first_fetches.fetched_at,
+            observations.snapshot_sha256,
+            first_fetches.request_url as source_url,
+            first_fetches.origin,
+            coalesce({{ dated_by | join(', ') }}) as vintage
+        from {{ ref(member.model) }} as observations
+        inner join first_fetches
+            on
+                observations.snapshot_sha256 = first_fetches.snapshot_sha256
+                and first_fetches.publisher = '{{ member.publisher }}'
+                and first_fetches.fetch_order = 1
+        where
+            {% for column in member.required -%}
+                observations.{{ column }} is not null and
+            {% endfor -%}
+            true
+    ),
+{% endfor %}
 
 unioned as (
-    select * from worldbank_with_provenance
-    union all
-    select * from belstat_with_provenance
-    union all
-    select * from wipo_with_provenance
-    union all
-    select * from rosstat_with_provenance
+    {%- for member in members %}
+        {%- if not loop.first %}
+            union all
+        {%- endif %}
+        select * from {{ member.publisher }}_with_provenance
+    {%- endfor %}
 ),
 
 -- What each number is (its origin) decides what its vintage may claim: a figure compiled from the paper is "as
