@@ -14,7 +14,7 @@ published as (
 vintages as (
     select
         snapshot_sha256,
-        string_agg(distinct cast(vintage as varchar), ', ') as vintages,
+        string_agg(distinct cast(vintage as varchar), ', ' order by cast(vintage as varchar)) as vintages,
         count(*) as observations
     from published
     group by snapshot_sha256

@@ -75,8 +75,25 @@ pairs as (
 -- the metric's comparison and status, the same on each of its rows
 metric_status as (
     select
-        metrics.*,
-        pairs.*,
+        metrics.metric_id,
+        metrics.display_order,
+        metrics.metric_label,
+        metrics.publisher,
+        metrics.indicator_code,
+        metrics.period,
+        metrics.unit,
+        metrics.compare,
+        pairs.russia_value,
+        pairs.belarus_value,
+        pairs.russia_vintage,
+        pairs.belarus_vintage,
+        pairs.russia_vintage_label,
+        pairs.belarus_vintage_label,
+        pairs.russia_origin,
+        pairs.belarus_origin,
+        pairs.russia_snapshot_sha256,
+        pairs.belarus_snapshot_sha256,
+        pairs.is_compiled_from_paper,
         loaded_publishers.publisher is not null as publisher_loaded,
         case
             when pairs.russia_value is null or pairs.belarus_value is null then null
