@@ -24,6 +24,10 @@ AUDIT = (
     "select figure_id, status, recomputed_value, value_from_printed_inputs, explanation "
     "from marts.mart_replication_audit"
 )
+TABLE2_LONG = (
+    "select row_id, metric_value, origin, world_rank, status from marts.mart_table2_country_values "
+    "where metric_id in ('gdp_growth', 'patent_applications')"
+)
 
 
 def _load_model(name: str) -> ModuleType:
@@ -126,6 +130,7 @@ def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         state["audit"] = {r[0]: r[1:] for r in query(db, AUDIT)}
         state["relations"] = {r[0] for r in query(db, "select table_name from information_schema.tables")}
         state["gdp_facts"] = query(db, GDP_FACTS)
+        state["table2_long"] = {r[0]: r[1:] for r in query(db, TABLE2_LONG)}
 
         # Synthetic values (not World Bank figures): a later release that differs from the printed 3.6 / 3.9.
         csv_path = root / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
@@ -133,6 +138,7 @@ def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         refresh(import_paths=[str(csv_path)])
         state["audit_revised"] = {r[0]: r[1:] for r in query(db, AUDIT)}
         state["gdp_facts_revised"] = query(db, GDP_FACTS)
+        state["table2_long_revised"] = {r[0]: r[1:] for r in query(db, TABLE2_LONG)}
         yield state
 
 
@@ -184,6 +190,35 @@ def test_table1_6_7_facts_link_their_statistics(refreshed: dict[str, Any]) -> No
     assert paper_only == [("paper only",)]
 
 
+def test_tables_1_6_and_7_are_one_model_over_one_seed(refreshed: dict[str, Any]) -> None:
+    db = refreshed["db"]
+    per_table = dict(query(db, "select paper_table, count(*) from marts.mart_paper_facts group by 1"))
+    assert per_table == {"Table 1": 25, "Table 6": 22, "Table 7": 15}
+    # Each table's mart is its rows of mart_paper_facts under the paper's column names (Table 6, row 1, from the paper).
+    table6 = query(
+        db,
+        "select challenge, description, potential_impact, category, statistic_id from marts.mart_table6_challenges "
+        "where fact_id = 't6_r1_1' order by evidence_row_id",
+    )
+    assert table6 == [
+        (
+            "Economic Disparity",
+            "GDP growth differences (Russia: 3.6%, Belarus: 3.9% in 2023)",
+            "May lead to uneven investment capabilities in R&D and difficulties in talent retention",
+            "Economic",
+            statistic,
+        )
+        for statistic in ("t6_r1_1_ny_gdp_mktp_kd_zg_blr", "t6_r1_1_ny_gdp_mktp_kd_zg_rus")
+    ]
+    table7 = query(db, "select aspect, data_initiative from marts.mart_table7_digitalization where fact_id = 't7_r1_2'")
+    printed = "132.7% increase in software development in Russia (Jan-Aug 2024)"
+    assert table7 == [("Digital Economy Development", printed)]
+    support = dict(
+        query(db, "select paper_table, count(*) from marts.mart_news_support_by_paper_row group by 1 order by 1")
+    )
+    assert support == {"Table 1": 8, "Table 6": 10, "Table 7": 10}
+
+
 def test_news_analysis_models_are_built_from_the_news_table(refreshed: dict[str, Any]) -> None:
     assert "mart_table4_uniformity_test" in refreshed["relations"]
     assert "mart_news_item_categories" in refreshed["relations"]
@@ -213,6 +248,37 @@ def test_audit_covers_tables_2_to_5_and_the_abstract(refreshed: dict[str, Any]) 
     assert audit["t2_patents_diff"][0] == "paper only"  # WIPO 2022: only the paper's own figures are loaded
     assert "printed as 2,471%" in audit["t2_patents_diff"][3]
     assert audit["t2_gdp_rus"][:2] == ("match", 3.60000000000001)
+    # the reference run's statuses, figure by figure as listed above
+    statuses = [status for status, *_ in audit.values()]
+    assert {s: statuses.count(s) for s in set(statuses)} == {
+        "match": 17,
+        "explained": 3,
+        "paper only": 14,
+        "not reproducible": 6,
+    }
+
+
+def test_table2_long_rows_one_per_metric_and_country(refreshed: dict[str, Any]) -> None:
+    rows = query(refreshed["db"], "select kind, count(*) from marts.mart_table2_country_values group by 1")
+    assert dict(rows) == {"value": 12, "pct_difference": 4}  # 6 metrics x 2 countries; 4 compared by the paper
+    long = refreshed["table2_long"]
+    # The World Bank's release of 2024-06-28 (GDP growth 2023): 3.60000000000001 and 3.88624214456901, 7.95% apart.
+    assert long["gdp_growth/RUS"] == (3.60000000000001, "recorded_third_party", None, "computed")
+    assert long["gdp_growth/BLR"] == (3.88624214456901, "recorded_third_party", None, "computed")
+    assert long["gdp_growth/difference"] == (7.9512, "recorded_third_party", None, "computed")
+    # WIPO 2022 as printed in the paper (25,188 vs 980; world ranks 14th and 49th in Tables 1 and 6)
+    assert long["patent_applications/RUS"] == (25188, "compiled_from_paper", 14, "computed")
+    assert long["patent_applications/BLR"] == (980, "compiled_from_paper", 49, "computed")
+    assert long["patent_applications/difference"] == (2470.2041, "compiled_from_paper", None, "computed")
+    wide = query(
+        refreshed["db"],
+        "select russia_value, belarus_value, pct_difference, russia_world_rank, belarus_world_rank "
+        "from marts.mart_table2_country_comparison where metric_id = 'patent_applications'",
+    )
+    assert wide == [(25188, 980, 2470.2041, 14, 49)]
+    revised = refreshed["table2_long_revised"]
+    assert revised["gdp_growth/RUS"] == (1.25, "imported", None, "computed")
+    assert revised["gdp_growth/difference"] == (100.0, "imported", None, "computed")  # 2.5 is 100% higher than 1.25
 
 
 def test_a_later_world_bank_vintage_shows_as_an_explained_revision(refreshed: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import pytest
 from flows.refresh import refresh
 from tests.conftest import file_digest, query
 from tests.report.conftest import LATER_VINTAGE, SCRIPT_ITEM_URL, SCRIPT_TITLE, analysis_page
+from unionstat import analysis_report
 from unionstat.analysis_report import write_analysis_report
 from unionstat.cli import main
 from unionstat.errors import UnionstatError
@@ -86,6 +87,19 @@ def test_each_paper_table_has_every_mart_row_and_the_audit_statuses(
     assert patents[1:4] == ["25,188", "25.188", "paper only"]
     assert patents[7:10] == ["2,470.2041", "2,471% higher in Russia", "paper only"]
     assert patents[11:13] == ["14", "49"]  # world ranks
+    # each rank links to the snapshot that holds it (WIPO's 2022 ranks)
+    ranks = dict(
+        query(
+            db,
+            "select country_iso3, snapshot_sha256 from intermediate.int_observations__vintaged "
+            "where indicator_code = 'patent_applications_world_rank' and period = '2022'",
+        )
+    )
+    rank_links = page.xpath(
+        "//table[@data-table='2']//tr[td[1][starts-with(normalize-space(), 'Patent Applications (')]]"
+        "/td[position() = 13 or position() = 14]/a/@href"
+    )
+    assert rank_links == [f"#snap-{ranks['RUS']}", f"#snap-{ranks['BLR']}"]
     assert patents[13].startswith("compiled from the paper")  # what the values are
     assert "real publisher file" not in gdp[13] and "imported" in gdp[13]
     banner = _text(page.get_element_by_id("compiled-banner"))
@@ -242,3 +256,17 @@ def test_charts_take_series_with_missing_values_as_gaps() -> None:
         ]
     )
     assert "2023 3.8862" in gdp
+
+
+def test_the_report_reads_marts_only_and_keeps_its_html_in_template_files() -> None:
+    """Business SQL lives in dbt marts (with their tests), the page in Jinja2 files: the module loads and renders."""
+    queries = {**analysis_report.REQUIRED_QUERIES, **analysis_report.OPTIONAL_QUERIES}
+    relations = {relation for sql in queries.values() for relation in analysis_report._relations(sql)}
+    assert {r for r in relations if not r.startswith("marts.")} == {"ops.runs"}  # the run being shown, not data
+    assert {"marts.mart_gdp_growth_vintages", "marts.mart_patent_applications_by_year"} <= relations
+    assert "marts.mart_snapshot_provenance" in relations
+    source = Path(analysis_report.__file__).read_text(encoding="utf-8")
+    assert "<table" not in source and "<html" not in source and "<dl" not in source
+    templates = sorted(p.name for p in analysis_report.TEMPLATES.glob("*.j2"))
+    assert templates == ["_macros.html.j2", "index.html.j2"]
+    assert '<table class="paper-table" data-table="2">' in (analysis_report.TEMPLATES / "index.html.j2").read_text()

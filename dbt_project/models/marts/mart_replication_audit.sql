@@ -8,7 +8,7 @@ explanations as (
 ),
 
 table2 as (
-    select * from {{ ref('mart_table2_country_comparison') }}
+    select * from {{ ref('mart_table2_country_values') }}
 ),
 
 table3 as (
@@ -51,15 +51,15 @@ snapshot_origins as (
     from {{ ref('stg_unionstat__snapshots') }}
 ),
 
--- Every loaded publisher release (not the paper's own figures) of each Table 2 metric, a row per release.
+-- Every loaded publisher release (not the paper's own figures) of each Table 2 metric: a row per country and release.
 table2_releases as (
-    select
+    select distinct
         table2_metrics.metric_id,
+        published.country_iso3,
         published.publisher,
         published.vintage,
         published.vintage_label,
-        max(case when published.country_iso3 = 'RUS' then published.value end) as russia_value,
-        max(case when published.country_iso3 = 'BLR' then published.value end) as belarus_value
+        published.value
     from table2_metrics
     inner join published
         on
@@ -67,32 +67,54 @@ table2_releases as (
             and table2_metrics.indicator_code = published.indicator_code
             and table2_metrics.period = published.period
     where published.origin != 'compiled_from_paper' and published.country_iso3 in ('RUS', 'BLR')
-    group by table2_metrics.metric_id, published.publisher, published.vintage, published.vintage_label
+),
+
+-- Each release's figures in Table 2's long shape: the value per country, and the percent difference.
+release_figures as (
+    select
+        metric_id,
+        country_iso3,
+        'value' as kind,
+        publisher,
+        vintage,
+        vintage_label,
+        value as figure_value
+    from table2_releases
+    union all
+    select
+        metric_id,
+        cast(null as varchar) as country_iso3,
+        'pct_difference' as kind,
+        publisher,
+        vintage,
+        vintage_label,
+        {{ pct_difference(
+            "max(case when country_iso3 = 'RUS' then value end)",
+            "max(case when country_iso3 = 'BLR' then value end)") }} as figure_value
+    from table2_releases
+    group by metric_id, publisher, vintage, vintage_label
 ),
 
 -- Which loaded releases reproduce each printed Table 2 figure at the printed precision.
 reproducing_releases as (
     select
-        figures.figure_id,
-        string_agg(
-            table2_releases.publisher || ' ' || table2_releases.vintage_label, '; '
-            order by table2_releases.vintage
-        ) as reproduced_by
-    from figures
-    inner join table2_releases on figures.metric_id = table2_releases.metric_id
-    where
-        case
-            when figures.kind = 'value' and figures.country_iso3 = 'RUS'
-                then {{ matches_printed('table2_releases.russia_value', 'figures.printed_value', 'figures.printed_decimals') }}
-            when figures.kind = 'value' and figures.country_iso3 = 'BLR'
-                then {{ matches_printed('table2_releases.belarus_value', 'figures.printed_value', 'figures.printed_decimals') }}
-            when figures.kind = 'pct_difference'
-                then {{ matches_printed(
-                    pct_difference('table2_releases.russia_value', 'table2_releases.belarus_value'),
-                    'figures.printed_value', 'figures.printed_decimals') }}
-            else false
-        end
-    group by figures.figure_id
+        figure_id,
+        string_agg(publisher || ' ' || vintage_label, '; ' order by vintage) as reproduced_by
+    from (
+        select distinct
+            figures.figure_id,
+            release_figures.publisher,
+            release_figures.vintage,
+            release_figures.vintage_label
+        from figures
+        inner join release_figures
+            on
+                figures.metric_id = release_figures.metric_id
+                and figures.kind = release_figures.kind
+                and figures.country_iso3 is not distinct from release_figures.country_iso3
+        where {{ matches_printed('release_figures.figure_value', 'figures.printed_value', 'figures.printed_decimals') }}
+    ) as reproducing
+    group by figure_id
 ),
 
 printed_inputs as (
@@ -155,15 +177,36 @@ table4_measures as (
     ) as kinds (kind)
 ),
 
--- Tables 3-5 in one long shape: (metric_id, kind) -> the recomputed value and what it was computed from.
+-- Tables 2-5 in one long shape: (metric_id, kind, country) -> the recomputed value and what it was computed from.
 -- Table 3 and 4 figures come from the paper's own printed counts, so both values are the same there.
-analysis_measures as (
+measures as (
+    select
+        table2.metric_id,
+        table2.kind,
+        table2.country_iso3,
+        table2.metric_value as recomputed_value,
+        case
+            when table2.kind = 'pct_difference'
+                then {{ round_to(pct_difference('printed_inputs.printed_russia', 'printed_inputs.printed_belarus'), 4) }}
+        end as value_from_printed_inputs,
+        table2.vintage as data_vintage,
+        table2.vintage_label,
+        table2.origin,
+        table2.publisher,
+        table2.snapshot_sha256,
+        table2.status_reason as reason
+    from table2
+    left join printed_inputs on table2.metric_id = printed_inputs.metric_id
+    union all
     select
         metric_id,
         kind,
+        cast(null as varchar) as country_iso3,
         recomputed_value,
         recomputed_value as value_from_printed_inputs,
         cast(null as date) as data_vintage,
+        cast(null as varchar) as vintage_label,
+        cast(null as varchar) as origin,
         'paper' as publisher,
         cast(null as varchar) as snapshot_sha256,
         cast(null as varchar) as reason
@@ -172,9 +215,12 @@ analysis_measures as (
     select
         metric_id,
         kind,
+        cast(null as varchar) as country_iso3,
         recomputed_value,
         recomputed_value as value_from_printed_inputs,
         cast(null as date) as data_vintage,
+        cast(null as varchar) as vintage_label,
+        cast(null as varchar) as origin,
         'paper' as publisher,
         cast(null as varchar) as snapshot_sha256,
         reason
@@ -183,10 +229,13 @@ analysis_measures as (
     select
         table5.metric_id,
         table5.kind,
+        cast(null as varchar) as country_iso3,
         table5.metric_value as recomputed_value,
         case when table5.kind = 'r_squared' then {{ round_to('power(printed_r.printed_r, 2)', 4) }} end
             as value_from_printed_inputs,
         table5.vintage as data_vintage,
+        cast(null as varchar) as vintage_label,
+        cast(null as varchar) as origin,
         table5.publisher,
         table5.snapshot_sha256,
         table5.status_reason as reason
@@ -194,6 +243,7 @@ analysis_measures as (
     cross join printed_r
 ),
 
+-- Each printed figure beside its measure: one join (a measure without a country serves every country).
 recomputed as (
     select
         figures.figure_id,
@@ -206,48 +256,20 @@ recomputed as (
         figures.printed_decimals,
         figures.note,
         explanations.explanation as known_explanation,
-        case
-            when figures.kind = 'pct_difference' then table2.pct_difference
-            when figures.kind = 'value' and figures.country_iso3 = 'RUS' then table2.russia_value
-            when figures.kind = 'value' and figures.country_iso3 = 'BLR' then table2.belarus_value
-            else analysis_measures.recomputed_value
-        end as recomputed_value,
-        case
-            when figures.kind = 'pct_difference'
-                then {{ round_to(pct_difference('printed_inputs.printed_russia', 'printed_inputs.printed_belarus'), 4) }}
-            else analysis_measures.value_from_printed_inputs
-        end as value_from_printed_inputs,
-        case
-            when figures.kind = 'pct_difference' then greatest(table2.russia_vintage, table2.belarus_vintage)
-            when figures.kind = 'value' and figures.country_iso3 = 'RUS' then table2.russia_vintage
-            when figures.kind = 'value' and figures.country_iso3 = 'BLR' then table2.belarus_vintage
-            else analysis_measures.data_vintage
-        end as data_vintage,
-        case
-            when figures.kind = 'pct_difference'
-                then coalesce(table2.russia_vintage_label, table2.belarus_vintage_label)
-            when figures.kind = 'value' and figures.country_iso3 = 'RUS' then table2.russia_vintage_label
-            when figures.kind = 'value' and figures.country_iso3 = 'BLR' then table2.belarus_vintage_label
-        end as table2_vintage_label,
-        case
-            when figures.kind = 'pct_difference' and table2.is_compiled_from_paper then 'compiled_from_paper'
-            when figures.kind = 'pct_difference' then coalesce(table2.russia_origin, table2.belarus_origin)
-            when figures.kind = 'value' and figures.country_iso3 = 'RUS' then table2.russia_origin
-            when figures.kind = 'value' and figures.country_iso3 = 'BLR' then table2.belarus_origin
-        end as table2_origin,
-        case
-            when table2.metric_id is not null and figures.country_iso3 = 'BLR' then table2.belarus_snapshot_sha256
-            when table2.metric_id is not null then table2.russia_snapshot_sha256
-            else analysis_measures.snapshot_sha256
-        end as snapshot_sha256,
-        coalesce(table2.publisher, analysis_measures.publisher) as publisher,
-        coalesce(table2.status_reason, analysis_measures.reason) as reason
+        measures.recomputed_value,
+        measures.value_from_printed_inputs,
+        measures.data_vintage,
+        measures.vintage_label,
+        measures.origin,
+        measures.snapshot_sha256,
+        measures.publisher,
+        measures.reason
     from figures
-    left join table2
-        on figures.metric_id = table2.metric_id and figures.kind in ('value', 'pct_difference')
-    left join printed_inputs on figures.metric_id = printed_inputs.metric_id
-    left join analysis_measures
-        on figures.metric_id = analysis_measures.metric_id and figures.kind = analysis_measures.kind
+    left join measures
+        on
+            figures.metric_id = measures.metric_id
+            and figures.kind = measures.kind
+            and (measures.country_iso3 is null or figures.country_iso3 = measures.country_iso3)
     left join explanations on figures.figure_id = explanations.figure_id
 ),
 
@@ -258,7 +280,7 @@ compared as (
         reproducing_releases.reproduced_by,
         case
             when recomputed.publisher = 'paper' then 'paper_counts'
-            else coalesce(recomputed.table2_origin, snapshot_origins.origin)
+            else coalesce(recomputed.origin, snapshot_origins.origin)
         end as data_origin
     from recomputed
     left join snapshot_origins on recomputed.snapshot_sha256 = snapshot_origins.snapshot_sha256
@@ -274,7 +296,7 @@ described as (
             when data_origin = 'compiled_from_paper'
                 then 'the paper''s own figure (compiled from the paper): checked against no publisher'
             else
-                publisher || ' ' || coalesce(table2_vintage_label, 'release ' || cast(data_vintage as varchar))
+                publisher || ' ' || coalesce(vintage_label, 'release ' || cast(data_vintage as varchar))
                 || case data_origin
                     when 'recorded_third_party' then ' (a real file, recorded by a third party)'
                     when 'imported' then ' (a file imported by hand)'
@@ -323,7 +345,7 @@ final as (
                     then
                         'The ' || publisher
                         || coalesce(
-                            ' ' || replace(table2_vintage_label, 'release ', 'release of '),
+                            ' ' || replace(vintage_label, 'release ', 'release of '),
                             ' release of ' || cast(data_vintage as varchar),
                             '''s printed inputs'
                         )

@@ -1,36 +1,32 @@
 {#- The paper's Table 1: each detail as a fact, with the statistics it cites and their current warehouse values. -#}
 with facts as (
-    select * from {{ ref('paper_table1_cooperation_aspects') }}
-),
-
-statistics as (
-    select * from {{ ref('mart_paper_cited_statistics') }}
+    select * from {{ ref('mart_paper_facts') }}
 ),
 
 final as (
     select
-        facts.fact_id,
-        facts.table_row,
-        facts.detail_number,
-        facts.aspect,
-        facts.detail,
-        facts.implication,
-        facts.news_category,
-        facts.cited_from,
-        statistics.statistic_id,
-        statistics.publisher,
-        statistics.indicator_code,
-        statistics.country_iso3,
-        statistics.period,
-        statistics.printed_text,
-        statistics.current_value,
-        statistics.vintage,
-        statistics.origin,
-        statistics.snapshot_sha256,
-        facts.fact_id || coalesce('/' || statistics.statistic_id, '') as evidence_row_id,
-        coalesce(statistics.evidence_status, 'paper only') as evidence_status
+        fact_id,
+        table_row,
+        detail_number,
+        heading as aspect,
+        detail,
+        implication,
+        news_category,
+        cited_from,
+        statistic_id,
+        publisher,
+        indicator_code,
+        country_iso3,
+        period,
+        printed_text,
+        current_value,
+        vintage,
+        origin,
+        snapshot_sha256,
+        evidence_row_id,
+        evidence_status
     from facts
-    left join statistics on facts.fact_id = statistics.fact_id
+    where paper_table = 'Table 1'
 )
 
 select * from final

@@ -1,106 +1,42 @@
-{#- The paper's Table 2 rebuilt from warehouse data, with the origin, vintage and snapshot behind every number. -#}
-with metrics as (
-    select * from {{ ref('paper_table2_metrics') }}
+{#- The paper's Table 2 as printed, a row per metric: mart_table2_country_values with the countries side by side. -#}
+with figures as (
+    select * from {{ ref('mart_table2_country_values') }}
 ),
 
-observations as (
-    select * from {{ ref('int_observations__as_of') }}
-),
-
-world_ranks as (
-    select * from {{ ref('paper_table2_world_ranks') }}
-),
-
-loaded_publishers as (
-    select distinct publisher from {{ ref('int_observations__vintaged') }}
-),
-
-russia as (
-    select * from observations
-    where country_iso3 = 'RUS'
-),
-
-belarus as (
-    select * from observations
-    where country_iso3 = 'BLR'
-),
-
--- world ranks the paper printed beside a Table 2 figure (Tables 1 and 6), where a publisher ranks it
-ranks as (
+pivoted as (
     select
-        world_ranks.metric_id,
-        max(case when observations.country_iso3 = 'RUS' then observations.value end) as russia_world_rank,
-        max(case when observations.country_iso3 = 'BLR' then observations.value end) as belarus_world_rank,
-        max(observations.vintage) as world_rank_vintage
-    from world_ranks
-    inner join observations
-        on
-            world_ranks.publisher = observations.publisher
-            and world_ranks.indicator_code = observations.indicator_code
-            and world_ranks.period = observations.period
-    group by world_ranks.metric_id
+        metric_id,
+        display_order,
+        metric_label,
+        publisher,
+        indicator_code,
+        period,
+        unit,
+        higher_in,
+        is_compiled_from_paper,
+        status,
+        status_reason,
+        max(case when country_iso3 = 'RUS' then metric_value end) as russia_value,
+        max(case when country_iso3 = 'BLR' then metric_value end) as belarus_value,
+        max(case when kind = 'pct_difference' then metric_value end) as pct_difference,
+        max(case when country_iso3 = 'RUS' then vintage end) as russia_vintage,
+        max(case when country_iso3 = 'BLR' then vintage end) as belarus_vintage,
+        max(case when country_iso3 = 'RUS' then vintage_label end) as russia_vintage_label,
+        max(case when country_iso3 = 'BLR' then vintage_label end) as belarus_vintage_label,
+        max(case when country_iso3 = 'RUS' then origin end) as russia_origin,
+        max(case when country_iso3 = 'BLR' then origin end) as belarus_origin,
+        max(case when country_iso3 = 'RUS' then snapshot_sha256 end) as russia_snapshot_sha256,
+        max(case when country_iso3 = 'BLR' then snapshot_sha256 end) as belarus_snapshot_sha256,
+        max(case when country_iso3 = 'RUS' then world_rank end) as russia_world_rank,
+        max(case when country_iso3 = 'BLR' then world_rank end) as belarus_world_rank,
+        max(world_rank_vintage) as world_rank_vintage
+    from figures
+    group by
+        metric_id, display_order, metric_label, publisher, indicator_code, period, unit, higher_in,
+        is_compiled_from_paper, status, status_reason
 ),
 
-joined as (
-    select
-        metrics.metric_id,
-        metrics.display_order,
-        metrics.metric_label,
-        metrics.publisher,
-        metrics.indicator_code,
-        metrics.period,
-        metrics.unit,
-        metrics.compare,
-        russia.value as russia_value,
-        belarus.value as belarus_value,
-        russia.vintage as russia_vintage,
-        belarus.vintage as belarus_vintage,
-        russia.vintage_label as russia_vintage_label,
-        belarus.vintage_label as belarus_vintage_label,
-        russia.origin as russia_origin,
-        belarus.origin as belarus_origin,
-        russia.snapshot_sha256 as russia_snapshot_sha256,
-        belarus.snapshot_sha256 as belarus_snapshot_sha256,
-        ranks.russia_world_rank,
-        ranks.belarus_world_rank,
-        ranks.world_rank_vintage,
-        loaded_publishers.publisher is not null as publisher_loaded,
-        -- compiled from the paper: the figure shown is the paper's own, so it checks nothing against a publisher
-        coalesce(russia.origin = 'compiled_from_paper' or belarus.origin = 'compiled_from_paper', false)
-            as is_compiled_from_paper
-    from metrics
-    left join russia
-        on
-            metrics.publisher = russia.publisher
-            and metrics.indicator_code = russia.indicator_code
-            and metrics.period = russia.period
-    left join belarus
-        on
-            metrics.publisher = belarus.publisher
-            and metrics.indicator_code = belarus.indicator_code
-            and metrics.period = belarus.period
-    left join loaded_publishers
-        on metrics.publisher = loaded_publishers.publisher
-    left join ranks
-        on metrics.metric_id = ranks.metric_id
-),
-
-compared as (
-    select
-        *,
-        case
-            when compare = 'pct_difference'
-                then {{ round_to(pct_difference('russia_value', 'belarus_value'), 4) }}
-        end as pct_difference,
-        case
-            when russia_value is null or belarus_value is null then null
-            when russia_value > belarus_value then 'Russia'
-            when russia_value < belarus_value then 'Belarus'
-            else 'equal'
-        end as higher_in
-    from joined
-),
-
+-- the columns in the order analysts and the export know
 final as (
     select
         metric_id,
@@ -123,28 +59,12 @@ final as (
         is_compiled_from_paper,
         russia_snapshot_sha256,
         belarus_snapshot_sha256,
-        cast(russia_world_rank as integer) as russia_world_rank,
-        cast(belarus_world_rank as integer) as belarus_world_rank,
+        russia_world_rank,
+        belarus_world_rank,
         world_rank_vintage,
-        case
-            when not publisher_loaded then 'pending'
-            when russia_value is null and belarus_value is null then 'no data'
-            when compare = 'pct_difference' and (russia_value is null or belarus_value is null) then 'partial'
-            else 'computed'
-        end as status,
-        case
-            when not publisher_loaded
-                then 'no ' || publisher || ' data in the warehouse yet: its connector has not loaded any snapshot'
-            when period is null
-                then 'the paper states no period for this figure'
-            when russia_value is null and belarus_value is null
-                then publisher || ' publishes no ' || indicator_code || ' for ' || period || ' in the loaded releases'
-            when compare = 'pct_difference' and russia_value is null
-                then 'no Russian value for ' || period
-            when compare = 'pct_difference' and belarus_value is null
-                then 'no Belarusian value for ' || period
-        end as status_reason
-    from compared
+        status,
+        status_reason
+    from pivoted
 )
 
 select * from final

@@ -1,14 +1,6 @@
 {#- How many news items support each row of Tables 1, 6 and 7 (through the row's taxonomy category). -#}
-with table1 as (
-    select * from {{ ref('paper_table1_cooperation_aspects') }}
-),
-
-table6 as (
-    select * from {{ ref('paper_table6_challenges') }}
-),
-
-table7 as (
-    select * from {{ ref('paper_table7_digitalization') }}
+with facts as (
+    select * from {{ ref('paper_qualitative_facts') }}
 ),
 
 categories as (
@@ -17,25 +9,11 @@ categories as (
 
 paper_rows as (
     select distinct
-        'Table 1' as paper_table,
+        paper_table,
         table_row,
-        aspect as row_label,
+        heading as row_label,
         news_category
-    from table1
-    union all
-    select distinct
-        'Table 6' as paper_table,
-        table_row,
-        challenge as row_label,
-        news_category
-    from table6
-    union all
-    select distinct
-        'Table 7' as paper_table,
-        table_row,
-        aspect as row_label,
-        news_category
-    from table7
+    from facts
 ),
 
 final as (
