@@ -45,8 +45,9 @@ lint: install ## ruff (lint + import order) and sqlfluff on the dbt models
 types: install ## mypy
 	$(BIN)/mypy
 
-pytest: install ## the test suite
-	$(BIN)/pytest -q
+PYTEST_WORKERS ?= auto
+pytest: install ## the test suite, one worker per core (PYTEST_WORKERS=0: in this process)
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint types pytest ## lint + types + tests (what CI runs)
 

@@ -55,6 +55,35 @@ class Figures:
 FIGURES = Figures()
 
 
+def pytest_sessionfinish(session: Any) -> None:
+    """Under pytest-xdist each worker measures its share: hand it to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["unionstat_reliability"] = {
+            "matrix": [[source, fault, outcome] for (source, fault), outcome in FIGURES.matrix.items()],
+            "end_to_end": FIGURES.end_to_end,
+            "crash_points": FIGURES.crash_points,
+            "crash_seconds": FIGURES.crash_seconds,
+            "fuzz_examples": FIGURES.fuzz_examples,
+            "hostile": FIGURES.hostile,
+        }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller's side of `pytest_sessionfinish`: add a worker's figures to this process's."""
+    figures = getattr(node, "workeroutput", {}).get("unionstat_reliability")
+    if not figures:
+        return
+    FIGURES.matrix.update({(source, fault): outcome for source, fault, outcome in figures["matrix"]})
+    FIGURES.end_to_end.extend(figures["end_to_end"])
+    FIGURES.crash_points.extend(figures["crash_points"])
+    FIGURES.crash_seconds += figures["crash_seconds"]
+    for name, count in figures["fuzz_examples"].items():
+        FIGURES.fuzz_examples[name] = FIGURES.fuzz_examples.get(name, 0) + count
+    FIGURES.hostile.extend(figures["hostile"])
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the fault matrix and the counts (only when reliability tests ran)."""
     figures = FIGURES
