@@ -48,6 +48,9 @@ def _replay_env(monkeypatch: pytest.MonkeyPatch, warehouse_dir: Path) -> Setting
     monkeypatch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(warehouse_dir))
     monkeypatch.setenv("UNIONSTAT_MODE", "replay")
     monkeypatch.setenv("UNIONSTAT_FETCH_RETRY_DELAYS_S", "0")  # one quick retry: the orchestrator's, not a sleep
+    # No documentation sites (dbt docs, Data Docs) unless a test asserts on them: the session's reference build
+    # (`reference_build`) has them, and so do the tests that set UNIONSTAT_DOCS=true.
+    monkeypatch.setenv("UNIONSTAT_DOCS", "false")
     monkeypatch.delenv("UNIONSTAT_REFERENCE_DIR", raising=False)
     for key in list(os.environ):
         if key.startswith("UNIONSTAT_") and key.endswith("_BASE_URL"):
@@ -69,6 +72,7 @@ def reference_build(tmp_path_factory: pytest.TempPathFactory, prefect_harness: N
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         settings = _replay_env(monkeypatch, tmp_path_factory.mktemp("reference-build") / "warehouse")
+        monkeypatch.setenv("UNIONSTAT_DOCS", "true")
         summary = refresh()
     return {"warehouse_dir": settings.warehouse_dir, "summary": summary}
 

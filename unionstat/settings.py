@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     duckdb_threads: int | None = Field(None, ge=1)
     duckdb_temp_dir: Path | None = None
+    docs: bool = True
 
     @classmethod
     def settings_customise_sources(

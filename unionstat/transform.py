@@ -40,7 +40,8 @@ def dbt_build(
     build copy already holds every relation); None builds everything, incremental models from scratch.
     A selective build happens only when the code equals the published build's (flows.refresh.build_selection),
     so its docs would equal the published docs (DuckDB's catalog holds names, columns and types, no row
-    statistics): they are not generated again (about 6 s at any size), unless no published docs exist. For the
+    statistics): they are not generated again (about 6 s at any size), unless no published docs exist; with
+    `settings.docs` off (UNIONSTAT_DOCS=false) never. For the
     same reason a selective build skips the unit tests.
     """
     from dbt.cli.main import dbtRunner
@@ -81,7 +82,7 @@ def dbt_build(
                 raise TransformFailed(_failure(result, outcome))
         generated = settings.build_dir / "dbt_target" / "static_index.html"
         generated.unlink(missing_ok=True)  # publish_docs copies only docs this build generated
-        if select is None or not published_docs(settings).is_file():
+        if settings.docs and (select is None or not published_docs(settings).is_file()):
             docs = runner.invoke(["--quiet", "docs", "generate", "--static", *common])
             if not docs.success:
                 raise TransformFailed(f"dbt docs generate failed: {docs.exception}")
