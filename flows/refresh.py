@@ -182,12 +182,6 @@ def validate_task(settings: Settings, new_rows: dict[str, list[str]], run_id: st
         return validate.validate_new_rows(settings, con, new_rows, run_id)
 
 
-@task(name="validate-marts", cache_policy=NONE)
-def validate_marts_task(settings: Settings, run_id: str, only: set[str] | None) -> validate.ValidationReport:
-    with warehouse.connection(settings.build_db) as con:
-        return validate.validate_marts(settings, con, run_id, only)
-
-
 @task(name="dbt-build", cache_policy=NONE)
 def transform_task(settings: Settings, as_of: str | None, select: list[str] | None) -> transform.TransformResult:
     return transform.dbt_build(settings, settings.build_db, as_of=as_of, select=select)
@@ -306,12 +300,6 @@ def refresh(
             built = transform_task(settings, as_of, select)
             summary.dbt_models, summary.dbt_tests = built.models, built.tests
             summary.dbt_docs_generated = built.docs_generated
-
-            stage = summary.enter("validate-marts")
-            rebuilt = None if select is None else {node.rsplit(".", 1)[1] for node in built.statuses}
-            report.extend(validate_marts_task(settings, run_id, rebuilt))
-            _count(summary, report)
-            report.gate()
 
             stage = summary.enter("publish")
             summary.status = "partial" if summary.failed_sources else "published"

@@ -175,9 +175,11 @@ def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[
     source = duckdb.connect(str(duckdb_path), read_only=True)
     target = server.connect()
     try:
+        # The raw views too (raw.worldbank_bulk_observations: the bulk CSVs unnested once, by DuckDB), as tables.
         raw_tables = source.execute(
-            "select schema_name, table_name from duckdb_tables() where schema_name = ? order by table_name",
-            [COPIED_SCHEMA],
+            "select schema_name, table_name from duckdb_tables() where schema_name = $schema "
+            "union all select schema_name, view_name from duckdb_views() where schema_name = $schema order by 2",
+            {"schema": COPIED_SCHEMA},
         ).fetchall()
         with target.cursor() as cursor:
             for schema, table in [*raw_tables, *COPIED_TABLES]:
