@@ -273,7 +273,8 @@ def postgres_build(
 
 
 def _table_counts(path: Path, schema: str) -> list[tuple[str, int]]:
-    tables = [r[0] for r in query(path, "select table_name from duckdb_tables() where schema_name = ?", [schema])]
+    relations = "select table_name from information_schema.tables where table_schema = ?"  # views too
+    tables = [r[0] for r in query(path, relations, [schema])]
     return [(table, query(path, f"select count(*) from {schema}.{table}")[0][0]) for table in tables]
 
 
