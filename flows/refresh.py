@@ -216,12 +216,6 @@ def validate_task(settings: Settings, new_rows: dict[str, list[str]], run_id: st
         return validate.validate_new_rows(settings, con, new_rows, run_id)
 
 
-@task(name="validate-marts", cache_policy=NONE)
-def validate_marts_task(settings: Settings, run_id: str, only: set[str] | None) -> validate.ValidationReport:
-    with warehouse.connection(settings.build_db, settings=settings) as con:
-        return validate.validate_marts(settings, con, run_id, only)
-
-
 @task(name="dbt-build", cache_policy=NONE)
 def transform_task(settings: Settings, as_of: str | None, select: list[str] | None) -> transform.TransformResult:
     return transform.dbt_build(settings, settings.build_db, as_of=as_of, select=select)
@@ -264,7 +258,6 @@ def refresh(
             else:
                 _validate_raw(run)
                 _transform(run)
-                _validate_marts(run)
                 _publish(run)
         except Exception as exc:
             raise _failed(run, exc) from exc
@@ -286,7 +279,6 @@ class Run:
     loaded: load.LoadResult = field(default_factory=load.LoadResult)
     previous: dict[str, Any] = field(default_factory=dict)
     select: list[str] | None = None
-    rebuilt: set[str] | None = None
 
     @classmethod
     def start(
@@ -389,12 +381,6 @@ def _transform(run: Run) -> None:
     built = transform_task(run.settings, summary.as_of, run.select)
     summary.dbt_models, summary.dbt_tests = built.models, built.tests
     summary.dbt_docs_generated = built.docs_generated
-    run.rebuilt = None if run.select is None else {node.rsplit(".", 1)[1] for node in built.statuses}
-
-
-def _validate_marts(run: Run) -> None:
-    run.summary.enter("validate-marts")
-    _gate(run, validate_marts_task(run.settings, run.run_id, run.rebuilt))
 
 
 def _publish(run: Run) -> None:

@@ -61,7 +61,9 @@ class WorldBank(Connector):
     #: (ELT): raw.worldbank_bulk holds one row per data line with the year cells as a DOUBLE list typed by DuckDB's
     #: CSV reader, raw.worldbank_bulk_files the years and release date of each file once. The table macro
     #: raw.worldbank_bulk_rows(shas, loaded) gives the lines of the snapshots in `shas` (or, with loaded = false,
-    #: of every other snapshot) in the long shape of raw.worldbank_observations, numbered as staging numbers them.
+    #: of every other snapshot) in the long shape of raw.worldbank_observations: the one place the year cells are
+    #: unnested. Validation reads it for the new snapshots; the view raw.worldbank_bulk_observations (every
+    #: snapshot) is the dbt source staging reads; parse_bulk_csv reads it for one file.
     raw_ddl = """
     create table if not exists raw.worldbank_observations (
         snapshot_sha256 varchar not null,
@@ -104,7 +106,7 @@ class WorldBank(Connector):
     create or replace macro raw.worldbank_bulk_rows(shas, loaded) as table
         select
             snapshot_sha256,
-            (line_number - 1) * year_count + position as row_number,
+            cast((line_number - 1) * year_count + position as integer) as row_number,
             indicator_code as indicator_id,
             indicator_name,
             cast(null as varchar) as country_iso2,
@@ -128,6 +130,8 @@ class WorldBank(Connector):
             inner join raw.worldbank_bulk_files as file on line.snapshot_sha256 = file.snapshot_sha256
             where list_contains(shas, line.snapshot_sha256) = loaded
         );
+    create or replace view raw.worldbank_bulk_observations as
+        select * from raw.worldbank_bulk_rows(cast([] as varchar[]), false);
     """
 
     # -- fetch: copy pages as sent -------------------------------------------------------------

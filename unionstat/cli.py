@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -194,7 +195,7 @@ def _serve(args: argparse.Namespace) -> int:
         service.stop()
 
 
-CHECK_STAGES = ("validate", "transform", "validate-marts")
+CHECK_STAGES = ("validate", "transform")
 
 
 def _dq(args: argparse.Namespace) -> int:
@@ -215,6 +216,15 @@ def _dq(args: argparse.Namespace) -> int:
     )
     for warning in summary.get("expectation_warnings", []):
         print(f"  warning: {warning}")
+    tests = dq.dbt_tests(settings, latest["run_id"])
+    counts = Counter(str(t["status"]) for t in tests)
+    print("  dbt tests: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none ran"))
+    for test in (t for t in tests if t["status"] not in ("pass", "success", "skipped")):
+        stored = f", rows in {test['stored_failures']}" if test["stored_failures"] else ""
+        print(
+            f"  dbt {test['status']}: {test['model']}: {test['name']} ({test['severity']}): "
+            f"{test['failures']} failing rows{stored}"
+        )
     print("freshness:")
     for row in dq.freshness(settings):
         detail = f", last error: {row['last_error']}" if row["last_error"] else ""

@@ -70,7 +70,29 @@ create table if not exists dbt_results (
     failures bigint,
     message varchar
 );
+create table if not exists dbt_failures (
+    run_id varchar not null,
+    recorded_at timestamptz not null,
+    unique_id varchar not null,
+    relation varchar not null,
+    row_json varchar not null
+);
+alter table dbt_results add column if not exists name varchar;
+alter table dbt_results add column if not exists model varchar;
+alter table dbt_results add column if not exists severity varchar;
+alter table dbt_results add column if not exists stored_failures varchar;
 """
+DBT_COLUMNS = (
+    "unique_id",
+    "resource_type",
+    "status",
+    "failures",
+    "message",
+    "name",
+    "model",
+    "severity",
+    "stored_failures",
+)
 
 
 def history_path(settings: Settings) -> Path:
@@ -90,6 +112,8 @@ def record_run(
     """
     now = datetime.now(UTC)
     run_id = summary["run_id"]
+    dbt_results = list(dbt_results)
+    failing = _stored_failing_rows(settings, dbt_results)
     with warehouse.rewritten(history_path(settings)) as con:
         con.execute(HISTORY_DDL)
         con.execute(
@@ -132,32 +156,80 @@ def record_run(
                 attempts.append([run_id, now, source, "new" if count else "unchanged", count, None])
         if attempts:
             con.executemany("insert into fetch_attempts values (?, ?, ?, ?, ?, ?)", attempts)
-        d_rows = [
-            [run_id, r["unique_id"], r["resource_type"], r["status"], r.get("failures"), r.get("message")]
-            for r in dbt_results
-        ]
+        d_rows = [[run_id, *(r.get(column) for column in DBT_COLUMNS)] for r in dbt_results]
         if d_rows:
-            con.executemany("insert into dbt_results values (?, ?, ?, ?, ?, ?)", d_rows)
+            columns = ", ".join(("run_id", *DBT_COLUMNS))
+            marks = ", ".join("?" * (1 + len(DBT_COLUMNS)))
+            con.executemany(f"insert into dbt_results ({columns}) values ({marks})", d_rows)  # noqa: S608
+        if failing:
+            con.executemany("insert into dbt_failures values (?, ?, ?, ?, ?)", [[run_id, now, *row] for row in failing])
 
 
-def read_dbt_results(run_results: Path) -> list[dict[str, Any]]:
-    """dbt's own artifact (target/run_results.json), one dict per node."""
+def read_dbt_results(run_results: Path, manifest: Path | None = None) -> list[dict[str, Any]]:
+    """dbt's own artifacts: one dict per node of the build's run_results.json; a data test's name, the model it
+    tests, its severity and the relation holding its failing rows (`store_failures`) from the build's manifest
+    (by default dbt_target/manifest.json beside the results)."""
     if not run_results.is_file():
         return []
     payload = json.loads(run_results.read_text(encoding="utf-8"))
+    manifest = manifest or run_results.parent / "dbt_target" / "manifest.json"
+    nodes: dict[str, Any] = {}
+    if manifest.is_file():
+        parsed = json.loads(manifest.read_text(encoding="utf-8"))
+        nodes = {**parsed.get("nodes", {}), **parsed.get("unit_tests", {})}
     results = []
     for item in payload.get("results", []):
         unique_id = item.get("unique_id", "")
+        resource_type = unique_id.split(".", 1)[0]
+        node = nodes.get(unique_id, {})
+        config = node.get("config") or {}
+        severity = config.get("severity") if resource_type == "test" else None
+        tested = node.get("attached_node") or node.get("model") or ""
+        stored = config.get("store_failures") and (item.get("relation_name") or node.get("relation_name"))
         results.append(
             {
                 "unique_id": unique_id,
-                "resource_type": unique_id.split(".", 1)[0],
+                "resource_type": resource_type,
                 "status": str(item.get("status")),
                 "failures": item.get("failures"),
                 "message": item.get("message"),
+                "name": node.get("name"),
+                "model": tested.rsplit(".", 1)[-1] or None,
+                "severity": str(severity).lower() if severity else None,
+                "stored_failures": _unquoted(stored) if stored else None,
             }
         )
     return results
+
+
+STORED_ROWS_LIMIT = 100  # failing rows of one dbt test copied into the history (the relation holds them all)
+
+
+def _stored_failing_rows(settings: Settings, dbt_results: list[dict[str, Any]]) -> list[list[Any]]:
+    """The failing rows dbt stored (`store_failures`) for the tests that failed or warned, read from the build
+    (a failed run's build is discarded after it is recorded) or, once published, the published warehouse:
+    [unique_id, relation, row as JSON], at most STORED_ROWS_LIMIT per test."""
+    stored = [r for r in dbt_results if r.get("stored_failures") and r["status"] in ("fail", "warn")]
+    database = settings.build_db if settings.build_db.exists() else settings.published_db
+    if not stored or not database.exists():
+        return []
+    rows: list[list[Any]] = []
+    with warehouse.connection(database, read_only=True) as con:
+        relations = con.execute("select table_schema || '.' || table_name from information_schema.tables")
+        existing = {str(name) for (name,) in relations.fetchall()}
+        for result in (r for r in stored if r["stored_failures"] in existing):
+            schema, table = str(result["stored_failures"]).split(".", 1)
+            cursor = con.execute(f'select * from "{schema}"."{table}" limit {STORED_ROWS_LIMIT}')  # noqa: S608
+            names = [str(d[0]) for d in cursor.description or []]
+            for values in cursor.fetchall():
+                row = json.dumps(dict(zip(names, values, strict=True)), default=str)
+                rows.append([result["unique_id"], result["stored_failures"], row])
+    return rows
+
+
+def _unquoted(relation: str) -> str:
+    """dbt's quoted relation name ("db"."schema"."table") as schema.table, as a query of the warehouse names it."""
+    return ".".join(part.strip('"') for part in relation.split(".")[-2:])
 
 
 FRESHNESS_STATES = (
@@ -258,6 +330,22 @@ def latest_run(settings: Settings) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"run_id": row[0], "status": row[1], "failed_stage": row[2], "error": row[3], "summary": json.loads(row[4])}
+
+
+def dbt_tests(settings: Settings, run_id: str) -> list[dict[str, Any]]:
+    """The dbt tests a run ran (data and unit tests): name, model, severity, status, failing rows and where they
+    are stored; failures first."""
+    if not history_path(settings).exists():
+        return []
+    with warehouse.connection(history_path(settings), read_only=True) as con:
+        cursor = con.execute(
+            "select name, model, severity, status, failures, stored_failures, message, unique_id from dbt_results "
+            "where run_id = ? and resource_type in ('test', 'unit_test') "
+            "order by case status when 'error' then 0 when 'fail' then 1 when 'warn' then 2 else 3 end, model, name",
+            [run_id],
+        )
+        names = [str(d[0]) for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def notify(settings: Settings, summary: dict[str, Any]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -109,58 +110,69 @@ def validate_new_rows(
     if not batches:
         LOG.info("validate: nothing new to validate")
         return report
-    for table in batches:
-        suite_path = settings.expectations_dir / f"{table}.json"
-        if not suite_path.is_file():
-            raise ValidationFailed(f"{table}: no expectation suite; expected {suite_path}")
-    frames: dict[str, tuple[pd.DataFrame, list[str], list[str]]] = {}
+    suites = {table: Suite.read(settings.expectations_dir, table) for table in sorted(batches)}
+    frames: dict[str, tuple[pd.DataFrame, list[str]]] = {}
     changes: list[ExpectationOutcome] = []
-    for table, shas in sorted(batches.items()):
-        suite_path = settings.expectations_dir / f"{table}.json"
-        compare = _compare_columns(suite_path)
-        spec = json.loads(suite_path.read_text(encoding="utf-8"))
-        rows = RawRows.of(table, spec)
-        columns, keep_as_text = _suite_columns(spec, rows.columns(con))
-        batch = _batch(con, rows, shas, compare, columns, keep_as_text)
-        if compare:
-            changes.append(_changed_rows_outcome(con, rows, shas, compare, len(batch)))
-        if len(batch) or not compare:
-            frames[table] = (batch, shas, list(RAW_INDEX))
-    report = _validate(settings, con, frames, run_id)
+    for table, suite in suites.items():
+        shas = batches[table]
+        columns, keep_as_text = _suite_columns(suite.spec, suite.rows.columns(con))
+        batch = _batch(con, suite.rows, shas, suite.compare, columns, keep_as_text)
+        if suite.compare:
+            changes.append(_changed_rows_outcome(con, suite.rows, shas, suite.compare, len(batch)))
+        if len(batch) or not suite.compare:
+            frames[table] = (batch, shas)
+    report = _validate(settings, con, suites, frames, run_id)
     _store(con, changes, run_id)
     report.outcomes.extend(changes)
-    for table, shas in sorted(batches.items()):
-        drops = _row_count_drops(con, table, shas, _row_count_floor(settings.expectations_dir / f"{table}.json"))
+    for table, suite in suites.items():
+        drops = _row_count_drops(con, table, batches[table], suite.row_count_floor)
         _store(con, drops, run_id)
         report.outcomes.extend(drops)
     return report
 
 
-def validate_marts(
-    settings: Settings, con: duckdb.DuckDBPyConnection, run_id: str, only: set[str] | None = None
-) -> ValidationReport:
-    """Validate every mart that has a suite in expectations/ (marts.<name>.json), as whole tables; with `only`,
-    just those marts (the ones this run's dbt build rebuilt: the others were validated when they were built)."""
-    batches: dict[str, tuple[pd.DataFrame, list[str], list[str]]] = {}
-    for suite_path in sorted(settings.expectations_dir.glob("marts.*.json")):
-        table = suite_path.stem
-        if only is not None and table.split(".", 1)[1] not in only:
-            continue
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?",
-            [table.split(".", 1)[1]],
-        ).fetchone()
-        if not exists or not exists[0]:
-            raise ValidationFailed(f"{suite_path} validates {table}, which dbt did not build")
-        spec = json.loads(suite_path.read_text(encoding="utf-8"))
-        index = list(spec.get("meta", {}).get("index_columns", []))
-        batches[table] = (con.execute(f"select * from {table}").df(), [], index)  # noqa: S608
-    return _validate(settings, con, batches, run_id)
-
-
 RAW_INDEX = ("snapshot_sha256", "row_number")
 ROW_COUNT_FLOOR = 0.5
+RESULT_FORMAT = {  # every failing row's key, so that the whole row is quarantined
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": list(RAW_INDEX),
+    "partial_unexpected_count": 5,
+}
 MACRO_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A raw table's suite (expectations/<table>.json), read once: the GX suite itself (`spec`) and what its
+    `meta` asks of this module: where its rows are read (`rows_macro`), the columns that make a loaded row the
+    same figure and value (`changed_rows.compare_columns`) and the row-count floor against the previous release
+    (`row_count_vs_previous_vintage.min_ratio`, default 0.5; null turns the check off)."""
+
+    table: str
+    spec: dict[str, Any]
+    rows: RawRows
+    compare: list[str]
+    row_count_floor: float | None
+
+    @classmethod
+    def read(cls, expectations_dir: Path, table: str) -> Suite:
+        path = expectations_dir / f"{table}.json"
+        if not path.is_file():
+            raise ValidationFailed(f"{table}: no expectation suite; expected {path}")
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        for entry in spec.get("expectations", []):
+            if entry.get("severity") not in SEVERITIES:
+                raise ValidationFailed(
+                    f"{path}: every expectation needs severity {SEVERITIES}; {entry.get('type')} has "
+                    f"{entry.get('severity')!r}"
+                )
+        meta = spec.get("meta", {})
+        compare = meta.get("changed_rows", {}).get("compare_columns", [])
+        if not all(isinstance(c, str) and c.isidentifier() for c in compare):
+            raise ValidationFailed(f"{path}: meta.changed_rows.compare_columns must be column names, found {compare}")
+        floor = meta.get("row_count_vs_previous_vintage", {"min_ratio": ROW_COUNT_FLOOR})
+        min_ratio = None if floor is None or floor.get("min_ratio") is None else float(floor["min_ratio"])
+        return cls(table, spec, RawRows.of(table, spec), list(compare), min_ratio)
 
 
 @dataclass(frozen=True)
@@ -203,7 +215,8 @@ class RawRows:
 def _validate(
     settings: Settings,
     con: duckdb.DuckDBPyConnection,
-    batches: dict[str, tuple[pd.DataFrame, list[str], list[str]]],
+    suites: dict[str, Suite],
+    batches: dict[str, tuple[pd.DataFrame, list[str]]],
     run_id: str,
 ) -> ValidationReport:
     import great_expectations as gx  # heavy import, only when there is work
@@ -212,13 +225,11 @@ def _validate(
     if not batches:
         return report
     context = _context(gx, settings)
-    for table, (batch, shas, index) in batches.items():
-        suite_path = settings.expectations_dir / f"{table}.json"
-        outcomes, quarantined = _run_suite(gx, context, suite_path, table, batch, run_id, index)
-        if quarantined and table.startswith("raw."):
-            rows = RawRows.of(table, json.loads(suite_path.read_text(encoding="utf-8")))
-            if list(batch.columns) != rows.columns(con):
-                quarantined = _with_full_rows(con, rows, quarantined)  # the batch held only the suite's columns
+    for table, (batch, shas) in batches.items():
+        suite = suites[table]
+        outcomes, quarantined = _run_suite(gx, context, suite, batch, run_id)
+        if quarantined and list(batch.columns) != suite.rows.columns(con):
+            quarantined = _with_full_rows(con, suite.rows, quarantined)  # the batch held only the suite's columns
         for outcome in outcomes:
             outcome.snapshots = sorted(shas)
         _store(con, outcomes, run_id)
@@ -228,13 +239,6 @@ def _validate(
     localize_site(settings.reports_dir / "data_docs")  # offline: local copies of GX's CDN assets (data_docs_assets)
     report.docs_index = settings.reports_dir / "data_docs" / "index.html"
     return report
-
-
-def _row_count_floor(suite_path: Path) -> float | None:
-    """The suite's `meta.row_count_vs_previous_vintage.min_ratio` (default 0.5); null turns the check off."""
-    meta = json.loads(suite_path.read_text(encoding="utf-8")).get("meta", {})
-    rule = meta.get("row_count_vs_previous_vintage", {"min_ratio": ROW_COUNT_FLOOR})
-    return None if rule is None or rule.get("min_ratio") is None else float(rule["min_ratio"])
 
 
 def _row_count_drops(
@@ -406,15 +410,6 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def _compare_columns(suite_path: Path) -> list[str]:
-    """The suite's `meta.changed_rows.compare_columns`: the columns that make a row the same figure and value."""
-    meta = json.loads(suite_path.read_text(encoding="utf-8")).get("meta", {})
-    columns = meta.get("changed_rows", {}).get("compare_columns", [])
-    if not all(isinstance(c, str) and c.isidentifier() for c in columns):
-        raise ValidationFailed(f"{suite_path}: meta.changed_rows.compare_columns must be column names, found {columns}")
-    return list(columns)
-
-
 def _changed_rows_outcome(
     con: duckdb.DuckDBPyConnection, rows: RawRows, shas: list[str], compare: list[str], changed: int
 ) -> ExpectationOutcome:
@@ -438,18 +433,11 @@ def _changed_rows_outcome(
 
 
 def _run_suite(
-    gx: Any, context: Any, suite_path: Path, table: str, batch: pd.DataFrame, run_id: str, index: list[str]
+    gx: Any, context: Any, suite_file: Suite, batch: pd.DataFrame, run_id: str
 ) -> tuple[list[ExpectationOutcome], list[dict[str, Any]]]:
-    spec = json.loads(suite_path.read_text(encoding="utf-8"))
-    for entry in spec.get("expectations", []):
-        if entry.get("severity") not in SEVERITIES:
-            raise ValidationFailed(
-                f"{suite_path}: every expectation needs severity {SEVERITIES}; {entry.get('type')} has "
-                f"{entry.get('severity')!r}"
-            )
-    suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
+    suite = context.suites.add_or_update(gx.ExpectationSuite(**copy.deepcopy(suite_file.spec)))
     source = context.data_sources.add_or_update_pandas(DATASOURCE)
-    asset_name = table.replace(".", "__")
+    asset_name = suite_file.table.replace(".", "__")
     asset = next((a for a in source.assets if a.name == asset_name), None) or source.add_dataframe_asset(asset_name)
     definition = next(iter(asset.batch_definitions), None) or asset.add_batch_definition_whole_dataframe("new_rows")
     validation = context.validation_definitions.add_or_update(
@@ -460,7 +448,7 @@ def _run_suite(
             name=f"{suite.name}__checkpoint",
             validation_definitions=[validation],
             actions=[],  # Data Docs are built once, after every suite ran (one build, not one per checkpoint)
-            result_format=_result_format(index),
+            result_format=RESULT_FORMAT,
         )
     )
     result = checkpoint.run(batch_parameters={"dataframe": batch}, run_id=gx.RunIdentifier(run_name=run_id))
@@ -474,7 +462,7 @@ def _run_suite(
             outcomes.append(
                 ExpectationOutcome(
                     suite=suite.name,
-                    table=table,
+                    table=suite_file.table,
                     expectation_type=config.type,
                     column=config.kwargs.get("column"),
                     severity=str(getattr(severity, "value", severity) or "critical"),
@@ -485,21 +473,14 @@ def _run_suite(
                     observed=details.get("observed_value"),
                 )
             )
-            if not res.success and index and table.startswith("raw."):
-                quarantined.extend(_quarantine(batch, outcomes[-1], details.get("unexpected_index_list") or [], index))
+            if not res.success:
+                quarantined.extend(_quarantine(batch, outcomes[-1], details.get("unexpected_index_list") or []))
     return outcomes, quarantined
 
 
-def _result_format(index: list[str]) -> dict[str, Any]:
-    if not index:
-        return {"result_format": "SUMMARY", "partial_unexpected_count": 5}
-    return {"result_format": "COMPLETE", "unexpected_index_column_names": index, "partial_unexpected_count": 5}
-
-
-def _quarantine(
-    batch: pd.DataFrame, outcome: ExpectationOutcome, unexpected: list[Any], index: list[str]
-) -> list[dict[str, Any]]:
+def _quarantine(batch: pd.DataFrame, outcome: ExpectationOutcome, unexpected: list[Any]) -> list[dict[str, Any]]:
     """The full failing rows, found by their index columns, kept for inspection (never dropped silently)."""
+    index = list(RAW_INDEX)
     keys = {tuple(str(item.get(col)) for col in index) for item in unexpected if isinstance(item, dict)}
     if not keys:
         return []

@@ -175,9 +175,11 @@ def copy_raw_tables(duckdb_path: Path, server: Postgres, scratch: Path) -> dict[
     source = duckdb.connect(str(duckdb_path), read_only=True)
     target = server.connect()
     try:
+        # The raw views too (raw.worldbank_bulk_observations: the bulk CSVs unnested once, by DuckDB), as tables.
         raw_tables = source.execute(
-            "select schema_name, table_name from duckdb_tables() where schema_name = ? order by table_name",
-            [COPIED_SCHEMA],
+            "select schema_name, table_name from duckdb_tables() where schema_name = $schema "
+            "union all select schema_name, view_name from duckdb_views() where schema_name = $schema order by 2",
+            {"schema": COPIED_SCHEMA},
         ).fetchall()
         with target.cursor() as cursor:
             for schema, table in [*raw_tables, *COPIED_TABLES]:
@@ -271,7 +273,8 @@ def postgres_build(
 
 
 def _table_counts(path: Path, schema: str) -> list[tuple[str, int]]:
-    tables = [r[0] for r in query(path, "select table_name from duckdb_tables() where schema_name = ?", [schema])]
+    relations = "select table_name from information_schema.tables where table_schema = ?"  # views too
+    tables = [r[0] for r in query(path, relations, [schema])]
     return [(table, query(path, f"select count(*) from {schema}.{table}")[0][0]) for table in tables]
 
 
@@ -299,7 +302,9 @@ def _columns(rows: list[tuple[Any, ...]]) -> list[str]:
 
 
 def test_dbt_build_on_postgres_builds_every_sql_model_and_passes_every_test(postgres_build: PostgresBuild) -> None:
+    warned = {node for node, status in postgres_build.statuses.items() if status.startswith("warn")}
     failures = {node: status for node, status in postgres_build.statuses.items() if status not in OK}
+    failures = {node: status for node, status in failures.items() if node not in warned}
     assert postgres_build.success, (postgres_build.error, failures)
     assert failures == {}
     models = {node.split(".")[-1] for node in postgres_build.statuses if node.startswith("model.")}
@@ -323,10 +328,14 @@ def test_dbt_build_on_postgres_builds_every_sql_model_and_passes_every_test(post
         ran = {node for node in postgres_build.statuses if node.startswith(kind)}
         assert ran == {node for node in enabled if node.startswith(kind)}
     assert len([node for node in postgres_build.statuses if node.startswith("test.")]) >= 150
+    # The tests of severity warn warn on the same data as in the DuckDB build (its run in the history beside it).
+    history = postgres_build.duckdb_path.parent / "dq_history.duckdb"
+    duckdb_warned = set(_columns(query(history, "select unique_id from dbt_results where status = 'warn'")))
+    assert warned == duckdb_warned & enabled != set()
     assert {node.split(".")[-1] for node in disabled if node.startswith("model.")} == DUCKDB_ONLY_MODELS
     assert {node.split(".", 2)[-1] for node in disabled if node.startswith("unit_test.")} == DUCKDB_ONLY_UNIT_TESTS
     disabled_tests = {node for node in disabled if node.startswith("test.")}
-    assert len(disabled_tests) == 8
+    assert len(disabled_tests) == 17  # 8, and the 9 of the two Python models' mart suites now stated as dbt tests
     assert all(any(model in node for model in DUCKDB_ONLY_MODELS) for node in disabled_tests)
 
 
@@ -446,9 +455,9 @@ def test_news_categories_on_postgres_are_the_pairs_the_regular_expression_gives_
 
 
 def test_bulk_csv_lines_unnest_on_postgres_into_the_rows_duckdb_gives(postgres: Postgres, tmp_path: Path) -> None:
-    """raw.worldbank_bulk (a list of year values per line) on the server engine: stg_worldbank__observations
-    unnests it into the rows DuckDB's raw.worldbank_bulk_rows gives (the rows validation checks), in a database of
-    its own. Synthetic values, not World Bank figures."""
+    """raw.worldbank_bulk (a list of year values per line) on the server engine: stg_worldbank__observations reads
+    the rows DuckDB's raw.worldbank_bulk_rows gives (the rows validation checks; copied as the view
+    raw.worldbank_bulk_observations), in a database of its own. Synthetic values, not World Bank figures."""
     con = postgres.connect(dbname="postgres")
     con.autocommit = True
     with con.cursor() as cursor:

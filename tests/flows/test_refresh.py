@@ -197,17 +197,17 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(
     assert kinds[full["run_id"]].get("unit_test", 0) > 0
     assert kinds[summary["run_id"]].get("test", 0) > 0
     assert "unit_test" not in kinds[summary["run_id"]]
-    # Mart suites run on the rebuilt marts only: the news marts were validated when they were built.
-    validated = {
-        table
-        for (table,) in query(
+    # The marts' dbt tests run on the rebuilt marts only: the news marts were tested when they were built.
+    tested = {
+        model
+        for (model,) in query(
             warehouse_env.warehouse_dir / "dq_history.duckdb",
-            "select distinct table_name from validation_results where run_id = ? and table_name like 'marts.%'",
+            "select distinct model from dbt_results where run_id = ? and resource_type = 'test'",
             [summary["run_id"]],
         )
     }
-    assert "marts.mart_table2_country_comparison" in validated
-    assert "marts.mart_news_items" not in validated
+    assert "mart_table2_country_comparison" in tested
+    assert "mart_news_items" not in tested
     db = warehouse_env.published_db
     assert query(db, "select count(*) from marts.mart_news_items")[0][0] > 0
     assert query(db, GDP_2023) == [

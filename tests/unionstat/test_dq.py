@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from flows.refresh import refresh
@@ -24,6 +25,10 @@ def plant(reference: Path, code: str, rows: list[dict]) -> None:  # type: ignore
     """Add a recording of a World Bank page (synthetic rows) to a copy of the reference snapshot."""
     body = worldbank_page(rows, lastupdated="2025-07-01")
     plant_recording(reference, "worldbank", WB.format(code=code), body, f"{code}.planted.json")
+
+
+def last_run(history: Path) -> str:
+    return str(query(history, "select run_id from runs order by finished_at desc limit 1")[0][0])
 
 
 @pytest.mark.parametrize(
@@ -75,6 +80,88 @@ def test_a_planted_bad_value_fails_the_gate_and_is_quarantined(
         (len(rows),)
     ]
     assert main(["dq"]) == 1  # a critical check failed in the latest run
+
+
+def test_a_failing_error_dbt_test_stops_the_publish_and_keeps_its_failing_rows(
+    published_reference: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The marts are checked by dbt tests: one at severity error (a mart suite's critical expectation before)
+    stops the publish as the raw gate does, and its failing rows outlive the discarded build in the history."""
+    warehouse_env = published_reference
+    db = warehouse_env.published_db
+    # Synthetic: Belarus's 2021 trade share with Russia at 150% (no share exceeds 100), written into the published
+    # raw table as if an earlier release had loaded it. The raw gate sees only new snapshots, so the mart's dbt test
+    # (trade_share between 0 and 100) is all that stands between the value and the publish.
+    con = duckdb.connect(str(db))
+    try:
+        planted = con.execute(
+            "update raw.belstat_cells as cell set value = 150, value_text = '150' "
+            "from staging.stg_belstat__observations as obs "
+            "where cell.snapshot_sha256 = obs.snapshot_sha256 and cell.row_number = obs.snapshot_row "
+            "and obs.indicator_code = 'russia_share_foreign_trade_turnover' and obs.period = '2021'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert planted == [(1,)]
+    before = file_digest(db)
+
+    with pytest.raises(StageFailed, match=r"stage 'transform'.*accepted_range_mart_table5_shares_by_year_trade_share"):
+        refresh(as_of="2030-01-01")  # a new as-of date: everything is rebuilt from the raw tables
+
+    assert file_digest(db) == before
+    history = dq.history_path(warehouse_env)
+    run = last_run(history)
+    assert query(history, "select status, failed_stage from runs where run_id = ?", [run]) == [("failed", "transform")]
+    failed = query(
+        history,
+        "select model, severity, status, failures, stored_failures from dbt_results "
+        "where run_id = ? and status not in ('pass', 'success', 'warn', 'skipped')",
+        [run],
+    )
+    assert len(failed) == 1
+    model, severity, status, failures, relation = failed[0]
+    assert (model, severity, status, failures) == ("mart_table5_shares_by_year", "error", "fail", 1)
+    assert relation.startswith("dbt_test__audit.accepted_range_mart_table5_shares_by_year_trade_share")
+    rows = query(history, "select row_json from dbt_failures where run_id = ? and relation = ?", [run, relation])
+    assert len(rows) == 1 and json.loads(rows[0][0])["trade_share"] == 150.0
+    assert main(["dq"]) == 1  # the check that failed stopped the run
+    out = capsys.readouterr().out
+    assert "dbt fail: mart_table5_shares_by_year: accepted_range_mart_table5_shares_by_year_trade_share" in out
+    assert f"(error): 1 failing rows, rows in {relation}" in out
+
+
+def test_the_report_shows_dbt_tests_beside_the_expectations(
+    published_reference: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reference build publishes with dbt warnings (severity warn): counted from the marts, reported, their
+    failing rows stored in the warehouse and copied into the history."""
+    warehouse_env = published_reference
+    history = dq.history_path(warehouse_env)
+    run = last_run(history)
+    no_units = query(warehouse_env.published_db, "select count(*) from marts.mart_variables where units is null")[0][0]
+    assert no_units > 0  # the reference's WIPO and Rosstat figures compiled from the paper state no unit
+    warned = query(
+        history,
+        "select severity, status, failures, stored_failures from dbt_results where run_id = ? and model = ? "
+        "and name = 'not_null_mart_variables_units'",
+        [run, "mart_variables"],
+    )
+    assert warned == [("warn", "warn", no_units, "dbt_test__audit.not_null_mart_variables_units")]
+    stored = query(warehouse_env.published_db, "select count(*) from dbt_test__audit.not_null_mart_variables_units")
+    assert stored == [(no_units,)]
+    copied = query(history, "select count(*) from dbt_failures where run_id = ? and relation = ?", [run, warned[0][3]])
+    assert copied == [(no_units,)]
+    passed = query(history, "select count(*) from dbt_results where run_id = ? and status = 'pass'", [run])[0][0]
+    assert passed > 100
+
+    assert main(["dq"]) == 0
+    out = capsys.readouterr().out
+    assert f"dbt tests: {passed} pass, " in out
+    assert f"dbt warn: mart_variables: not_null_mart_variables_units (warn): {no_units} failing rows" in out
+    report = (warehouse_env.reports_dir / "index.html").read_text()
+    assert "Great Expectations: the raw rows loaded" in report and "dbt tests: what the build wrote" in report
+    assert "<td>not_null_mart_variables_units</td><td>warn</td>" in report
+    assert "<code>dbt_test__audit.not_null_mart_variables_units</code>" in report
 
 
 def test_a_missing_year_stops_the_source_with_a_named_error(

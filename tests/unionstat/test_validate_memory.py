@@ -67,10 +67,8 @@ def test_the_compact_batch_fails_the_same_expectations_as_the_whole_table(loaded
         report = validate.validate_new_rows(loaded, con, {TABLE: [SHA]}, "compact")
         whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
         context = validate._context(gx, loaded)
-        suite_path = loaded.expectations_dir / f"{TABLE}.json"
-        expected, expected_quarantine = validate._run_suite(
-            gx, context, suite_path, TABLE, whole, "whole", list(validate.RAW_INDEX)
-        )
+        suite = validate.Suite.read(loaded.expectations_dir, TABLE)
+        expected, expected_quarantine = validate._run_suite(gx, context, suite, whole, "whole")
 
     suite_outcomes = [o for o in report.outcomes if o.suite == TABLE]
     assert sorted(map(_outcome_key, suite_outcomes)) == sorted(map(_outcome_key, expected))
@@ -93,10 +91,10 @@ def test_the_compact_batch_fails_the_same_expectations_as_the_whole_table(loaded
 
 
 def test_the_batch_reads_only_the_suite_columns_and_compacts_repeated_text(loaded: Settings) -> None:
-    spec = json.loads((loaded.expectations_dir / f"{TABLE}.json").read_text(encoding="utf-8"))
+    suite = validate.Suite.read(loaded.expectations_dir, TABLE)
     with warehouse.connection(loaded.build_db) as con:
-        columns, typed = validate._suite_columns(spec, validate._table_columns(con, TABLE))
-        batch = validate._batch(con, validate.RawRows(TABLE), [SHA], [], columns, typed)
+        columns, typed = validate._suite_columns(suite.spec, validate._table_columns(con, TABLE))
+        batch = validate._batch(con, suite.rows, [SHA], [], columns, typed)
     assert columns == [
         "snapshot_sha256",
         "row_number",
