@@ -235,9 +235,10 @@ def _validate(
         _store(con, outcomes, run_id)
         report.outcomes.extend(outcomes)
         report.quarantined.extend(quarantined)
-    context.build_data_docs(site_names=[DOCS_SITE])
-    localize_site(settings.reports_dir / "data_docs")  # offline: local copies of GX's CDN assets (data_docs_assets)
-    report.docs_index = settings.reports_dir / "data_docs" / "index.html"
+    if settings.docs:  # UNIONSTAT_DOCS=false: no Data Docs (the results are in the history and the report all the same)
+        context.build_data_docs(site_names=[DOCS_SITE])
+        localize_site(settings.reports_dir / "data_docs")  # offline: local copies of GX's CDN assets
+        report.docs_index = settings.reports_dir / "data_docs" / "index.html"
     return report
 
 
