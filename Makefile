@@ -45,9 +45,12 @@ lint: install ## ruff (lint + import order) and sqlfluff on the dbt models
 types: install ## mypy
 	$(BIN)/mypy
 
+# One worker per core, each test file on one worker (`--dist loadfile`): a file's module-scoped fixtures (a PostgreSQL
+# server, a browser, a stand-in publisher whose cells the fault matrix counts) start once. (`loadgroup` would be
+# finer, but pytest-xdist 3.8 cannot tag the node ids of pytest 9: its groups are silently ignored.)
 PYTEST_WORKERS ?= auto
 pytest: install ## the test suite, one worker per core (PYTEST_WORKERS=0: in this process)
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint types pytest ## lint + types + tests (what CI runs)
 

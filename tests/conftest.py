@@ -20,17 +20,6 @@ from unionstat.settings import PROJECT_ROOT, Settings, quiet_third_party_telemet
 REFERENCE_DIR = PROJECT_ROOT / "warehouse" / "reference"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) the tests of a module that shares a
-    module-scoped fixture (a PostgreSQL server, a browser, a stand-in publisher whose results a later test counts)
-    run on one worker, so that fixture starts once; every other test goes wherever a worker is free."""
-    for item in items:
-        fixtures = getattr(item, "_fixtureinfo", None)
-        definitions = fixtures.name2fixturedefs.values() if fixtures is not None else []
-        if any(defs[-1].scope == "module" for defs in definitions):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else item.nodeid))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """One temporary Prefect server for the whole session, with its own PREFECT_HOME."""

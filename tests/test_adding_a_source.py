@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -157,7 +156,7 @@ def test_a_source_added_in_six_files_reaches_the_marts(
     modules.mkdir()
     monkeypatch.syspath_prepend(str(modules))
     registry_path = add_toy_source(tmp_path / "project", modules, reference_copy)
-    settings = replace(Settings.from_env(), project_root=tmp_path / "project")
+    settings = Settings.from_env().model_copy(update={"project_root": tmp_path / "project"})
     assert settings.reference_dir == reference_copy.resolve()
     configs = scrapers.load_registry(registry_path)
     connectors = [scrapers.connector_for(config, settings) for config in configs.values()]
@@ -186,7 +185,9 @@ def test_a_source_added_in_six_files_reaches_the_marts(
     assert "stg_toy__observations" in transform.observation_models(settings.dbt_project_dir)
     built = transform.dbt_build(settings, settings.build_db, select=["source:toy+"])
     assert built.statuses["model.unionstat.stg_toy__observations"] == "success"
-    assert all(status in ("success", "pass") for status in built.statuses.values()), built.statuses
+    # Every node built and every error-severity test passed; warnings are allowed (the mart tests' `severity: warn`).
+    not_ok = {node: status for node, status in built.statuses.items() if status not in ("success", "pass")}
+    assert all(status.startswith("warn") for status in not_ok.values()), not_ok
 
     # Save: the toy's rows in the union of every release and in the analysts' catalog of variables
     published = query(
