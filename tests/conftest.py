@@ -20,6 +20,21 @@ from unionstat.settings import PROJECT_ROOT, Settings, quiet_third_party_telemet
 REFERENCE_DIR = PROJECT_ROOT / "warehouse" / "reference"
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The reliability tests' figures, at the end of every run that ran them (with or without pytest-xdist)."""
+    from tests.reliability import conftest as reliability
+
+    reliability.print_figures(terminalreporter)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker finished; keep what it measured for the summary."""
+    from tests.reliability import conftest as reliability
+
+    reliability.merge_worker_figures(node)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """One temporary Prefect server for the whole session, with its own PREFECT_HOME."""

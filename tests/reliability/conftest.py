@@ -69,9 +69,9 @@ def pytest_sessionfinish(session: Any) -> None:
         }
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """The controller's side of `pytest_sessionfinish`: add a worker's figures to this process's."""
+def merge_worker_figures(node: Any) -> None:
+    """The controller's side of `pytest_sessionfinish` (called by tests/conftest.py's `pytest_testnodedown`): add a
+    worker's figures to this process's."""
     figures = getattr(node, "workeroutput", {}).get("unionstat_reliability")
     if not figures:
         return
@@ -84,8 +84,9 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     FIGURES.hostile.extend(figures["hostile"])
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the fault matrix and the counts (only when reliability tests ran)."""
+def print_figures(terminalreporter: Any) -> None:
+    """Print the fault matrix and the counts (only when reliability tests ran; called by tests/conftest.py, which
+    the pytest-xdist controller loads, unlike this file)."""
     figures = FIGURES
     if not (figures.matrix or figures.crash_points or figures.fuzz_examples or figures.hostile):
         return
