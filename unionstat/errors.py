@@ -53,3 +53,16 @@ class TransformFailed(UnionstatError):
 
 class RefreshBusy(UnionstatError):
     """Another refresh holds the writer lock."""
+
+
+class LimitExceeded(SourceError):
+    """An input is larger than a configured limit (a size cap, an unpacked size, a line length): the message names
+    the limit, its value and the setting that changes it, so the reason is never mistaken for a bad format."""
+
+    def __init__(self, source: str, location: str, limit: str, cap: int, found: str, setting: str) -> None:
+        self.limit = limit
+        self.cap = cap
+        self.setting = setting
+        super().__init__(
+            source, location, f"{limit} of at most {cap} bytes", f"{found} (a size limit: {setting} sets it)"
+        )

@@ -36,10 +36,12 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util.retry import Retry
 
-from unionstat.errors import NotRecorded, SourceError
+from unionstat.errors import LimitExceeded, NotRecorded, SourceError
 from unionstat.settings import Settings
 
 LOG = logging.getLogger(__name__)
+#: The setting that sets the response-size cap (named in the refusal, so the person knows what to raise).
+CAP_SETTING = "UNIONSTAT_MAX_RESPONSE_BYTES"
 REPLAY_HEADER = "X-Unionstat-Recording"
 ORIGIN_HEADER = "X-Unionstat-Origin"
 #: What a stored response is, by how its bytes reached the warehouse (raw.snapshots.origin): fetched from the
@@ -329,7 +331,7 @@ class HttpClient:
         cap = self.settings.max_response_bytes
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
-            raise SourceError(source, url, f"a response of at most {cap} bytes", f"Content-Length {declared}")
+            raise LimitExceeded(source, url, "a response", cap, f"Content-Length {declared}", CAP_SETTING)
         total = int(declared) if declared and declared.isdigit() else None
         chunks: list[bytes] = []
         size = 0
@@ -338,7 +340,7 @@ class HttpClient:
                 for chunk in response.iter_content(chunk_size=1 << 16):
                     size += len(chunk)
                     if size > cap:
-                        raise SourceError(source, url, f"a response of at most {cap} bytes", f"more than {cap} bytes")
+                        raise LimitExceeded(source, url, "a response", cap, f"more than {cap} bytes", CAP_SETTING)
                     chunks.append(chunk)
                     bar.update(len(chunk))
             except requests.exceptions.ChunkedEncodingError as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,12 +12,16 @@ from pathlib import Path
 import duckdb
 
 from scrapers.base import Connector
-from unionstat.errors import UnionstatError
+from unionstat.errors import LimitExceeded, UnionstatError
 from unionstat.http import ORIGIN_IMPORTED
+from unionstat.settings import Settings
 from unionstat.snapshots import SnapshotStore
 
 LOG = logging.getLogger(__name__)
-MAX_IMPORT_BYTES = 1024 * 1024 * 1024
+#: The first bytes of formats that are not lines of text: a zip (XLSX too) and an OLE2 compound file (legacy XLS).
+BINARY_MAGIC = (b"PK", b"\xd0\xcf\x11\xe0")
+TEXT_SNIFF_BYTES = 64 * 1024
+UNPACK_CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -43,8 +49,8 @@ def import_file(
     path = path.resolve()
     if not path.is_file():
         raise UnionstatError(f"import: {path} is not a file")
-    if path.stat().st_size > MAX_IMPORT_BYTES:
-        raise UnionstatError(f"import: {path} is larger than {MAX_IMPORT_BYTES} bytes")
+    settings = connectors[0].settings if connectors else Settings.from_env()
+    check_limits(path, settings)
     body = path.read_bytes()
     for connector in connectors:
         imported = connector.recognise_import(path, body)
@@ -80,3 +86,62 @@ def import_file(
         f"import: {path} is in no format a connector recognises (tried {', '.join(c.name for c in connectors)}); "
         f"expected {formats or 'a publisher file'}"
     )
+
+
+def check_limits(path: Path, settings: Settings) -> None:
+    """Refuse, by the limit's name, a file too large, a zip that unpacks past the cap (a zip bomb, honest or lying
+    about its sizes) or a text with a line too long, before any connector reads it: a connector that tries a
+    format would otherwise report the refusal as a format it does not recognise."""
+    size = path.stat().st_size
+    if size > settings.max_import_bytes:
+        raise LimitExceeded(
+            "import", str(path), "a file", settings.max_import_bytes, f"{size} bytes", "UNIONSTAT_MAX_IMPORT_BYTES"
+        )
+    with open(path, "rb") as handle:
+        head = handle.read(TEXT_SNIFF_BYTES)
+    if head.startswith(BINARY_MAGIC[0]):
+        _check_unpacked(path, settings.max_unpacked_bytes)
+    elif not head.startswith(BINARY_MAGIC[1]) and b"\0" not in head:
+        _check_lines(path, settings.max_line_bytes)
+
+
+def _check_unpacked(path: Path, cap: int) -> None:
+    """Every member of a zip, unpacked as a stream: the declared sizes first, then the bytes as they come."""
+
+    def refuse(found: str) -> LimitExceeded:
+        return LimitExceeded("import", str(path), "a zip unpacking to", cap, found, "UNIONSTAT_MAX_UNPACKED_BYTES")
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        return  # not a zip after all: the connectors say what they expected
+    with archive:
+        declared = sum(member.file_size for member in archive.infolist())
+        if declared > cap:
+            raise refuse(f"{declared} bytes declared by its members (a zip bomb?)")
+        unpacked = 0
+        for member in archive.infolist():
+            try:
+                with archive.open(member) as data:
+                    while chunk := data.read(UNPACK_CHUNK_BYTES):
+                        unpacked += len(chunk)
+                        if unpacked > cap:
+                            raise refuse(f"more than {cap} bytes while its members declare {declared} (a zip bomb)")
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+                return  # damaged or encrypted: the connectors say what they expected
+
+
+def _check_lines(path: Path, cap: int) -> None:
+    """The longest line of a text file, read in chunks (a file of one 300 MB line never sits in memory whole)."""
+    line, carry = 1, 0  # the line the chunk starts in, and the bytes of it before the chunk
+    with open(path, "rb") as handle:
+        while chunk := handle.read(UNPACK_CHUNK_BYTES):
+            lengths = [len(part) for part in chunk.split(b"\n")]
+            lengths[0] += carry
+            longest = max(lengths)
+            if longest > cap:
+                at = line + lengths.index(longest)
+                raise LimitExceeded(
+                    "import", str(path), "a line", cap, f"line {at} longer than that", "UNIONSTAT_MAX_LINE_BYTES"
+                )
+            line, carry = line + len(lengths) - 1, lengths[-1]

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     min_request_interval_s: float = Field(1.0, ge=0)
     fetch_retry_delays_s: Annotated[tuple[Annotated[float, Field(ge=0)], ...], NoDecode] = (2.0, 10.0)
     max_response_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    max_import_bytes: int = Field(1024 * 1024 * 1024, gt=0)
+    max_unpacked_bytes: int = Field(512 * 1024 * 1024, gt=0)
+    max_line_bytes: int = Field(2 * 1024 * 1024, gt=0)
     lock_timeout_s: float = Field(0.0, ge=0)
     webhook_url: str | None = None
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
