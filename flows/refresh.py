@@ -24,7 +24,7 @@ from unionstat import report as dq_report
 from unionstat.errors import StageFailed, UnionstatError
 from unionstat.http import ORIGIN_RECORDED, HttpClient, Reference
 from unionstat.settings import Settings
-from unionstat.snapshots import SnapshotStore
+from unionstat.snapshots import SnapshotStore, retraction_journal
 
 STAGES = ("lock", "prepare", "import", "fetch", "load", "validate", "transform", "publish")
 
@@ -64,6 +64,10 @@ class RunSummary:
     build_selection: str | None = None
     dbt_docs_generated: bool | None = None
     stage_timings: list[dict[str, Any]] = field(default_factory=list)
+    #: Snapshots withdrawn with `unionstat retract` when this run started (their rows are left out of the marts).
+    retracted: list[str] = field(default_factory=list)
+    #: Per source, the snapshots this run put in quarantine (they failed to parse; never loaded again).
+    quarantined: dict[str, list[str]] = field(default_factory=dict)
 
     def enter(self, stage: str) -> str:
         """Close the running stage's timing and open `stage`'s (wall clock, epoch seconds)."""
@@ -191,8 +195,9 @@ def fetch_with_retries(settings: Settings) -> Task[[Settings, str, str], fetch.F
 
 
 @task(name="prepare-build", cache_policy=NONE)
-def prepare_task(settings: Settings) -> None:
-    """The build beside the published file, with the core and raw schemas and this run's registry."""
+def prepare_task(settings: Settings) -> list[str]:
+    """The build beside the published file, with the core and raw schemas, this run's registry and the snapshot
+    store's retraction journal; returns the snapshots retracted now."""
     if settings.mode == "replay":
         Reference.load(settings.reference_dir)  # a missing or broken reference fails here, by name
     warehouse.begin_build(settings)
@@ -201,6 +206,7 @@ def prepare_task(settings: Settings) -> None:
     with warehouse.connection(settings.build_db, settings=settings) as con:
         warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
         warehouse.write_sources(con, [c.config for c in connectors])
+        return warehouse.write_retractions(con, retraction_journal(settings.snapshot_dir))
 
 
 @task(name="parse-and-load", cache_policy=NONE)
@@ -304,7 +310,7 @@ class Run:
 # -- the stages, in order: each enters its stage and runs its task ------------------------------------------
 def _prepare(run: Run) -> None:
     run.summary.enter("prepare")
-    prepare_task(run.settings)
+    run.summary.retracted = prepare_task(run.settings)
 
 
 def _take_in(run: Run) -> None:
@@ -346,6 +352,7 @@ def _load(run: Run) -> None:
     run.loaded = load_task(run.settings, sorted({*run.sources, *imported} - set(summary.failed_sources)), run.run_id)
     summary.rows_loaded = run.loaded.rows
     summary.failed_sources.update(run.loaded.errors)
+    summary.quarantined = run.loaded.quarantined
     _stop_if_every_source_failed(run)
 
 
@@ -455,11 +462,13 @@ def code_fingerprint(settings: Settings) -> str:
 
 
 def inputs_fingerprint(settings: Settings, as_of: str | None, code: str) -> str:
-    """What a build depends on: every loaded snapshot, the code fingerprint and the as-of date."""
+    """What a build depends on: every loaded snapshot, the retracted ones, the code fingerprint and the as-of date."""
     digest = hashlib.sha256(f"as_of={as_of}\ncode={code}\n".encode())
     with warehouse.connection(settings.build_db, read_only=True, settings=settings) as con:
         for sha, table in con.execute("select sha256, raw_table from raw.loads order by 1, 2").fetchall():
             digest.update(f"{table}:{sha}\n".encode())
+        for sha in sorted(warehouse.retracted_now(con)):
+            digest.update(f"retracted:{sha}\n".encode())
     return digest.hexdigest()
 
 
@@ -467,11 +476,13 @@ def build_selection(previous: dict[str, Any], summary: RunSummary, changed_sourc
     """dbt selectors for what this run changed: everything downstream of each source with new rows.
 
     The build starts as a copy of the published warehouse, so relations no changed source feeds are already
-    current, as long as the published build came from the same code and the same as-of date. Otherwise (or
-    with nothing published) everything is rebuilt (None).
+    current, as long as the published build came from the same code, the same as-of date and the same retracted
+    snapshots (a retraction removes rows the incremental models hold). Otherwise (or with nothing published)
+    everything is rebuilt (None).
     """
     same_code = summary.code_fingerprint is not None and previous.get("code_fingerprint") == summary.code_fingerprint
-    if not same_code or previous.get("as_of") != summary.as_of:
+    same_retractions = sorted(previous.get("retracted", [])) == sorted(summary.retracted)
+    if not same_code or previous.get("as_of") != summary.as_of or not same_retractions:
         return None
     return [f"source:{name}+" for name in changed_sources]
 

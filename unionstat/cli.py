@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
-from unionstat.errors import UnionstatError
+from unionstat.errors import ArgumentInvalid, UnionstatError
 from unionstat.settings import Settings, quiet_third_party_telemetry
 
 
@@ -20,14 +25,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_third_party_telemetry()
     try:
+        check_arguments(args)  # before Prefect, dbt or a warehouse is touched: well under a second
         return int(args.handler(args))
     except UnionstatError as exc:
+        if args.verbose:
+            traceback.print_exc()
         print(f"unionstat: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: one line, the traceback with --verbose
+        if args.verbose:
+            raise
+        print(f"unionstat: {type(exc).__name__}: {exc} (--verbose prints the traceback)", file=sys.stderr)
+        return 1
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (what was wrong, what is accepted) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (`{self.prog} --help` lists what is accepted)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="unionstat", description=__doc__)
+    parser = _OneLineParser(prog="unionstat", description=__doc__)
+    parser.add_argument("--verbose", action="store_true", help="print the traceback of an error")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     refresh = sub.add_parser("refresh", help="fetch (replay by default), load, validate, build and publish")
@@ -73,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="regenerate the analysts' HTML report from the published warehouse")
     report.set_defaults(handler=_analysis_report)
+    _add_snapshot_commands(sub)
+    for command in sub.choices.values():
+        command.add_argument(
+            "--verbose", action="store_true", default=argparse.SUPPRESS, help="print the traceback of an error"
+        )
     return parser
 
 
@@ -85,15 +111,19 @@ def _iso_date(text: str) -> str:
 
 def _refresh(args: argparse.Namespace) -> int:
     from flows.refresh import refresh
+    from unionstat import prefect_server
 
-    summary = refresh(sources=args.sources, live=args.live, as_of=args.as_of)
+    with prefect_server.for_refresh(Settings.from_env()):  # ends with the refresh, even a killed one
+        summary = refresh(sources=args.sources, live=args.live, as_of=args.as_of)
     return _report(summary)
 
 
 def _import(args: argparse.Namespace) -> int:
     from flows.refresh import refresh
+    from unionstat import prefect_server
 
-    summary = refresh(import_paths=args.paths, as_of=args.as_of)
+    with prefect_server.for_refresh(Settings.from_env()):  # ends with the refresh, even a killed one
+        summary = refresh(import_paths=args.paths, as_of=args.as_of)
     for item in summary["imported"]:
         state = "new snapshot" if item["new"] else "already known"
         print(f"imported {item['path']}: {item['source']} {item['dataset']} ({state} {item['sha256'][:12]})")
@@ -349,6 +379,119 @@ def _analysis_report(args: argparse.Namespace) -> int:
 
     print(f"analysis report: {write_analysis_report(Settings.from_env())}")
     return 0
+
+
+# -- snapshots: list, retract, unretract (issue #16) ---------------------------------------------------------
+def _add_snapshot_commands(sub: Any) -> None:
+    listing = sub.add_parser("snapshots", help="list the stored snapshots: loaded, quarantined or retracted")
+    listing.set_defaults(handler=_snapshots)
+    retract = sub.add_parser(
+        "retract", help="withdraw a snapshot: its rows leave the marts at the next refresh (nothing is deleted)"
+    )
+    retract.add_argument("sha256", help="the snapshot's sha256, or its first 8+ characters (see `unionstat snapshots`)")
+    retract.add_argument("--reason", required=True, help="why, for the record (who and when are recorded too)")
+    retract.set_defaults(handler=_retract)
+    unretract = sub.add_parser("unretract", help="undo a retraction: the rows return at the next refresh")
+    unretract.add_argument("sha256", help="the snapshot's sha256, or its first 8+ characters")
+    unretract.set_defaults(handler=_unretract)
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    from unionstat.snapshots import snapshot_states
+
+    settings = _published_settings()
+    states = snapshot_states(settings.published_db, settings.snapshot_dir)
+    print(f"{'source':<10} {'dataset':<28} {'sha256':<12} {'origin':<20} state")
+    for row in states:
+        dataset = row.dataset if len(row.dataset) <= 28 else row.dataset[:25] + "..."
+        detail = f" ({row.detail})" if row.detail else ""
+        print(f"{row.source:<10} {dataset:<28} {row.sha256[:12]:<12} {row.origin:<20} {row.state}{detail}")
+    counts = Counter(row.state for row in states)
+    print(f"{len(states)} snapshots: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    return 0
+
+
+def _retract(args: argparse.Namespace) -> int:
+    return _journal(args.sha256, "retract", args.reason)
+
+
+def _unretract(args: argparse.Namespace) -> int:
+    return _journal(args.sha256, "unretract", None)
+
+
+def _journal(prefix: str, action: str, reason: str | None) -> int:
+    from unionstat.snapshots import record_retraction, resolve, snapshot_states
+
+    settings = _published_settings()
+    states = {row.sha256: row for row in snapshot_states(settings.published_db, settings.snapshot_dir)}
+    sha = resolve(prefix, list(states))
+    entry = record_retraction(settings.snapshot_dir, sha, action, reason)
+    row = states[sha]
+    what = f"snapshot {sha[:12]} ({row.source} {row.dataset}, {row.origin})"
+    if action == "retract":
+        print(f"retracted {what} by {entry.recorded_by}: {reason}")
+        print("its rows leave the marts at the next refresh (`unionstat refresh`); its bytes stay in the store")
+    else:
+        print(f"unretracted {what} by {entry.recorded_by}; its rows return at the next refresh (`unionstat refresh`)")
+    return 0
+
+
+def _published_settings() -> Settings:
+    settings = Settings.from_env()
+    if not settings.published_db.exists():
+        raise UnionstatError(f"no published warehouse at {settings.published_db}: run `make run` first")
+    return settings
+
+
+# -- arguments checked before anything starts (issue #16) -----------------------------------------------------
+URL_SCHEMES = ("http", "https")
+SHA_DIGITS = set("0123456789abcdefABCDEF")
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """What argparse cannot check, checked before anything heavy is imported or started: the sources, the files
+    to import, the URLs (UNIONSTAT_<SOURCE>_BASE_URL, --api-url) and snapshot checksums. Raises ArgumentInvalid
+    naming the problem and what is accepted."""
+    settings = Settings.from_env()  # a bad UNIONSTAT_* variable stops here, by name
+    known = registry_names(settings)
+    for source in getattr(args, "sources", None) or []:
+        if source not in known:
+            raise ArgumentInvalid(f"--source: unknown source {source!r}; expected one of {', '.join(known)}")
+    for path in getattr(args, "paths", None) or []:
+        _check_readable_file(Path(path))
+    for name, url in sorted(settings.base_urls.items()):
+        if name in known:
+            _check_url(f"UNIONSTAT_{name.upper()}_BASE_URL", url)
+    if getattr(args, "api_url", None):
+        _check_url("--api-url", args.api_url)
+    sha = getattr(args, "sha256", None)
+    if sha is not None and not (8 <= len(sha) <= 64 and set(sha) <= SHA_DIGITS):
+        raise ArgumentInvalid(
+            f"expected a snapshot's sha256 or its first 8 to 64 hex characters (`unionstat snapshots` lists them), "
+            f"found {sha!r}"
+        )
+
+
+def registry_names(settings: Settings) -> list[str]:
+    """The sources of scrapers/sources.json, read as JSON (importing `scrapers` would load every connector's
+    libraries: pandas, DuckDB, openpyxl)."""
+    registry = settings.project_root / "scrapers" / "sources.json"
+    return list(json.loads(registry.read_text(encoding="utf-8")))
+
+
+def _check_readable_file(path: Path) -> None:
+    if not path.exists():
+        raise ArgumentInvalid(f"import: {path} does not exist; expected a file downloaded from a publisher")
+    if not path.is_file():
+        raise ArgumentInvalid(f"import: {path} is not a file; expected a file downloaded from a publisher")
+    if not os.access(path, os.R_OK):
+        raise ArgumentInvalid(f"import: {path} is not readable by this user; expected a readable file")
+
+
+def _check_url(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in URL_SCHEMES or not parts.hostname:
+        raise ArgumentInvalid(f"{name}: expected an http:// or https:// URL with a host, found {url!r}")
 
 
 if __name__ == "__main__":

@@ -150,7 +150,9 @@ def record_run(
             con.executemany("insert into quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?)", q_rows)
         attempts = []
         for source, message in summary.get("failed_sources", {}).items():
-            attempts.append([run_id, now, source, "error", 0, message])
+            # a snapshot that failed to parse is quarantined: its fetch (or import) worked, and no later run fails
+            outcome = "quarantined" if source in summary.get("quarantined", {}) else "error"
+            attempts.append([run_id, now, source, outcome, 0, message])
         for source, count in summary.get("new_snapshots", {}).items():
             if source not in summary.get("failed_sources", {}):
                 attempts.append([run_id, now, source, "new" if count else "unchanged", count, None])

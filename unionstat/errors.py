@@ -66,3 +66,7 @@ class LimitExceeded(SourceError):
         super().__init__(
             source, location, f"{limit} of at most {cap} bytes", f"{found} (a size limit: {setting} sets it)"
         )
+
+
+class ArgumentInvalid(UnionstatError):
+    """A command-line argument unionstat cannot use: found before anything starts, named with what is accepted."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from scrapers.base import Connector
-from unionstat.errors import LimitExceeded, UnionstatError
+from unionstat.errors import LimitExceeded, SourceError, UnionstatError
 from unionstat.http import ORIGIN_IMPORTED
 from unionstat.settings import Settings
 from unionstat.snapshots import SnapshotStore
@@ -127,8 +127,15 @@ def _check_unpacked(path: Path, cap: int) -> None:
                         unpacked += len(chunk)
                         if unpacked > cap:
                             raise refuse(f"more than {cap} bytes while its members declare {declared} (a zip bomb)")
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
-                return  # damaged or encrypted: the connectors say what they expected
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise SourceError(
+                    "import",
+                    str(path),
+                    "a zip whose members unpack to the sizes they declare",
+                    f"{member.filename!r}: {exc} (damaged, or a zip bomb lying about its size)",
+                ) from exc
+            except (NotImplementedError, RuntimeError):
+                return  # a compression method or encryption zipfile lacks: the connectors say what they expected
 
 
 def _check_lines(path: Path, cap: int) -> None:

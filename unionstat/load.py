@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from scrapers.base import Connector, NativeLoad, SnapshotMeta
-from unionstat.errors import ParseError
+from unionstat.errors import ParseError, SourceError
 from unionstat.snapshots import SnapshotStore
 
 LOG = logging.getLogger(__name__)
@@ -22,6 +22,8 @@ class LoadResult:
     rows: dict[str, int] = field(default_factory=dict)
     snapshots: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    #: Per source, the snapshots put in quarantine by this run (their bytes failed the connector's checks).
+    quarantined: dict[str, list[str]] = field(default_factory=dict)
 
 
 def load_pending(
@@ -41,7 +43,12 @@ def load_pending(
             current = None
         except Exception as exc:  # noqa: BLE001 -- isolated to this source: named in the result and the log
             _take_back(con, connector, result, current)
-            if isinstance(exc, ParseError):
+            if isinstance(exc, SourceError) and current is not None:
+                _quarantine(con, connector.name, current.sha256, run_id, str(exc))
+                result.quarantined.setdefault(connector.name, []).append(current.sha256)
+                result.errors[connector.name] = f"{exc} (snapshot {current.sha256[:12]} quarantined)"
+                LOG.error("parse failed, snapshot %s quarantined: %s", current.sha256[:12], exc)
+            elif isinstance(exc, ParseError):
                 result.errors[connector.name] = str(exc)
                 LOG.error("parse failed: %s", exc)
             else:
@@ -54,7 +61,8 @@ def load_pending(
 def pending_snapshots(con: duckdb.DuckDBPyConnection, connector: Connector) -> list[SnapshotMeta]:
     """One entry per stored body (sha256) not loaded yet, however many datasets or URLs it was stored under: its
     rows load once, and staging attributes them to each dataset through raw.snapshots. The dataset and URL it is
-    parsed with are those of its first fetch (ties: the smallest dataset, then URL), so a reload parses alike."""
+    parsed with are those of its first fetch (ties: the smallest dataset, then URL), so a reload parses alike.
+    Quarantined snapshots (they failed to parse before) and retracted ones are not loaded."""
     rows = con.execute(
         """
         select
@@ -67,6 +75,11 @@ def pending_snapshots(con: duckdb.DuckDBPyConnection, connector: Connector) -> l
         from raw.snapshots s
         where source = ?
           and not exists (select 1 from raw.loads l where l.sha256 = s.sha256 and list_contains(?, l.raw_table))
+          and not exists (select 1 from raw.snapshot_quarantine q where q.sha256 = s.sha256)
+          and sha256 not in (
+              select sha256 from raw.snapshot_retractions
+              qualify row_number() over (partition by sha256 order by recorded_at desc) = 1 and action = 'retract'
+          )
         group by sha256, source
         order by min(fetched_at), sha256
         """,
@@ -112,6 +125,14 @@ def _insert_parsed(
     finally:
         con.unregister("incoming_rows")
     return len(frame)
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, source: str, sha256: str, run_id: str, reason: str) -> None:
+    """Keep a snapshot whose bytes failed the connector's checks out of every later load (it stays in the store)."""
+    con.execute(
+        "insert into raw.snapshot_quarantine values (?, ?, ?, ?, ?)",
+        [sha256, source, datetime.now(UTC), run_id, reason],
+    )
 
 
 def _take_back(

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
+import shutil
 import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+import duckdb
+from filelock import FileLock
 
 from unionstat.errors import UnionstatError
 
@@ -66,3 +73,187 @@ class SnapshotStore:
         if sha256_of(body) != sha256:
             raise UnionstatError(f"snapshot store: {path} does not match its checksum {sha256} (corrupted)")
         return body
+
+
+# -- retractions: a journal beside the store, appended to, never edited ---------------------------------------
+RETRACTIONS_FILE = "retractions.duckdb"
+RETRACTIONS_DDL = """
+create table if not exists retractions (
+    sha256 varchar not null,
+    action varchar not null,
+    reason varchar,
+    recorded_by varchar not null,
+    recorded_at timestamptz not null
+)
+"""
+RETRACT, UNRETRACT = "retract", "unretract"
+#: The fewest hex characters of a sha256 that `unionstat retract` takes for the whole.
+MIN_PREFIX = 8
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """One entry of the journal: a snapshot withdrawn (`retract`) or put back (`unretract`), by whom, when, why."""
+
+    sha256: str
+    action: str
+    reason: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+def retractions_path(store_root: Path) -> Path:
+    return store_root / RETRACTIONS_FILE
+
+
+def retraction_journal(store_root: Path) -> list[Retraction]:
+    """Every entry, oldest first ([] before the first retraction)."""
+    path = retractions_path(store_root)
+    if not path.exists():
+        return []
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute(
+            "select sha256, action, reason, recorded_by, recorded_at from retractions order by recorded_at, rowid"
+        ).fetchall()
+    finally:
+        con.close()
+    return [Retraction(*row) for row in rows]
+
+
+def retracted(journal: list[Retraction]) -> dict[str, Retraction]:
+    """The snapshots withdrawn now (each one's latest entry is a retraction), with that entry."""
+    latest = {entry.sha256: entry for entry in journal}
+    return {sha: entry for sha, entry in latest.items() if entry.action == RETRACT}
+
+
+def record_retraction(store_root: Path, sha256: str, action: str, reason: str | None) -> Retraction:
+    """Append one entry (retract or unretract) to the journal: written to a copy and swapped in, under a lock of its
+    own, so readers (a refresh taking the journal in) see the old journal or the new one."""
+    if action not in (RETRACT, UNRETRACT):
+        raise UnionstatError(f"retraction journal: expected {RETRACT!r} or {UNRETRACT!r}, found {action!r}")
+    SnapshotStore(store_root).path_for(sha256)  # a full lower-case sha256, or a UnionstatError
+    entry = Retraction(sha256, action, reason, os_user(), datetime.now(UTC))
+    path = retractions_path(store_root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        current = retracted(retraction_journal(store_root))
+        if action == RETRACT and sha256 in current:
+            was = current[sha256]
+            raise UnionstatError(
+                f"snapshot {sha256[:12]} is already retracted (by {was.recorded_by} at "
+                f"{was.recorded_at:%Y-%m-%d %H:%M %Z}: {was.reason})"
+            )
+        if action == UNRETRACT and sha256 not in current:
+            raise UnionstatError(f"snapshot {sha256[:12]} is not retracted; nothing to undo")
+        work = path.with_name(f".{path.name}.writing")
+        work.unlink(missing_ok=True)
+        if path.exists():
+            shutil.copy2(path, work)
+        try:
+            con = duckdb.connect(str(work))
+            try:
+                con.execute(RETRACTIONS_DDL)
+                con.execute(
+                    "insert into retractions values (?, ?, ?, ?, ?)",
+                    [entry.sha256, entry.action, entry.reason, entry.recorded_by, entry.recorded_at],
+                )
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            os.replace(work, path)
+        finally:
+            work.unlink(missing_ok=True)
+    return entry
+
+
+def os_user() -> str:
+    """The operating-system account running this process (from the password database, not the environment)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid {os.getuid()}"
+
+
+@dataclass(frozen=True)
+class SnapshotState:
+    """One stored snapshot as `unionstat snapshots` lists it."""
+
+    sha256: str
+    source: str
+    dataset: str
+    origin: str
+    state: str  # loaded, quarantined, retracted, or pending (stored, not loaded yet)
+    detail: str
+
+
+def snapshot_states(published_db: Path, store_root: Path) -> list[SnapshotState]:
+    """Every snapshot of the published warehouse with its state: retracted (the journal's word, even before the
+    next refresh takes it in), else quarantined, else loaded, else pending."""
+    journal = retraction_journal(store_root)
+    withdrawn = retracted(journal)
+    con = duckdb.connect(str(published_db), read_only=True)
+    try:
+        tables = {
+            name
+            for (name,) in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
+        }
+        quarantine = (
+            dict(
+                con.execute(
+                    "select sha256, arg_max(reason, quarantined_at) from raw.snapshot_quarantine group by 1"
+                ).fetchall()
+            )
+            if "snapshot_quarantine" in tables
+            else {}
+        )
+        in_build = set()
+        if "snapshot_retractions" in tables:
+            in_build = {
+                sha
+                for (sha,) in con.execute(
+                    "select sha256 from raw.snapshot_retractions qualify row_number() over "
+                    "(partition by sha256 order by recorded_at desc) = 1 and action = 'retract'"
+                ).fetchall()
+            }
+        rows = con.execute(
+            "select s.sha256, s.source, arg_min(s.dataset, s.fetched_at), arg_min(s.origin, s.fetched_at), "
+            "exists (select 1 from raw.loads l where l.sha256 = s.sha256) "
+            "from raw.snapshots s group by s.sha256, s.source order by s.source, min(s.fetched_at), s.sha256"
+        ).fetchall()
+    finally:
+        con.close()
+    states = []
+    for sha, source, dataset, origin, loaded in rows:
+        if sha in withdrawn:
+            entry = withdrawn[sha]
+            when = "" if sha in in_build else "; its rows leave the marts at the next refresh"
+            detail = f"by {entry.recorded_by} at {entry.recorded_at:%Y-%m-%d %H:%M %Z}: {entry.reason}{when}"
+            state = "retracted"
+        elif sha in quarantine:
+            state, detail = "quarantined", str(quarantine[sha])
+        elif loaded:
+            state = "loaded"
+            detail = "" if sha not in in_build else "unretracted; its rows return at the next refresh"
+        else:
+            state, detail = "pending", "stored, loads at the next refresh"
+        states.append(SnapshotState(sha, source, dataset, origin, state, detail))
+    return states
+
+
+def resolve(prefix: str, known: list[str]) -> str:
+    """The one known sha256 that starts with `prefix` (lower-case hex, at least MIN_PREFIX characters)."""
+    prefix = prefix.lower()
+    if not (MIN_PREFIX <= len(prefix) <= 64) or any(c not in "0123456789abcdef" for c in prefix):
+        raise UnionstatError(
+            f"expected a snapshot's sha256 or its first {MIN_PREFIX}+ hex characters "
+            f"(`unionstat snapshots` lists them), found {prefix!r}"
+        )
+    matches = sorted({sha for sha in known if sha.startswith(prefix)})
+    if not matches:
+        raise UnionstatError(f"no snapshot {prefix} in the published warehouse (`unionstat snapshots` lists them)")
+    if len(matches) > 1:
+        raise UnionstatError(
+            f"{prefix} names {len(matches)} snapshots ({', '.join(m[:16] for m in matches)}); give more"
+        )
+    return matches[0]

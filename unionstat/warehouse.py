@@ -67,6 +67,24 @@ create table if not exists raw.loads (
     run_id varchar not null,
     primary key (sha256, raw_table)
 );
+-- Snapshots that failed their checks while loading (a parse error): kept in the store, never loaded again, so a
+-- bad file fails the one refresh that took it in, not every later one. `unionstat snapshots` lists them.
+create table if not exists raw.snapshot_quarantine (
+    sha256 varchar not null,
+    source varchar not null,
+    quarantined_at timestamptz not null,
+    run_id varchar not null,
+    reason varchar not null
+);
+-- The retraction journal of the snapshot store (snapshots/retractions.duckdb), copied in by every refresh: staging
+-- leaves out the snapshots whose latest entry is a retraction.
+create table if not exists raw.snapshot_retractions (
+    sha256 varchar not null,
+    action varchar not null,
+    reason varchar,
+    recorded_by varchar not null,
+    recorded_at timestamptz not null
+);
 create table if not exists dq.validation_results (
     run_id varchar not null,
     validated_at timestamptz not null,
@@ -167,6 +185,31 @@ def write_sources(con: duckdb.DuckDBPyConnection, configs: list[Any]) -> None:
     selections = [[c.name, *(item.get(key) for key in SELECTION_KEYS)] for c in configs for item in c.selections]
     if selections:
         con.executemany("insert into ops.source_selections values (?, ?, ?, ?, ?, ?, ?, ?, ?)", selections)
+
+
+def write_retractions(con: duckdb.DuckDBPyConnection, journal: list[Any]) -> list[str]:
+    """The snapshot store's retraction journal into raw.snapshot_retractions (whole: it is only ever appended to);
+    returns the snapshots retracted now."""
+    con.execute("delete from raw.snapshot_retractions")
+    if journal:
+        con.executemany(
+            "insert into raw.snapshot_retractions values (?, ?, ?, ?, ?)",
+            [[e.sha256, e.action, e.reason, e.recorded_by, e.recorded_at] for e in journal],
+        )
+    return sorted(retracted_now(con))
+
+
+def retracted_now(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The snapshots whose latest journal entry is a retraction."""
+    rows = con.execute(
+        "select sha256 from raw.snapshot_retractions "
+        "qualify row_number() over (partition by sha256 order by recorded_at desc) = 1 and action = 'retract'"
+    ).fetchall()
+    return {sha for (sha,) in rows}
+
+
+def quarantined(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {sha for (sha,) in con.execute("select distinct sha256 from raw.snapshot_quarantine").fetchall()}
 
 
 @contextlib.contextmanager
