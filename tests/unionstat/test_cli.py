@@ -154,3 +154,30 @@ def test_variables_catalog_gives_unit_licence_and_citation(published: Settings) 
         "select citation from marts.mart_variables where indicator_code = 'patent_applications_total_by_origin'",
     )
     assert compiled[0][0].startswith("Compiled from the paper")
+
+
+def test_snapshots_lists_every_snapshot_with_its_origin_and_state(
+    published: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["snapshots"]) == 0
+    out = capsys.readouterr().out
+    # the reference snapshot: 13 real files recorded by third parties and 11 recordings compiled from the paper
+    assert out.splitlines()[-1] == "24 snapshots: 24 loaded"
+    assert out.count(" recorded_third_party ") == 13 and out.count(" compiled_from_paper ") == 11
+
+
+def test_retract_refuses_a_snapshot_it_does_not_know_and_records_nothing(
+    published: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import file_digest
+
+    before = file_digest(published.published_db)
+    assert main(["retract", "0123456789ab", "--reason", "a typo"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "unionstat: no snapshot 0123456789ab in the published warehouse (`unionstat snapshots` lists them)\n"
+    )
+    assert main(["unretract", "ffffffff"]) == 2
+    assert "no snapshot ffffffff" in capsys.readouterr().err
+    assert file_digest(published.published_db) == before
+    assert not (published.snapshot_dir / "retractions.duckdb").exists()
