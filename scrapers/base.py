@@ -57,6 +57,9 @@ class SourceConfig:
     #: regular expressions over the loaded cells' sheet, title, row label, row code and column header (a missing
     #: key matches anything). Written to ops.source_selections for staging.
     selections: tuple[Mapping[str, str], ...] = ()
+    #: TLS facts of a publisher whose certificates chain to a root that default trust stores lack: `hosts` and
+    #: `ca_certificates` (files under scrapers/, each pinned by its SHA-256 fingerprint; see scrapers/tls.py).
+    tls: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def raw_tables(self) -> tuple[str, ...]:
@@ -78,6 +81,7 @@ class SourceConfig:
             options=dict(entry.get("options", {})),
             more_raw_tables=tuple(entry.get("more_raw_tables", ())),
             selections=tuple(_selection(name, item) for item in entry.get("selections", ())),
+            tls=dict(entry.get("tls", {})),
         )
 
 

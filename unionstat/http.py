@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,6 +230,7 @@ class HttpClient:
         self._last_request: dict[str, float] = {}
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._lock = threading.Lock()
+        self._host_ca: dict[str, str] = {}  # host -> CA bundle trusted for that host only (see `trust_for_hosts`)
         if settings.mode == "replay":
             reference = reference or Reference.load(settings.reference_dir)
             adapter: BaseAdapter = ReplayAdapter(reference)
@@ -254,6 +255,17 @@ class HttpClient:
     def live(self) -> bool:
         return self.settings.mode == "live"
 
+    def trust_for_hosts(self, hosts: Iterable[str], ca_bundle: str) -> None:
+        """Verify TLS for these hosts (and only these) against `ca_bundle` (a publisher's national root CA, pinned
+        by its connector); every other host keeps the default trust store. Verification is never turned off."""
+        for host in hosts:
+            self._host_ca[host.lower()] = ca_bundle
+
+    def _verify(self, url: str) -> str | bool:
+        return self._host_ca.get(
+            (urlsplit(url).hostname or "").lower(), True if self.session.verify is None else self.session.verify
+        )
+
     def close(self) -> None:
         self.session.close()
 
@@ -275,7 +287,12 @@ class HttpClient:
             self._pace(url)
         try:  # the HTTP layer's own retries (module docstring) happen inside this call
             response = self.session.get(
-                url, params=params, headers=headers, timeout=self.settings.http_timeout_s, stream=True
+                url,
+                params=params,
+                headers=headers,
+                timeout=self.settings.http_timeout_s,
+                stream=True,
+                verify=self._verify(url),
             )
         except requests.RequestException as exc:
             raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
@@ -315,7 +332,9 @@ class HttpClient:
     def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
         self._pace(origin)
         try:
-            response = self.session.get(f"{origin}/robots.txt", timeout=self.settings.http_timeout_s)
+            response = self.session.get(
+                f"{origin}/robots.txt", timeout=self.settings.http_timeout_s, verify=self._verify(origin)
+            )
         except requests.RequestException as exc:
             LOG.warning("robots.txt of %s unreachable (%s); proceeding as allowed", origin, exc)
             return None
