@@ -60,6 +60,8 @@ class SourceConfig:
     #: TLS facts of a publisher whose certificates chain to a root that default trust stores lack: `hosts` and
     #: `ca_certificates` (files under scrapers/, each pinned by its SHA-256 fingerprint; see scrapers/tls.py).
     tls: Mapping[str, Any] = field(default_factory=dict)
+    #: A publisher's data API, where it has one (Belstat's OSIDS): endpoints and, per dataset, the query to send.
+    api: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def raw_tables(self) -> tuple[str, ...]:
@@ -82,6 +84,7 @@ class SourceConfig:
             more_raw_tables=tuple(entry.get("more_raw_tables", ())),
             selections=tuple(_selection(name, item) for item in entry.get("selections", ())),
             tls=dict(entry.get("tls", {})),
+            api=dict(entry.get("api", {})),
         )
 
 

@@ -310,6 +310,33 @@ class HttpClient:
             body = self._read_capped(source, final_url, response)
         return self._fetched(source, final_url, response, body)
 
+    def post_json(self, source: str, url: str, payload: Any, headers: Mapping[str, str] | None = None) -> Fetched:
+        """A POST of a JSON body (a publisher's search API: Belstat's OSIDS), paced and robots-checked like a GET;
+        never retried by this layer (POST is not in the retry policy's methods) and never conditional."""
+        sent = {"X-Unionstat-Source": source, "Accept": "application/json", **(headers or {})}
+        if self.live:
+            self._check_robots(source, url)
+            self._pace(url)
+        try:
+            response = self.session.post(
+                url,
+                json=payload,
+                headers=sent,
+                timeout=self.settings.http_timeout_s,
+                stream=True,
+                verify=self._verify(url),
+            )
+        except requests.RequestException as exc:
+            raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
+        with response:
+            final_url = response.url or url
+            if response.status_code >= 400:
+                raise SourceError(
+                    source, final_url, "HTTP 200", f"HTTP {response.status_code} {response.reason or ''}".strip()
+                )
+            body = self._read_capped(source, final_url, response)
+        return self._fetched(source, final_url, response, body)
+
     def _pace(self, url: str) -> None:
         """At most one request per host every `min_request_interval_s` seconds."""
         host = urlsplit(url).netloc
