@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
 
+from unionstat.errors import NotRecorded, SourceError
 from unionstat.http import Fetched, HttpClient
 from unionstat.settings import Settings
 
@@ -150,6 +151,17 @@ class ImportedFile:
     body: bytes
 
 
+class NotConfigured(NotRecorded):
+    """A dataset the registry names but cannot fetch yet (sources.json says why: no indicator code, endpoint or
+    landing page is known from public information). The run lists it beside the datasets with nothing recorded and
+    the source goes on: not a 404, not a failure, and no request is made."""
+
+    def __init__(self, source: str, dataset: str, where: str, expected: str, reason: str) -> None:
+        SourceError.__init__(
+            self, source, f"sources.json {source}.{where}.{dataset}", expected, f"not configured: {reason}"
+        )
+
+
 class Connector(ABC):
     """A publisher's quirks in one place. Fetch only copies; parse turns stored bytes into raw rows."""
 
@@ -180,12 +192,22 @@ class Connector(ABC):
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
         """Rows of the raw table (without snapshot_sha256 and row_number), or a ParseError."""
 
-    def get_if_changed(self, http: HttpClient, url: str, previous: Mapping[str, Previous]) -> Fetched | None:
+    def get_if_changed(
+        self,
+        http: HttpClient,
+        url: str,
+        previous: Mapping[str, Previous],
+        headers: Mapping[str, str] | None = None,
+    ) -> Fetched | None:
         """A conditional GET of `url`: the warehouse's ETag / Last-Modified of it go as If-None-Match /
         If-Modified-Since; None when the publisher answers 304 (nothing changed), else the response as sent."""
         prev = previous.get(url)
         fetched = http.get(
-            self.name, url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
+            self.name,
+            url,
+            etag=prev.etag if prev else None,
+            last_modified=prev.last_modified if prev else None,
+            headers=headers,
         )
         return None if fetched.not_modified else fetched
 

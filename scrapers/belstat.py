@@ -19,9 +19,9 @@ from urllib.parse import urljoin, urlsplit
 import pandas as pd
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, ImportedFile, Previous, SnapshotMeta
+from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, ImportedFile, NotConfigured, Previous, SnapshotMeta
 from scrapers.workbook import CELL_COLUMNS, clean_text, number_from_text, read_workbook, workbook_format
-from unionstat.errors import NotRecorded, ParseError, SourceError
+from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 
 #: The cells (scrapers.workbook.CELL_COLUMNS) and what Belstat adds: the container, the text encoding of a web page,
@@ -107,20 +107,6 @@ class Grid:
         return clean_text(_as_text(self.cells.get((top, left))))
 
 
-class NotConfigured(NotRecorded):
-    """A dataset the registry names but cannot fetch yet (no indicator code or landing page is known): the run lists
-    it beside the datasets with nothing recorded, and the source goes on; not a 404, not a failure."""
-
-    def __init__(self, source: str, dataset: str, reason: str) -> None:
-        SourceError.__init__(
-            self,
-            source,
-            f"sources.json {source}.api.not_configured.{dataset}",
-            "an OSIDS indicator (api.indicators) or a landing page to fetch",
-            f"not configured: {reason}",
-        )
-
-
 class Belstat(Connector):
     raw_ddl = """
     create table if not exists raw.belstat_cells (
@@ -155,7 +141,13 @@ class Belstat(Connector):
         if f"{dataset}.landing_page" in self.config.options:
             return self.fetch_from_landing_page(http, dataset, previous)
         if f"{dataset}.path" not in self.config.options and dataset in self.config.api.get("not_configured", {}):
-            raise NotConfigured(self.name, dataset, self.config.api["not_configured"][dataset])
+            raise NotConfigured(
+                self.name,
+                dataset,
+                "api.not_configured",
+                "an OSIDS indicator (api.indicators) or a landing page to fetch",
+                self.config.api["not_configured"][dataset],
+            )
         fetched = self.get_if_changed(http, self.url(dataset), previous)
         if fetched is None:
             return []

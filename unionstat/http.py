@@ -276,8 +276,10 @@ class HttpClient:
         params: Mapping[str, str] | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Fetched:
-        headers = {"X-Unionstat-Source": source}
+        """GET `url`; `headers` are a publisher's own request headers (WIPO's backend wants Accept-Language)."""
+        headers = {**(headers or {}), "X-Unionstat-Source": source}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
