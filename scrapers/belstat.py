@@ -140,7 +140,7 @@ class Belstat(Connector):
             return self.fetch_indicator(http, dataset, query)
         if f"{dataset}.landing_page" in self.config.options:
             return self.fetch_from_landing_page(http, dataset, previous)
-        if f"{dataset}.path" not in self.config.options and dataset in self.config.api.get("not_configured", {}):
+        if not self.fetchable_path(http, dataset) and dataset in self.config.api.get("not_configured", {}):
             raise NotConfigured(
                 self.name,
                 dataset,
@@ -191,13 +191,22 @@ class Belstat(Connector):
                 captures.append(Capture(dataset, fetched, release_date_of(fetched.headers.get("Last-Modified"))))
         return captures
 
+    def fetchable_path(self, http: HttpClient, dataset: str) -> bool:
+        """A file path to GET: a publisher path, or a `reference_path` (a file compiled from the paper that only the
+        reference snapshot serves: in a replay, or from a stand-in serving its recordings at UNIONSTAT_BELSTAT_BASE_URL;
+        against belstat.gov.by itself such a dataset is not configured, never a 404)."""
+        opts = self.config.options
+        if f"{dataset}.path" in opts:
+            return True
+        return f"{dataset}.reference_path" in opts and (not http.live or self.name in self.settings.base_urls)
+
     def url(self, dataset: str) -> str:
         if dataset not in self.config.datasets:
             raise KeyError(f"belstat has no dataset {dataset!r}; known: {sorted(self.config.datasets)}")
-        key = f"{dataset}.path"
-        if key not in self.config.options:
-            raise KeyError(f"scrapers/sources.json: belstat options lack {key!r}")
-        return f"{self.base_url}{self.config.options[key]}"
+        for key in (f"{dataset}.path", f"{dataset}.reference_path"):
+            if key in self.config.options:
+                return f"{self.base_url}{self.config.options[key]}"
+        raise KeyError(f"scrapers/sources.json: belstat options lack {dataset}.path")
 
     # -- parse: stored bytes to raw rows, every cell ----------------------------------------------
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:

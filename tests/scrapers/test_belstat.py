@@ -10,6 +10,7 @@ import json
 import zipfile
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -423,7 +424,7 @@ def test_fetch_copies_bytes_takes_last_modified_and_honours_304(
     settings = Settings.from_env()
     connector = scrapers.connector("belstat", settings)
     body = belstat_xlsx([("Россия", 0, [1.0, 2.0])])
-    path = connector.config.options[f"{TRADE}.path"]
+    path = connector.config.options[f"{TRADE}.reference_path"]  # a stand-in of the reference serves it
     routes.add(path, body=body, headers={"Last-Modified": "Sat, 01 Mar 2025 10:00:00 GMT", "ETag": '"v1"'})
     http = HttpClient(settings)
     try:
@@ -472,6 +473,23 @@ def test_a_dataset_without_indicator_or_page_is_not_configured_not_a_404(belstat
         "or a landing page to fetch; found not configured: no OSIDS indicator code"
     )
     assert belstat.config.api["indicators"] == {}  # no indicator code is pinned that public sources do not give
+
+
+@pytest.mark.parametrize("dataset", [TRADE, INVESTMENT])
+def test_a_file_compiled_from_the_paper_is_fetched_only_from_the_reference(tmp_path: Path, dataset: str) -> None:
+    """Russia's shares: no public indicator or landing page is known; their reference_path is served by the
+    reference snapshot (replay, or a stand-in at UNIONSTAT_BELSTAT_BASE_URL): against belstat.gov.by they are not
+    configured."""
+    live = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path), "UNIONSTAT_MODE": "live"})
+    http = HttpClient(live)
+    try:
+        with pytest.raises(NotConfigured, match=rf"belstat.api.not_configured.{dataset}: .*not configured: no public"):
+            scrapers.connector("belstat", live).fetch(http, dataset, {})
+    finally:
+        http.close()
+    replay = SimpleNamespace(live=False)
+    assert scrapers.connector("belstat", live).fetchable_path(replay, dataset)  # type: ignore[attr-defined]
+    assert "unionstat-reference-compiled-from-paper" in scrapers.connector("belstat", live).url(dataset)  # type: ignore[attr-defined]
 
 
 # -- the data API (OSIDS): requests as public clients send them, SDMX-JSON answers (synthetic) ---------
