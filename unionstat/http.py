@@ -240,7 +240,7 @@ class HttpClient:
                 backoff_factor=settings.http_backoff_s,
                 status_forcelist=RETRY_STATUSES,
                 respect_retry_after_header=True,
-                allowed_methods=frozenset({"GET", "HEAD"}),
+                allowed_methods=frozenset({"GET", "HEAD", "POST"}),  # POST: search APIs (Belstat OSIDS), idempotent
                 raise_on_status=False,
             )
             adapter = HTTPAdapter(max_retries=retry)
@@ -313,8 +313,8 @@ class HttpClient:
         return self._fetched(source, final_url, response, body)
 
     def post_json(self, source: str, url: str, payload: Any, headers: Mapping[str, str] | None = None) -> Fetched:
-        """A POST of a JSON body (a publisher's search API: Belstat's OSIDS), paced and robots-checked like a GET;
-        never retried by this layer (POST is not in the retry policy's methods) and never conditional."""
+        """A POST of a JSON body (a publisher's search API: Belstat's OSIDS), paced, robots-checked and retried like a
+        GET (a search is idempotent); never conditional."""
         sent = {"X-Unionstat-Source": source, "Accept": "application/json", **(headers or {})}
         if self.live:
             self._check_robots(source, url)

@@ -10,6 +10,7 @@ different faults at once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import struct
@@ -327,15 +328,17 @@ class Outcome:
     snapshots: int
 
 
-def run_source(settings: Settings, source: str, db: Path) -> Outcome:
+def run_source(
+    settings: Settings, source: str, db: Path, connector: Any = None, datasets: list[str] | None = None
+) -> Outcome:
     """The real fetch and load stages of one source into a fresh build file."""
-    connector = scrapers.connector(source, settings)
+    connector = connector or scrapers.connector(source, settings)
     store = SnapshotStore(settings.snapshot_dir)
     http = HttpClient(settings)
     con = warehouse.connect(db)
     try:
         warehouse.ensure_schema(con, [connector.raw_ddl])
-        result = fetch_source(con, store, http, connector, "fault-matrix", recorded_datasets(source))
+        result = fetch_source(con, store, http, connector, "fault-matrix", datasets or recorded_datasets(source))
         error, stage = (result.error, "fetch") if result.failed else (None, None)
         if error is None:
             loaded = load_pending(con, store, [connector], "fault-matrix")
@@ -408,6 +411,95 @@ def test_the_fault_matrix_is_complete() -> None:
     """Runs after the matrix (pytest keeps file order): every source x fault cell was filled."""
     missing = [(s, f) for s in SOURCES for f in FAULTS if (s, f) not in FIGURES.matrix]
     assert not missing, f"cells not run (run the whole module): {missing}"
+
+
+# -- Belstat's data API: the same faults on a POST answered in SDMX-JSON ------------------------------
+#: No registry dataset names an OSIDS indicator (no code for the paper's shares is public), so this path is run
+#: with a synthetic query and a synthetic SDMX-JSON answer (the project's own fixture, not Belstat's numbers).
+API_DATASET = "russia_share_exports"
+API_QUERY = {"indicatorCode": "SYNTHETIC-1", "years": "2019-2021", "dimensionOrder": ["razrez_593"]}
+API_PATH = "/osids-public-api/indicator/indicatorValuesSearch"
+API_ANSWER = json.dumps(
+    {
+        "data": {
+            "dataSets": [{"observations": {"0:0": [47.9], "0:1": [49.0]}}],
+            "structure": {
+                "name": "synthetic",
+                "dimensions": {
+                    "observation": [
+                        {"id": "razrez_593", "values": [{"id": "111", "name": "Россия"}]},
+                        {"id": "TIME_PERIOD", "values": [{"id": "2020"}, {"id": "2021"}]},
+                    ]
+                },
+            },
+        }
+    },
+    ensure_ascii=False,
+).encode()
+API_CONTENT = {
+    "html": HTML_PAGE,
+    "error200": GENERIC_ERROR,
+    "empty": API_ANSWER.replace(b'"0:0": [47.9], "0:1": [49.0]', b""),
+    "layout": API_ANSWER.replace(b'"dataSets"', b'"datasets"'),
+    "encoding": API_ANSWER.decode().encode("utf-16"),
+}
+
+
+def api_handler(fault: str | None) -> Handler:
+    """The values endpoint: reads the POST body (an unread body would reset the connection), then answers."""
+    json_headers = {"Content-Type": "application/json"}
+    healthy = respond(200, API_ANSWER, json_headers)
+    if fault is None:
+        answer = healthy
+    elif fault in API_CONTENT:
+        answer = respond(200, API_CONTENT[fault], json_headers)
+    elif fault == "truncated":
+        answer = truncated(API_ANSWER, json_headers)
+    else:
+        answer = fault_handler("belstat", fault, {"body": API_ANSWER, "headers": json_headers})
+
+    def handler(req: Any) -> None:
+        req.rfile.read(int(req.headers.get("Content-Length") or 0))
+        answer(req)
+
+    return handler
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_belstat_api_faults_are_recovered_or_stop_the_source(
+    fault: str, server: tuple[str, Routes], tmp_path: Path
+) -> None:
+    base, routes = server
+    settings = live_settings(tmp_path, [], UNIONSTAT_BELSTAT_API_BASE_URL=f"{base}/osids-public-api")
+    plain = scrapers.connector("belstat", settings)
+    config = dataclasses.replace(plain.config, api={**plain.config.api, "indicators": {API_DATASET: API_QUERY}})
+    connector = type(plain)(config, settings)
+    calls = {"n": 0}
+
+    def counted(handler: Handler) -> Handler:
+        def wrapper(req: Any) -> None:
+            calls["n"] += 1
+            handler(req)
+
+        return wrapper
+
+    routes.post_handlers[API_PATH] = counted(api_handler(None))
+    healthy = run_source(settings, "belstat", tmp_path / "healthy.duckdb", connector, [API_DATASET])
+    assert healthy.error is None and len(healthy.rows) == 2, healthy.error
+    routes.post_handlers[API_PATH] = counted(api_handler(fault))
+    calls["n"] = 0
+    outcome = run_source(settings, "belstat", tmp_path / "faulted.duckdb", connector, [API_DATASET])
+
+    if outcome.error is not None:
+        assert outcome.error.startswith(f"[belstat] {base}{API_PATH}"), outcome.error
+        assert ": expected " in outcome.error and "; found " in outcome.error, outcome.error
+        assert outcome.rows == [] and outcome.snapshots == 0, "a stopped source left rows behind"
+    else:
+        assert outcome.rows == healthy.rows, "a fault that did not stop the source must load the healthy rows"
+    if fault in TRANSIENT:
+        assert outcome.error is None and calls["n"] > 1, outcome.error
+    else:
+        assert outcome.error is not None, f"{fault} did not stop the source"
 
 
 # -- end to end: several sources faulted at once ---------------------------------------------------
