@@ -58,7 +58,9 @@ class _Probe:
         self.http = http
         self.live = http.live
         self.asked: set[str] = set()
-        self.answers: list[tuple[str, Fetched]] = []
+        #: (URL asked, answer, whether the connector stores it: its conditional GETs and POSTs, not the pages it
+        #: only reads to find links, such as sitemaps or a release stamp)
+        self.answers: list[tuple[str, Fetched, bool]] = []
 
     def _once(self, url: str) -> None:
         parts = urlsplit(url)
@@ -69,14 +71,15 @@ class _Probe:
 
     def get(self, source: str, url: str, **kwargs: Any) -> Fetched:
         self._once(url)
+        stored = "etag" in kwargs  # Connector.get_if_changed always passes it; a page only read for links does not
         fetched = self.http.get(source, url, **{k: v for k, v in kwargs.items() if k not in ("etag", "last_modified")})
-        self.answers.append((url, fetched))
+        self.answers.append((url, fetched, stored))
         return fetched
 
     def post_json(self, source: str, url: str, payload: Any, headers: Mapping[str, str] | None = None) -> Fetched:
         self._once(url)
         fetched = self.http.post_json(source, url, payload, headers)
-        self.answers.append((url, fetched))
+        self.answers.append((url, fetched, True))
         return fetched
 
     def trust_for_hosts(self, hosts: Iterable[str], ca_bundle: str) -> None:
@@ -119,12 +122,12 @@ def check_dataset(connector: Connector, http: HttpClient, dataset: str) -> Check
     try:
         captures = connector.fetch(probe, dataset, {})  # type: ignore[arg-type]  # the probe quacks like HttpClient
     except _Enough:
-        captures = [Capture(dataset, fetched, None) for _, fetched in probe.answers[-1:]]
+        captures = [Capture(dataset, fetched, None) for _, fetched, stored in probe.answers if stored]
     except NotConfigured as exc:
         return Checked(connector.name, dataset, NOT_CONFIGURED, exc.location, exc.expected, exc.found)
     except SourceError as exc:
         return Checked(connector.name, dataset, _status(exc), exc.location, exc.expected, exc.found)
-    for asked, fetched in probe.answers:
+    for asked, fetched, _ in probe.answers:
         if urlsplit(asked).path != urlsplit(fetched.url).path:
             return Checked(
                 connector.name, dataset, MOVED, asked, f"an answer at {asked}", f"redirected to {fetched.url}"
@@ -137,7 +140,10 @@ def check_dataset(connector: Connector, http: HttpClient, dataset: str) -> Check
         except SourceError as exc:
             return Checked(connector.name, dataset, LAYOUT, exc.location, exc.expected, exc.found)
     last = probe.answers[-1][1].url if probe.answers else connector.base_url
-    return Checked(connector.name, dataset, OK, last, "a readable answer", f"{len(probe.answers)} request(s) answered")
+    sampled = f"{len(captures)} data answer(s) read" if captures else "no data answer sampled (request cap)"
+    return Checked(
+        connector.name, dataset, OK, last, "a readable answer", f"{len(probe.answers)} request(s) answered, {sampled}"
+    )
 
 
 def _status(exc: SourceError) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import scrapers
-from tests.builders import rosstat_section_page, rosstat_workbook
+from tests.builders import rosstat_section_page, rosstat_workbook, worldbank_page, worldbank_row
 from tests.conftest import Routes
 from unionstat import cli, source_check
 from unionstat.http import HttpClient
@@ -61,7 +61,8 @@ def test_ok_when_the_page_links_a_readable_workbook(tmp_path: Path, publisher_se
     routes.add(PAGE, body=_page())
     routes.add(FILE, body=rosstat_workbook([2024.0], [["M 72", "Научные исследования и разработки", 107.3]]))
     checked = _check(tmp_path, base)
-    assert (checked.status, checked.url, checked.found) == ("ok", f"{base}{FILE}", "2 request(s) answered")
+    assert (checked.status, checked.url) == ("ok", f"{base}{FILE}")
+    assert checked.found == "2 request(s) answered, 2 data answer(s) read"  # the page and the workbook
     assert [path for path, _ in routes.requests if not path.startswith("/robots")] == [PAGE, FILE]  # once each
 
 
@@ -138,6 +139,30 @@ def test_unreachable_when_no_answer_comes(tmp_path: Path, publisher_server: tupl
     checked = _check(tmp_path, base)
     assert (checked.status, checked.url) == ("unreachable", f"{base}{PAGE}")
     assert checked.found.startswith("HTTP 500" if how == "500" else "ConnectionError")
+
+
+def test_a_paged_answer_is_asked_once_per_endpoint(tmp_path: Path, publisher_server: tuple[str, Routes]) -> None:
+    """Politeness: page 2 of the World Bank's paged JSON is the same endpoint as page 1, so it is not asked; page 1
+    is read with the connector's own parse."""
+    base, routes = publisher_server
+    page = worldbank_page([worldbank_row("Russian Federation", "RUS", "2023", 3.6)], page=1, pages=2)
+    path = "/v2/country/RUS;BLR/indicator/NY.GDP.MKTP.KD.ZG"
+    routes.add(path, body=page, headers={"Content-Type": "application/json"})
+    settings = Settings.from_env(
+        {
+            "UNIONSTAT_WAREHOUSE_DIR": str(tmp_path),
+            "UNIONSTAT_MODE": "live",
+            "UNIONSTAT_MIN_REQUEST_INTERVAL_S": "0",
+            "UNIONSTAT_WORLDBANK_BASE_URL": base,
+        }
+    )
+    http = HttpClient(settings)
+    try:
+        checked = source_check.check_dataset(scrapers.connector("worldbank", settings), http, "NY.GDP.MKTP.KD.ZG")
+    finally:
+        http.close()
+    assert (checked.status, checked.found) == ("ok", "1 request(s) answered, 1 data answer(s) read")
+    assert [p.split("?")[0] for p, _ in routes.requests if not p.startswith("/robots")] == [path]
 
 
 def test_a_dataset_that_is_not_configured_says_so_without_a_request(tmp_path: Path) -> None:
