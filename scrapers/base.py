@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
 
+from unionstat.errors import NotRecorded, SourceError
 from unionstat.http import Fetched, HttpClient
 from unionstat.settings import Settings
 
@@ -57,6 +58,11 @@ class SourceConfig:
     #: regular expressions over the loaded cells' sheet, title, row label, row code and column header (a missing
     #: key matches anything). Written to ops.source_selections for staging.
     selections: tuple[Mapping[str, str], ...] = ()
+    #: TLS facts of a publisher whose certificates chain to a root that default trust stores lack: `hosts` and
+    #: `ca_certificates` (files under scrapers/, each pinned by its SHA-256 fingerprint; see scrapers/tls.py).
+    tls: Mapping[str, Any] = field(default_factory=dict)
+    #: A publisher's data API, where it has one (Belstat's OSIDS): endpoints and, per dataset, the query to send.
+    api: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def raw_tables(self) -> tuple[str, ...]:
@@ -78,6 +84,8 @@ class SourceConfig:
             options=dict(entry.get("options", {})),
             more_raw_tables=tuple(entry.get("more_raw_tables", ())),
             selections=tuple(_selection(name, item) for item in entry.get("selections", ())),
+            tls=dict(entry.get("tls", {})),
+            api=dict(entry.get("api", {})),
         )
 
 
@@ -143,6 +151,17 @@ class ImportedFile:
     body: bytes
 
 
+class NotConfigured(NotRecorded):
+    """A dataset the registry names but cannot fetch yet (sources.json says why: no indicator code, endpoint or
+    landing page is known from public information). The run lists it beside the datasets with nothing recorded and
+    the source goes on: not a 404, not a failure, and no request is made."""
+
+    def __init__(self, source: str, dataset: str, where: str, expected: str, reason: str) -> None:
+        SourceError.__init__(
+            self, source, f"sources.json {source}.{where}.{dataset}", expected, f"not configured: {reason}"
+        )
+
+
 class Connector(ABC):
     """A publisher's quirks in one place. Fetch only copies; parse turns stored bytes into raw rows."""
 
@@ -173,12 +192,22 @@ class Connector(ABC):
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
         """Rows of the raw table (without snapshot_sha256 and row_number), or a ParseError."""
 
-    def get_if_changed(self, http: HttpClient, url: str, previous: Mapping[str, Previous]) -> Fetched | None:
+    def get_if_changed(
+        self,
+        http: HttpClient,
+        url: str,
+        previous: Mapping[str, Previous],
+        headers: Mapping[str, str] | None = None,
+    ) -> Fetched | None:
         """A conditional GET of `url`: the warehouse's ETag / Last-Modified of it go as If-None-Match /
         If-Modified-Since; None when the publisher answers 304 (nothing changed), else the response as sent."""
         prev = previous.get(url)
         fetched = http.get(
-            self.name, url, etag=prev.etag if prev else None, last_modified=prev.last_modified if prev else None
+            self.name,
+            url,
+            etag=prev.etag if prev else None,
+            last_modified=prev.last_modified if prev else None,
+            headers=headers,
         )
         return None if fetched.not_modified else fetched
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import re
 import zipfile
 from collections import Counter
@@ -12,13 +14,14 @@ from datetime import date
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, ImportedFile, Previous, SnapshotMeta
+from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, ImportedFile, NotConfigured, Previous, SnapshotMeta
 from scrapers.workbook import CELL_COLUMNS, clean_text, number_from_text, read_workbook, workbook_format
-from unionstat.errors import ParseError
+from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 
 #: The cells (scrapers.workbook.CELL_COLUMNS) and what Belstat adds: the container, the text encoding of a web page,
@@ -130,24 +133,87 @@ class Belstat(Connector):
     )
     """
 
-    # -- fetch: copy the file as sent -------------------------------------------------------------
+    # -- fetch: copy the answer or the file as sent ------------------------------------------------
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
+        query = self.config.api.get("indicators", {}).get(dataset)
+        if query is not None:
+            return self.fetch_indicator(http, dataset, query)
+        if f"{dataset}.landing_page" in self.config.options:
+            return self.fetch_from_landing_page(http, dataset, previous)
+        if not self.fetchable_path(http, dataset) and dataset in self.config.api.get("not_configured", {}):
+            raise NotConfigured(
+                self.name,
+                dataset,
+                "api.not_configured",
+                "an OSIDS indicator (api.indicators) or a landing page to fetch",
+                self.config.api["not_configured"][dataset],
+            )
         fetched = self.get_if_changed(http, self.url(dataset), previous)
         if fetched is None:
             return []
         return [Capture(dataset, fetched, release_date_of(fetched.headers.get("Last-Modified")))]
 
+    def fetch_indicator(self, http: HttpClient, dataset: str, query: Mapping[str, Any]) -> list[Capture]:
+        """The OSIDS data API: one POST per span of at most `years_per_request` years, each answer stored as sent
+        under a URL naming the indicator and the span (the POST body is the rest of the request's identity)."""
+        api = self.config.api
+        base = self.settings.base_url(f"{self.name}_api", api["base_url"])  # UNIONSTAT_BELSTAT_API_BASE_URL
+        endpoint = f"{base}/{api['values_path'].lstrip('/')}"
+        captures = []
+        for years in year_spans(query["years"], int(api.get("years_per_request", 10))):
+            body = values_request(query, years)
+            fetched = http.post_json(self.name, endpoint, body)
+            identity = f"{endpoint}?indicatorCode={query['indicatorCode']}&years={years[0]}-{years[-1]}"
+            captures.append(Capture(dataset, dataclasses.replace(fetched, url=identity), None))
+        return captures
+
+    def fetch_from_landing_page(
+        self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]
+    ) -> list[Capture]:
+        """Newer Belstat files have hashed names (/upload/iblock/<3 hex>/<32 hex>.xlsx): found by their link text on
+        the section's landing page, never by a file name kept here."""
+        page_url = f"{self.base_url}{self.config.options[f'{dataset}.landing_page']}"
+        page = http.get(self.name, page_url)
+        pattern = re.compile(self.config.options[f"{dataset}.link_text"], re.IGNORECASE)
+        links = landing_page_links(self.name, page.url, page.body)
+        matching = [url for url, text in links if pattern.search(text)]
+        if not matching:
+            raise SourceError(
+                self.name,
+                page.url,
+                f"a link under /upload/iblock/ whose text matches {pattern.pattern!r}",
+                f"none among {[text for _, text in links][:10]} (the section moved or was renamed?)",
+            )
+        captures = []
+        for url in matching[:1]:  # the newest release is listed first
+            fetched = self.get_if_changed(http, url, previous)
+            if fetched is not None:
+                captures.append(Capture(dataset, fetched, release_date_of(fetched.headers.get("Last-Modified"))))
+        return captures
+
+    def fetchable_path(self, http: HttpClient, dataset: str) -> bool:
+        """A file path to GET: a publisher path, or a `reference_path` (a file compiled from the paper that only the
+        reference snapshot serves: in a replay, or from a stand-in serving its recordings at UNIONSTAT_BELSTAT_BASE_URL;
+        against belstat.gov.by itself such a dataset is not configured, never a 404)."""
+        opts = self.config.options
+        if f"{dataset}.path" in opts:
+            return True
+        return f"{dataset}.reference_path" in opts and (not http.live or self.name in self.settings.base_urls)
+
     def url(self, dataset: str) -> str:
         if dataset not in self.config.datasets:
             raise KeyError(f"belstat has no dataset {dataset!r}; known: {sorted(self.config.datasets)}")
-        key = f"{dataset}.path"
-        if key not in self.config.options:
-            raise KeyError(f"scrapers/sources.json: belstat options lack {key!r}")
-        return f"{self.base_url}{self.config.options[key]}"
+        for key in (f"{dataset}.path", f"{dataset}.reference_path"):
+            if key in self.config.options:
+                return f"{self.base_url}{self.config.options[key]}"
+        raise KeyError(f"scrapers/sources.json: belstat options lack {dataset}.path")
 
     # -- parse: stored bytes to raw rows, every cell ----------------------------------------------
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:
-        records = read_cells(self.name, meta.request_url, body)
+        if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):  # the data API's JSON; files are never JSON
+            records = api_records(self.name, meta.request_url, body)
+        else:
+            records = read_cells(self.name, meta.request_url, body)
         for record in records:
             record["release_date"] = meta.release_date
         return pd.DataFrame.from_records(records, columns=RAW_COLUMNS).astype({"value": "float64"})
@@ -192,6 +258,129 @@ class Belstat(Connector):
 
 
 CONNECTOR = Belstat
+
+
+# -- the data API (OSIDS): request bodies, answers -> cell records ---------------------------------
+HASHED_FILE = re.compile(r"/upload/iblock/[0-9a-f]{3}/[0-9a-z]{32}\.(?:xlsx|xls)$", re.IGNORECASE)
+
+
+def year_spans(years: str, per_request: int) -> list[list[int]]:
+    """'2010-2024' in spans of at most `per_request` years: [[2010..2019], [2020..2024]] (the API's limit)."""
+    first, _, last = years.partition("-")
+    every = list(range(int(first), int(last or first) + 1))
+    return [every[i : i + per_request] for i in range(0, len(every), per_request)]
+
+
+def values_request(query: Mapping[str, Any], years: list[int]) -> dict[str, Any]:
+    """The body of indicator/indicatorValuesSearch as public clients send it: every classification of the
+    indicator in `dimensionOrder`, the unused ones as EMPTY arrays (a 'total' node there returns no rows)."""
+    order = list(query["dimensionOrder"])
+    params = dict(query.get("dimensionParams", {}))
+    unknown = sorted(set(params) - set(order))
+    if unknown:
+        raise ValueError(f"sources.json belstat api: dimensionParams {unknown} are not in dimensionOrder {order}")
+    return {
+        "indicatorCode": str(query["indicatorCode"]),
+        "valuesFilter": {
+            "years": years,
+            "periodicities": list(query.get("periodicities", [])),
+            "units": [str(unit) for unit in query.get("units", [])],
+            "dimensionOrder": order,
+            "dimensionParams": {name: [str(code) for code in params.get(name, [])] for name in order},
+            "simbolsAfterComma": int(query.get("simbolsAfterComma", 1)),
+        },
+    }
+
+
+def api_records(source: str, location: str, body: bytes) -> list[dict[str, Any]]:
+    """An SDMX-JSON answer: one record per observation, keyed by position ('0:0:3': the value of each
+    dimension by index), with the dimension labels as the row label and the time label as the column header."""
+    try:
+        document = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(source, location, "a JSON answer of the data API", f"not JSON ({exc})") from exc
+    root = document.get("data", document) if isinstance(document, dict) else None
+    if not isinstance(root, dict) or "dataSets" not in root or "structure" not in root:
+        keys = sorted(root) if isinstance(root, dict) else type(document).__name__
+        raise ParseError(source, location, "an SDMX-JSON answer (dataSets, structure)", f"keys {keys}")
+    dimensions = root["structure"].get("dimensions", {})
+    series_dims = dimensions.get("series", [])
+    observation_dims = dimensions.get("observation", [])
+    name = root["structure"].get("name") or "indicator"
+    records: list[dict[str, Any]] = []
+    for data_set in root["dataSets"]:
+        flat = [(key, obs) for key, obs in (data_set.get("observations") or {}).items()]
+        nested = [
+            (f"{series_key}:{obs_key}", obs)
+            for series_key, series in (data_set.get("series") or {}).items()
+            for obs_key, obs in (series.get("observations") or {}).items()
+        ]
+        for row, (key, observation) in enumerate(flat + nested):
+            records.append(
+                _observation_record(source, location, name, key, observation, [*series_dims, *observation_dims], row)
+            )
+    if not records:
+        raise ParseError(
+            source,
+            location,
+            "observations for the requested indicator and years",
+            "none: an empty answer (the known trap: a 'total' node in dimensionParams returns 0 rows; send unused "
+            "classifications as empty arrays) or no data for these years",
+        )
+    return records
+
+
+def _observation_record(
+    source: str, location: str, name: str, key: str, observation: Any, dims: list[Mapping[str, Any]], row: int
+) -> dict[str, Any]:
+    positions = [int(part) for part in key.split(":")]
+    if len(positions) != len(dims):
+        raise ParseError(source, location, f"observation keys with {len(dims)} positions", f"{key!r}")
+    picked = []
+    for dim, index in zip(dims, positions, strict=True):
+        values = dim.get("values", [])
+        if index >= len(values):
+            raise ParseError(
+                source, location, f"a value {index} of dimension {dim.get('id')!r}", f"{len(values)} values"
+            )
+        picked.append((dim, values[index]))
+    time = [(d, v) for d, v in picked if str(d.get("id", "")).upper() in ("TIME_PERIOD", "TIME", "YEAR")]
+    other = [(d, v) for d, v in picked if (d, v) not in time]
+    value = observation[0] if isinstance(observation, list) and observation else observation
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else cell_number(value)
+    period = str(time[0][1].get("id")) if time else None
+    return {
+        "sheet_name": name,
+        "table_title": name,
+        "unit": None,
+        "row_index": row + 1,
+        "column_index": positions[-1] + 1,
+        "cell_ref": key,
+        "row_label": " | ".join(str(v.get("name") or v.get("id")) for _, v in other) or None,
+        "row_code": " | ".join(f"{d.get('id')}={v.get('id')}" for d, v in other) or None,
+        "column_header": str(time[0][1].get("name") or period) if time else None,
+        "period": period,
+        "period_text": period,
+        "notes": None,
+        "value": number,
+        "value_text": "" if value is None else str(value),
+        "file_format": "sdmx-json",
+        "text_encoding": "utf-8",
+        "table_notes": None,
+    }
+
+
+def landing_page_links(source: str, page_url: str, body: bytes) -> list[tuple[str, str]]:
+    """Every (absolute URL, link text) of a hashed workbook (/upload/iblock/<3 hex>/<32 hex>.xlsx) on a page."""
+    soup = BeautifulSoup(body, "lxml")
+    links = []
+    for anchor in soup.find_all("a", href=True):
+        url = urljoin(page_url, str(anchor["href"]))
+        if HASHED_FILE.search(urlsplit(url).path):
+            links.append((url, clean_text(anchor.get_text(" ")) or ""))
+    if not links:
+        raise SourceError(source, page_url, "links to workbooks under /upload/iblock/", "none (the section moved?)")
+    return links
 
 
 # -- the entry: bytes -> cell records ------------------------------------------------------------

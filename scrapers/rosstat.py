@@ -16,13 +16,18 @@ import pandas as pd
 from bs4 import BeautifulSoup
 
 from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
+from scrapers.tls import pinned_bundle
 from scrapers.workbook import CELL_COLUMNS, Sheet, clean_text, number_from_text, read_workbook, workbook_format
 from unionstat.errors import ParseError, SourceError
-from unionstat.http import HttpClient
+from unionstat.http import Fetched, HttpClient
 
 LOG = logging.getLogger(__name__)
 RAW_COLUMNS = ["document_kind", "file_url", "link_text", *CELL_COLUMNS]  # section-page links sit beside cells
 MEDIABANK = "/storage/mediabank/"
+#: The first bytes of a workbook: XLSX is a zip ("PK"), XLS an OLE2 compound file (BIFF inside).
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+#: Answers that mean "not from here, not by a script": a person downloads the file and imports it.
+BLOCKED_STATUSES = ("HTTP 403", "HTTP 429")
 #: Workbook formats in order of preference: a table linked as XLSX and XLS is fetched once, as XLSX.
 SPREADSHEET_SUFFIXES = (".xlsx", ".xls")
 #: The contents sheet ("Содержание") and the link back to it that opens every numbered sheet ("К содержанию").
@@ -79,15 +84,51 @@ class Rosstat(Connector):
 
     # -- fetch: the section page, then the file(s) it links to, as sent --------------------------
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
-        page = self.get_if_changed(http, self.section_url(dataset), previous)
+        if http.live:
+            self.trust_national_ca(http)
+        page = self._get(http, self.section_url(dataset), previous)
         if page is None:
             return []  # the section page unchanged: no new file was published
         captures = [Capture(dataset, page, None)]
         for link in self.file_links(page.url, page.body, dataset):
-            fetched = self.get_if_changed(http, link, previous)
+            fetched = self._get(http, link, previous)
             if fetched is not None:
+                check_workbook_magic(self.name, fetched)
                 captures.append(Capture(dataset, fetched, _last_modified(fetched.headers.get("Last-Modified"))))
         return captures
+
+    def trust_national_ca(self, http: HttpClient) -> None:
+        """Trust the registry's pinned CA files (the Russian Trusted Root CA) for Rosstat's hosts only."""
+        tls = self.config.tls
+        if not tls:
+            return
+        bundle = pinned_bundle(
+            self.name, tls["ca_certificates"], self.settings.warehouse_dir / "tls" / "rosstat-ca.pem"
+        )
+        if bundle is not None:
+            http.trust_for_hosts(tls["hosts"], str(bundle))
+
+    def _get(self, http: HttpClient, url: str, previous: Mapping[str, Previous]) -> Fetched | None:
+        """A conditional GET; a lasting 403/429 (Rosstat refuses scripts from abroad) says what a person can do."""
+        try:
+            return self.get_if_changed(http, url, previous)
+        except SourceError as exc:
+            if exc.found.startswith(BLOCKED_STATUSES):
+                raise SourceError(
+                    self.name,
+                    exc.location,
+                    exc.expected,
+                    f"{exc.found}: Rosstat refuses scripted downloads from here; open the page in a browser, "
+                    "download the file by hand and run `unionstat import FILE`",
+                ) from exc
+            if "CERTIFICATE_VERIFY_FAILED" in exc.found:
+                raise SourceError(
+                    self.name,
+                    exc.location,
+                    "a certificate chain to the pinned Russian Trusted Root CA",
+                    f"{exc.found}; add the Sub CA as sources.json rosstat.tls says, or set UNIONSTAT_CA_BUNDLE",
+                ) from exc
+            raise
 
     def section_url(self, dataset: str) -> str:
         key = f"section_page.{dataset}"
@@ -98,13 +139,22 @@ class Rosstat(Connector):
     def file_links(self, page_url: str, body: bytes, dataset: str) -> list[str]:
         """This release's file(s) for the dataset: mediabank links whose text matches; XLSX, then XLS preferred."""
         pattern = re.compile(self.config.options[f"link_text.{dataset}"], re.IGNORECASE)
+        file_rule = self.config.options.get(f"file_pattern.{dataset}")
+        file_pattern = re.compile(file_rule, re.IGNORECASE) if file_rule else None
         links = section_links(self.name, page_url, body)
-        matching = [url for url, text in links if pattern.search(text) or pattern.search(urlsplit(url).path)]
+        matching = [
+            url
+            for url, text in links
+            if pattern.search(text)
+            or pattern.search(urlsplit(url).path)
+            or (file_pattern is not None and file_pattern.search(file_key(url)))
+        ]
         if not matching:
+            wanted = f"text matches {pattern.pattern!r}" + (f" or file key matches {file_rule!r}" if file_rule else "")
             raise SourceError(
                 self.name,
                 page_url,
-                f"a {MEDIABANK} link whose text matches {pattern.pattern!r}",
+                f"a {MEDIABANK} link whose {wanted}",
                 f"none among {[text for _, text in links][:10]} (layout or wording changed?)",
             )
         for suffix in SPREADSHEET_SUFFIXES:
@@ -144,6 +194,21 @@ class Rosstat(Connector):
 
 
 CONNECTOR = Rosstat
+
+
+def file_key(url: str) -> str:
+    """A file's identity across renames: 'Kadry_VO.xls' and 'Kadry-VO.xlsx' are both 'kadry_vo'."""
+    name = Path(urlsplit(url).path).name
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return re.sub(r"[-_\s]+", "_", stem.lower())
+
+
+def check_workbook_magic(source: str, fetched: Fetched) -> None:
+    """A linked file must start as a workbook does (PK for XLSX, OLE2/BIFF for XLS): an HTML error page or an
+    empty answer served with status 200 is an error naming the URL, never a stored 'workbook'."""
+    if not fetched.body.startswith(WORKBOOK_MAGIC):
+        found = "an HTML page" if _looks_like_html(fetched.body) else _sniff(fetched.body)
+        raise SourceError(source, fetched.url, "an XLSX or XLS workbook (PK or OLE2 magic bytes)", found)
 
 
 def section_links(source: str, page_url: str, body: bytes) -> list[tuple[str, str]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import email.utils
 import io
+import json
+import logging
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -13,10 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
-from unionstat.errors import ParseError
+from scrapers.base import Capture, Connector, ImportedFile, NotConfigured, Previous, SnapshotMeta
+from unionstat.errors import NotRecorded, ParseError
 from unionstat.http import HttpClient
 
+LOG = logging.getLogger(__name__)
 RAW_COLUMNS = [
     "export_kind",
     "ip_right",
@@ -112,14 +115,44 @@ class Wipo(Connector):
 
     # -- fetch: copy the export as sent ----------------------------------------------------------
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
-        """The export as sent. Its release date: the preamble's "Last updated"; where that is no date (a recording
-        compiled from the paper), the response's Last-Modified, as for Belstat's files."""
-        fetched = self.get_if_changed(http, self.export_url(dataset), previous)
+        """The export as sent. Its release date: the Data Center backend's `last-updated` stamp (each stamp a
+        vintage) for an export whose Source line names WIPO's database, else the preamble's "Last updated"; where
+        neither is a date (a recording compiled from the paper), the response's Last-Modified."""
+        url = self.export_url(dataset)
+        backend = url.startswith(self.backend_url)
+        stamp = self.release_stamp(http) if backend else None
+        fetched = self.get_if_changed(http, url, previous, headers=self.backend_headers if backend else None)
         if fetched is None:
             return []
         _, preamble = _rows_and_preamble(self.name, fetched.url, fetched.body, _header_test(dataset))
-        release = _release(self.name, fetched.url, preamble)[0] or _http_date(fetched.headers.get("Last-Modified"))
-        return [Capture(dataset, fetched, release)]
+        exported, _, source_line = _release(self.name, fetched.url, preamble)
+        if stamp is not None and WIPO_SOURCE in source_line.lower():
+            if exported is not None and exported != stamp:
+                LOG.warning(
+                    "%s: last-updated says %s, the export says %s: the backend's stamp is kept", url, stamp, exported
+                )
+            exported = stamp
+        return [Capture(dataset, fetched, exported or _http_date(fetched.headers.get("Last-Modified")))]
+
+    @property
+    def backend_url(self) -> str:
+        """The Data Center's backend (the Angular app's API); UNIONSTAT_WIPO_BACKEND_BASE_URL overrides it."""
+        return self.settings.base_url(f"{self.name}_backend", self.config.options["backend_url"])
+
+    @property
+    def backend_headers(self) -> dict[str, str]:
+        """What the backend needs on every request (public clients send it): the language as a header too."""
+        return {"Accept-Language": self.config.options["backend_language"]}
+
+    def release_stamp(self, http: HttpClient) -> date | None:
+        """The backend's release stamp (`ips-search/en/last-updated`), as a date; None where the reference snapshot
+        holds no recording of it (a replay of figures compiled from the paper has no WIPO release)."""
+        url = f"{self.backend_url}/{self.config.options['last_updated_path']}"
+        try:
+            fetched = http.get(self.name, url, headers=self.backend_headers)
+        except NotRecorded:
+            return None
+        return stamp_date(self.name, url, fetched.body)
 
     def export_url(self, dataset: str) -> str:
         opts = self.config.options
@@ -130,8 +163,23 @@ class Wipo(Connector):
             raise KeyError(
                 f"wipo: unknown dataset {dataset!r}; expected one of {sorted(TABLE_INDICATORS)} or profile.XX"
             )
+        if f"{dataset}.indicator" not in opts:
+            raise NotConfigured(
+                self.name,
+                dataset,
+                "options",
+                f"{dataset}.indicator and .report_type (the backend's ids)",
+                opts.get(f"{dataset}.not_configured", "no indicator id"),
+            )
+        first, _, last = opts["years"].partition("-")
         return opts["table_export_url"].format(
-            base_url=self.base_url, dataset=dataset, origins=opts["origins"], years=opts["years"]
+            backend_url=self.backend_url,
+            indicator=opts[f"{dataset}.indicator"],
+            report_type=opts[f"{dataset}.report_type"],
+            from_year=first,
+            to_year=last or first,
+            origins=opts["origins"],
+            lang=opts["backend_language"],
         )
 
     # -- parse: stored bytes to raw rows ---------------------------------------------------------
@@ -403,6 +451,26 @@ def _release(source: str, location: str, preamble: list[list[str]]) -> tuple[dat
             source, location, f"a 'Last updated' date in one of {DAY_FORMATS + MONTH_FORMATS}", repr(stamp)
         )
     return None, stamp, line
+
+
+def stamp_date(source: str, location: str, body: bytes) -> date:
+    """The release stamp `last-updated` answers: its text (a JSON string, or an object's first string value, or
+    plain text) read as a day or month date ("May 2026" is its first day). Its exact layout was not seen in public
+    code: anything else fails naming the URL."""
+    text = body.decode("utf-8-sig", errors="replace").strip()
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        document = text
+    if isinstance(document, dict):
+        document = next((v for v in document.values() if isinstance(v, str)), "")
+    stamp = str(document).strip().rstrip(".")
+    for fmt in (*DAY_FORMATS, *MONTH_FORMATS):
+        try:
+            return datetime.strptime(stamp, fmt).date()
+        except ValueError:
+            continue
+    raise ParseError(source, location, "a release stamp (a date, or 'May 2026')", repr(text[:60]))
 
 
 def _http_date(value: str | None) -> date | None:

@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     imp.set_defaults(handler=_import)
 
     sources = sub.add_parser("sources", help="list the sources with their last snapshot and release")
+    sources.add_argument("--check", action="store_true", help="ask each live endpoint once (needs the network)")
     sources.set_defaults(handler=_sources)
 
     serve = sub.add_parser("serve", help="start a Prefect server and worker with the deployments of prefect.yaml")
@@ -176,6 +177,12 @@ def _sources(args: argparse.Namespace) -> int:
     from unionstat import dq
 
     settings = Settings.from_env()
+    if args.check:
+        from unionstat import source_check
+
+        results = source_check.check_sources(settings)
+        print("\n".join(source_check.report_lines(results)))
+        return 0 if source_check.all_ok(results) else 1
     known = {}
     if settings.published_db.exists():
         frame = _query(

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,6 +232,7 @@ class HttpClient:
         self._last_request: dict[str, float] = {}
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self._lock = threading.Lock()
+        self._host_ca: dict[str, str] = {}  # host -> CA bundle trusted for that host only (see `trust_for_hosts`)
         if settings.mode == "replay":
             reference = reference or Reference.load(settings.reference_dir)
             adapter: BaseAdapter = ReplayAdapter(reference)
@@ -241,7 +242,7 @@ class HttpClient:
                 backoff_factor=settings.http_backoff_s,
                 status_forcelist=RETRY_STATUSES,
                 respect_retry_after_header=True,
-                allowed_methods=frozenset({"GET", "HEAD"}),
+                allowed_methods=frozenset({"GET", "HEAD", "POST"}),  # POST: search APIs (Belstat OSIDS), idempotent
                 raise_on_status=False,
             )
             adapter = HTTPAdapter(max_retries=retry)
@@ -256,6 +257,17 @@ class HttpClient:
     def live(self) -> bool:
         return self.settings.mode == "live"
 
+    def trust_for_hosts(self, hosts: Iterable[str], ca_bundle: str) -> None:
+        """Verify TLS for these hosts (and only these) against `ca_bundle` (a publisher's national root CA, pinned
+        by its connector); every other host keeps the default trust store. Verification is never turned off."""
+        for host in hosts:
+            self._host_ca[host.lower()] = ca_bundle
+
+    def _verify(self, url: str) -> str | bool:
+        return self._host_ca.get(
+            (urlsplit(url).hostname or "").lower(), True if self.session.verify is None else self.session.verify
+        )
+
     def close(self) -> None:
         self.session.close()
 
@@ -266,8 +278,10 @@ class HttpClient:
         params: Mapping[str, str] | None = None,
         etag: str | None = None,
         last_modified: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Fetched:
-        headers = {"X-Unionstat-Source": source}
+        """GET `url`; `headers` are a publisher's own request headers (WIPO's backend wants Accept-Language)."""
+        headers = {**(headers or {}), "X-Unionstat-Source": source}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -277,7 +291,12 @@ class HttpClient:
             self._pace(url)
         try:  # the HTTP layer's own retries (module docstring) happen inside this call
             response = self.session.get(
-                url, params=params, headers=headers, timeout=self.settings.http_timeout_s, stream=True
+                url,
+                params=params,
+                headers=headers,
+                timeout=self.settings.http_timeout_s,
+                stream=True,
+                verify=self._verify(url),
             )
         except requests.RequestException as exc:
             raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
@@ -291,6 +310,33 @@ class HttpClient:
                     final_url,
                     "HTTP 200",
                     f"HTTP {response.status_code} {response.reason or ''}".strip(),
+                )
+            body = self._read_capped(source, final_url, response)
+        return self._fetched(source, final_url, response, body)
+
+    def post_json(self, source: str, url: str, payload: Any, headers: Mapping[str, str] | None = None) -> Fetched:
+        """A POST of a JSON body (a publisher's search API: Belstat's OSIDS), paced, robots-checked and retried like a
+        GET (a search is idempotent); never conditional."""
+        sent = {"X-Unionstat-Source": source, "Accept": "application/json", **(headers or {})}
+        if self.live:
+            self._check_robots(source, url)
+            self._pace(url)
+        try:
+            response = self.session.post(
+                url,
+                json=payload,
+                headers=sent,
+                timeout=self.settings.http_timeout_s,
+                stream=True,
+                verify=self._verify(url),
+            )
+        except requests.RequestException as exc:
+            raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
+        with response:
+            final_url = response.url or url
+            if response.status_code >= 400:
+                raise SourceError(
+                    source, final_url, "HTTP 200", f"HTTP {response.status_code} {response.reason or ''}".strip()
                 )
             body = self._read_capped(source, final_url, response)
         return self._fetched(source, final_url, response, body)
@@ -317,7 +363,9 @@ class HttpClient:
     def _load_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
         self._pace(origin)
         try:
-            response = self.session.get(f"{origin}/robots.txt", timeout=self.settings.http_timeout_s)
+            response = self.session.get(
+                f"{origin}/robots.txt", timeout=self.settings.http_timeout_s, verify=self._verify(origin)
+            )
         except requests.RequestException as exc:
             LOG.warning("robots.txt of %s unreachable (%s); proceeding as allowed", origin, exc)
             return None

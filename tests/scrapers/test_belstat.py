@@ -3,11 +3,14 @@ every guard."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import io
+import json
 import zipfile
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -18,11 +21,21 @@ import yaml
 
 import scrapers
 from scrapers.base import Previous, SnapshotMeta
-from scrapers.belstat import Belstat, decode_text, parse_value, period_of, release_date_of, split_mark
+from scrapers.belstat import (
+    Belstat,
+    NotConfigured,
+    decode_text,
+    parse_value,
+    period_of,
+    release_date_of,
+    split_mark,
+    values_request,
+    year_spans,
+)
 from tests.builders import belstat_html, belstat_sheet, belstat_xlsx
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, load, warehouse
-from unionstat.errors import ParseError, SourceError
+from unionstat.errors import NotRecorded, ParseError, SourceError
 from unionstat.http import HttpClient
 from unionstat.settings import Settings
 from unionstat.snapshots import SnapshotStore
@@ -411,7 +424,7 @@ def test_fetch_copies_bytes_takes_last_modified_and_honours_304(
     settings = Settings.from_env()
     connector = scrapers.connector("belstat", settings)
     body = belstat_xlsx([("Россия", 0, [1.0, 2.0])])
-    path = connector.config.options[f"{TRADE}.path"]
+    path = connector.config.options[f"{TRADE}.reference_path"]  # a stand-in of the reference serves it
     routes.add(path, body=body, headers={"Last-Modified": "Sat, 01 Mar 2025 10:00:00 GMT", "ETag": '"v1"'})
     http = HttpClient(settings)
     try:
@@ -441,10 +454,211 @@ def test_fetch_of_a_missing_file_names_the_url(
     connector = scrapers.connector("belstat", settings)
     http = HttpClient(settings)
     try:
-        with pytest.raises(SourceError, match=rf"\[belstat\] {base}/upload-belstat/.*exports\.xlsx: expected HTTP 200"):
-            connector.fetch(http, EXPORTS, {})
+        with pytest.raises(SourceError, match=rf"\[belstat\] {base}/upload-belstat/.*trade\.xlsx: expected HTTP 200"):
+            connector.fetch(http, TRADE, {})
     finally:
         http.close()
+
+
+@pytest.mark.parametrize("dataset", [EXPORTS, "russia_share_imports"])
+def test_a_dataset_without_indicator_or_page_is_not_configured_not_a_404(belstat: Belstat, dataset: str) -> None:
+    """No public indicator code or landing page is known for exports and imports by country: the registry says so and
+    the fetch reports 'not configured' (a kind of NotRecorded: the run lists it, the source goes on), without a
+    request."""
+    with pytest.raises(NotConfigured) as info:
+        belstat.fetch(None, dataset, {})  # type: ignore[arg-type]  # no request may be made
+    assert isinstance(info.value, NotRecorded)
+    assert str(info.value).startswith(
+        f"[belstat] sources.json belstat.api.not_configured.{dataset}: expected an OSIDS indicator (api.indicators) "
+        "or a landing page to fetch; found not configured: no OSIDS indicator code"
+    )
+    assert belstat.config.api["indicators"] == {}  # no indicator code is pinned that public sources do not give
+
+
+@pytest.mark.parametrize("dataset", [TRADE, INVESTMENT])
+def test_a_file_compiled_from_the_paper_is_fetched_only_from_the_reference(tmp_path: Path, dataset: str) -> None:
+    """Russia's shares: no public indicator or landing page is known; their reference_path is served by the
+    reference snapshot (replay, or a stand-in at UNIONSTAT_BELSTAT_BASE_URL): against belstat.gov.by they are not
+    configured."""
+    live = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path), "UNIONSTAT_MODE": "live"})
+    http = HttpClient(live)
+    try:
+        with pytest.raises(NotConfigured, match=rf"belstat.api.not_configured.{dataset}: .*not configured: no public"):
+            scrapers.connector("belstat", live).fetch(http, dataset, {})
+    finally:
+        http.close()
+    replay = SimpleNamespace(live=False)
+    assert scrapers.connector("belstat", live).fetchable_path(replay, dataset)  # type: ignore[attr-defined]
+    assert "unionstat-reference-compiled-from-paper" in scrapers.connector("belstat", live).url(dataset)  # type: ignore[attr-defined]
+
+
+# -- the data API (OSIDS): requests as public clients send them, SDMX-JSON answers (synthetic) ---------
+QUERY = {
+    "indicatorCode": "SYNTHETIC-1",  # a made-up code: no real indicator for the paper's shares is known
+    "years": "2010-2024",
+    "units": ["208"],
+    "dimensionOrder": ["razrez_594", "razrez_593", "priznak_391"],
+    "dimensionParams": {"razrez_593": ["111", "222"]},
+    "simbolsAfterComma": 1,
+}
+
+
+def sdmx_json(observations: dict[str, list[Any]], series: bool = False) -> bytes:
+    """A synthetic SDMX-JSON answer: two partner countries x three years (observations keyed by position)."""
+    dims = [
+        {
+            "id": "razrez_593",
+            "name": "Страна",
+            "values": [{"id": "111", "name": "Россия"}, {"id": "222", "name": "Китай"}],
+        },
+        {"id": "TIME_PERIOD", "name": "Год", "values": [{"id": str(y), "name": f"{y} г."} for y in (2020, 2021, 2022)]},
+    ]
+    if series:
+        by_series: dict[str, dict[str, Any]] = {}
+        for key, value in observations.items():
+            country, year = key.split(":")
+            by_series.setdefault(country, {"observations": {}})["observations"][year] = value
+        data_set: dict[str, Any] = {"series": by_series}
+        structure = {"name": "synthetic", "dimensions": {"series": dims[:1], "observation": dims[1:]}}
+    else:
+        data_set = {"observations": observations}
+        structure = {"name": "synthetic", "dimensions": {"observation": dims}}
+    return json.dumps({"data": {"dataSets": [data_set], "structure": structure}}, ensure_ascii=False).encode()
+
+
+def test_years_are_asked_ten_at_a_time_and_unused_classifications_as_empty_arrays() -> None:
+    assert year_spans("2010-2024", 10) == [list(range(2010, 2020)), list(range(2020, 2025))]
+    assert year_spans("2024", 10) == [[2024]]
+    assert values_request(QUERY, [2020, 2021]) == {
+        "indicatorCode": "SYNTHETIC-1",
+        "valuesFilter": {
+            "years": [2020, 2021],
+            "periodicities": [],
+            "units": ["208"],
+            "dimensionOrder": ["razrez_594", "razrez_593", "priznak_391"],
+            "dimensionParams": {"razrez_594": [], "razrez_593": ["111", "222"], "priznak_391": []},
+            "simbolsAfterComma": 1,
+        },
+    }
+    with pytest.raises(ValueError, match=r"dimensionParams \['priznak_1'\] are not in dimensionOrder"):
+        values_request({**QUERY, "dimensionParams": {"priznak_1": ["1"]}}, [2020])
+
+
+@pytest.mark.parametrize("series", [False, True], ids=["flat", "series"])
+def test_an_sdmx_json_answer_becomes_cells_with_the_dimension_labels(belstat: Belstat, series: bool) -> None:
+    body = sdmx_json({"0:0": [47.9], "0:1": [49.0], "1:1": [None], "1:2": ["12,5"]}, series=series)
+    frame = belstat.parse(body, meta(belstat, TRADE, "https://portal.example/osids-public-api/indicator/x"))
+
+    got = frame[["cell_ref", "row_label", "row_code", "period", "column_header", "value", "value_text"]]
+    assert got.astype(object).where(got.notna(), None).values.tolist() == [
+        ["0:0", "Россия", "razrez_593=111", "2020", "2020 г.", 47.9, "47.9"],
+        ["0:1", "Россия", "razrez_593=111", "2021", "2021 г.", 49.0, "49.0"],
+        ["1:1", "Китай", "razrez_593=222", "2021", "2021 г.", None, ""],
+        ["1:2", "Китай", "razrez_593=222", "2022", "2022 г.", 12.5, "12,5"],
+    ]
+    assert set(frame["file_format"]) == {"sdmx-json"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            sdmx_json({}),
+            r"expected observations for the requested indicator and years; found none: an empty answer "
+            r"\(the known trap: a 'total' node in dimensionParams returns 0 rows",
+        ),
+        (b'{"dataList": []}', r"expected an SDMX-JSON answer \(dataSets, structure\); found keys \['dataList'\]"),
+        (sdmx_json({"0:7": [1.0]}), r"expected a value 7 of dimension 'TIME_PERIOD'; found 3 values"),
+        (sdmx_json({"0": [1.0]}), r"expected observation keys with 2 positions; found '0'"),
+        (b"{not json", r"expected a JSON answer of the data API; found not JSON"),
+    ],
+    ids=["empty-total-trap", "plain-json", "position-out-of-range", "short-key", "not-json"],
+)
+def test_api_answers_that_cannot_be_read_fail_naming_the_request(belstat: Belstat, body: bytes, message: str) -> None:
+    url = "https://portal.example/osids-public-api/indicator/indicatorValuesSearch?indicatorCode=X&years=2020-2022"
+    with pytest.raises(ParseError, match=message) as info:
+        belstat.parse(body, meta(belstat, TRADE, url))
+    assert info.value.location == url
+
+
+def _api_settings(tmp_path: Path, base: str) -> Settings:
+    return Settings.from_env(
+        {
+            "UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+            "UNIONSTAT_MODE": "live",
+            "UNIONSTAT_MIN_REQUEST_INTERVAL_S": "0",
+            "UNIONSTAT_BELSTAT_BASE_URL": base,
+            "UNIONSTAT_BELSTAT_API_BASE_URL": f"{base}/osids-public-api",
+        }
+    )
+
+
+def test_fetch_pages_through_the_years_and_stores_each_answer_as_sent(
+    tmp_path: Path, publisher_server: tuple[str, Routes]
+) -> None:
+    base, routes = publisher_server
+    answer = sdmx_json({"0:0": [47.9]})
+    bodies: list[dict[str, Any]] = []
+
+    def values(req: Any) -> None:
+        bodies.append(json.loads(req.rfile.read(int(req.headers["Content-Length"]))))
+        req.send_response(200)
+        req.send_header("Content-Type", "application/json")
+        req.send_header("Content-Length", str(len(answer)))
+        req.end_headers()
+        req.wfile.write(answer)
+
+    routes.post_handlers["/osids-public-api/indicator/indicatorValuesSearch"] = values
+    settings = _api_settings(tmp_path, base)
+    connector = scrapers.connector("belstat", settings)
+    config = dataclasses.replace(connector.config, api={**connector.config.api, "indicators": {TRADE: QUERY}})
+    http = HttpClient(settings)
+    try:
+        captures = Belstat(config, settings).fetch(http, TRADE, {})
+    finally:
+        http.close()
+
+    assert [b["valuesFilter"]["years"] for b in bodies] == [list(range(2010, 2020)), list(range(2020, 2025))]
+    assert all(b["valuesFilter"]["dimensionParams"]["razrez_594"] == [] for b in bodies)
+    endpoint = f"{base}/osids-public-api/indicator/indicatorValuesSearch"
+    assert [c.fetched.url for c in captures] == [
+        f"{endpoint}?indicatorCode=SYNTHETIC-1&years=2010-2019",
+        f"{endpoint}?indicatorCode=SYNTHETIC-1&years=2020-2024",
+    ]
+    assert [c.fetched.body for c in captures] == [answer, answer]  # stored byte for byte
+
+
+def test_workbooks_are_found_on_the_landing_page_by_link_text_never_by_name(
+    tmp_path: Path, publisher_server: tuple[str, Routes]
+) -> None:
+    base, routes = publisher_server
+    hashed = "/upload/iblock/3f1/0123456789abcdef0123456789abcdef.xlsx"
+    page = (
+        '<html><body><a href="/upload/iblock/aaa/ffffffffffffffffffffffffffffffff.xlsx">Численность населения</a>'
+        f'<a href="{hashed}">Внешняя торговля товарами по странам</a><a href="/about.xlsx">not hashed</a></body></html>'
+    ).encode()
+    workbook = belstat_xlsx([("Россия", 1, [47.9, 49.0])])
+    routes.add("/realny-sector-ekonomiki/vneshnyaya-torgovlya/", body=page, headers={"Content-Type": "text/html"})
+    routes.add(hashed, body=workbook)
+    settings = _api_settings(tmp_path, base)
+    connector = scrapers.connector("belstat", settings)
+    options = {
+        **connector.config.options,
+        f"{TRADE}.landing_page": "/realny-sector-ekonomiki/vneshnyaya-torgovlya/",  # synthetic: the real one is unknown
+        f"{TRADE}.link_text": "внешн\\w* торговл",
+    }
+    belstat = Belstat(dataclasses.replace(connector.config, options=options), settings)
+    http = HttpClient(settings)
+    try:
+        captures = belstat.fetch(http, TRADE, {})
+        routes.add("/realny-sector-ekonomiki/vneshnyaya-torgovlya/", body=page.replace("торговля".encode(), b"x"))
+        with pytest.raises(
+            SourceError, match=r"vneshnyaya-torgovlya/: expected a link under /upload/iblock/ whose text"
+        ):
+            belstat.fetch(http, TRADE, {})
+    finally:
+        http.close()
+    assert [(c.dataset, c.fetched.url, c.fetched.body) for c in captures] == [(TRADE, f"{base}{hashed}", workbook)]
 
 
 # -- the reference snapshot: only the paper's figures -------------------------------------------------
@@ -577,11 +791,11 @@ def test_live_belstat_file_parses(dataset: str, monkeypatch: pytest.MonkeyPatch,
     settings = Settings.from_env().with_mode("live")
     connector = scrapers.connector("belstat", settings)
     assert isinstance(connector, Belstat)
-    if "/unionstat-" in connector.url(dataset):
-        pytest.fail("sources.json holds a compiled or placeholder path for this dataset: enter the real Belstat path")
     http = HttpClient(settings)
     try:
         captures = connector.fetch(http, dataset, {})
+    except NotConfigured as exc:  # sources.json says why (no public indicator code or landing page)
+        pytest.skip(str(exc))
     finally:
         http.close()
     frame = connector.parse(captures[0].fetched.body, meta(connector, dataset))

@@ -6,6 +6,7 @@ hand). Everything built in tests/builders.py or tests/scrapers/data/ is syntheti
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from datetime import date
@@ -17,7 +18,8 @@ from openpyxl import load_workbook
 
 import scrapers
 from scrapers.base import SnapshotMeta
-from scrapers.rosstat import _period, parse_section_page, parse_workbook
+from scrapers.rosstat import Rosstat, _period, file_key, parse_section_page, parse_workbook
+from scrapers.tls import PEM_BLOCK, fingerprint, pinned_bundle
 from tests.builders import belstat_xlsx, rosstat_section_page, rosstat_workbook
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, load, warehouse
@@ -36,6 +38,7 @@ RND = "Научные исследования и\u00a0разработки 1)"
 
 def _settings(tmp_path: Path, base_url: str = "https://rosstat.example", **extra: str) -> Settings:
     env = {"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "warehouse"), "UNIONSTAT_MODE": "live"}
+    env["UNIONSTAT_MIN_REQUEST_INTERVAL_S"] = "0"  # a local stand-in: no pacing needed
     env["UNIONSTAT_ROSSTAT_BASE_URL"] = base_url
     env.update(extra)
     return Settings.from_env(env)
@@ -316,6 +319,155 @@ def test_the_ca_bundle_setting_reaches_requests_verify(tmp_path: Path) -> None:
         assert http.session.verify == str(bundle)
     finally:
         http.close()
+
+
+# -- catalogue pages: names drift, identity stays, bodies are checked, refusals say what to do ---------
+ROOT_CA = Path(scrapers.__file__).parent / "certs" / "russian_trusted_root_ca.pem"
+#: As `openssl x509 -in scrapers/certs/russian_trusted_root_ca.pem -noout -fingerprint -sha256` prints it.
+ROOT_CA_SHA256 = "D2:6D:2D:02:31:B7:C3:9F:92:CC:73:85:12:BA:54:10:35:19:E4:40:5D:68:B5:BD:70:3E:97:88:CA:8E:CF:31"
+
+
+def _with_options(connector: scrapers.Connector, **options: str) -> Rosstat:
+    config = dataclasses.replace(connector.config, options={**connector.config.options, **options})
+    return Rosstat(config, connector.settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://rosstat.gov.ru/storage/mediabank/Kadry_VO.xls", "kadry_vo"),
+        ("https://rosstat.gov.ru/storage/mediabank/Kadry-VO.xlsx", "kadry_vo"),
+        ("/storage/mediabank/innov-mp_1.xls", "innov_mp_1"),
+        ("/storage/mediabank/Innov_mp_1.xls", "innov_mp_1"),
+        ("/storage/mediabank/nauka_9.xlsx", "nauka_9"),
+    ],
+)
+def test_a_file_key_survives_the_renames_rosstat_makes(url: str, key: str) -> None:
+    assert file_key(url) == key
+
+
+def test_a_renamed_file_is_found_by_its_pattern_and_stays_the_same_dataset(
+    tmp_path: Path, publisher_server: tuple[str, Routes]
+) -> None:
+    base, routes = publisher_server
+    settings = _settings(tmp_path, base)
+    connector = _with_options(scrapers.connector("rosstat", settings), **{"file_pattern.rnd_index": "^kadry_vo$"})
+    workbook = _workbook()
+    routes.add("/storage/mediabank/Kadry_VO.xls", body=workbook)
+    routes.add("/storage/mediabank/Kadry-VO.xls", body=workbook)
+    http = HttpClient(settings)
+    try:
+        seen = []
+        for name in ("Kadry_VO.xls", "Kadry-VO.xls"):  # one release, then the next with the name changed
+            page = rosstat_section_page([(f"/storage/mediabank/{name}", "Кадры высшей квалификации")])
+            routes.add("/statistics/science", body=page, headers={"Content-Type": "text/html"})
+            captures = connector.fetch(http, "rnd_index", {})
+            seen.append([(c.dataset, c.fetched.url.rsplit("/", 1)[-1]) for c in captures])
+    finally:
+        http.close()
+    assert seen == [
+        [("rnd_index", "science"), ("rnd_index", "Kadry_VO.xls")],
+        [("rnd_index", "science"), ("rnd_index", "Kadry-VO.xls")],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (
+            b"<!DOCTYPE html><html><body>\xd0\x9e\xd1\x88\xd0\xb8\xd0\xb1\xd0\xba\xd0\xb0</body></html>",
+            "found an HTML page",
+        ),
+        (b"", "found an empty body"),
+        (b"%PDF-1.7 ...", "found b'%PDF-1.7 ...'"),
+    ],
+    ids=["html", "empty", "pdf"],
+)
+def test_a_linked_file_that_is_not_a_workbook_stops_the_fetch_naming_its_url(
+    tmp_path: Path, publisher_server: tuple[str, Routes], body: bytes, found: str
+) -> None:
+    base, routes = publisher_server
+    routes.add(
+        "/statistics/science", body=rosstat_section_page([("/storage/mediabank/Nauka_1.xlsx", "Научные исследования")])
+    )
+    routes.add("/storage/mediabank/Nauka_1.xlsx", body=body)
+    settings = _settings(tmp_path, base)
+    http = HttpClient(settings)
+    try:
+        with pytest.raises(SourceError) as info:
+            scrapers.connector("rosstat", settings).fetch(http, "rnd_index", {})
+    finally:
+        http.close()
+    assert str(info.value) == (
+        f"[rosstat] {base}/storage/mediabank/Nauka_1.xlsx: expected an XLSX or XLS workbook (PK or OLE2 magic bytes); "
+        + found
+    )
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_a_refusal_says_to_download_by_hand_and_import(
+    tmp_path: Path, publisher_server: tuple[str, Routes], status: int
+) -> None:
+    base, routes = publisher_server
+    routes.add("/statistics/science", status=status, body=b"Access denied")
+    settings = _settings(tmp_path, base, UNIONSTAT_HTTP_RETRIES="0")
+    http = HttpClient(settings)
+    try:
+        with pytest.raises(SourceError) as info:
+            scrapers.connector("rosstat", settings).fetch(http, "rnd_index", {})
+    finally:
+        http.close()
+    message = str(info.value)
+    assert message.startswith(f"[rosstat] {base}/statistics/science: expected HTTP 200; found HTTP {status} ")
+    assert message.endswith("download the file by hand and run `unionstat import FILE`")
+    assert "\n" not in message
+
+
+def test_the_shipped_root_ca_is_the_one_the_registry_pins() -> None:
+    entries = scrapers.registry()["rosstat"].tls["ca_certificates"]
+    root = next(e for e in entries if e["required"])
+    assert root["file"] == "certs/russian_trusted_root_ca.pem"
+    assert root["sha256"] == ROOT_CA_SHA256
+    assert [fingerprint(block) for block in PEM_BLOCK.findall(ROOT_CA.read_bytes())] == [ROOT_CA_SHA256]
+    assert all(e["sha256"] is None for e in entries if not e["required"])  # nothing pinned that was not checked
+
+
+def test_the_pinned_ca_is_trusted_for_rosstat_hosts_only(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    connector = scrapers.connector("rosstat", settings)
+    http = HttpClient(settings)
+    try:
+        connector.trust_national_ca(http)
+        bundle = settings.warehouse_dir / "tls" / "rosstat-ca.pem"
+        assert http._verify("https://rosstat.gov.ru/statistics/science") == str(bundle)
+        assert http._verify("https://api.worldbank.org/v2/country") is True  # the default trust store
+        assert http._verify("https://www.belstat.gov.by/") is True
+    finally:
+        http.close()
+    assert bundle.read_bytes().strip() == PEM_BLOCK.findall(ROOT_CA.read_bytes())[0]
+
+
+def test_a_ca_file_that_differs_from_its_pin_or_has_no_pin_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("scrapers.tls.CERTS_ROOT", tmp_path)
+    pem = ROOT_CA.read_bytes()
+    tampered = pem.replace(b"MIIFwjCCA6qgAwIBAgICEAAw", b"MIIFwjCCA6qgAwIBAgICEAEw")  # one serial bit changed
+    (tmp_path / "root.pem").write_bytes(tampered)
+    (tmp_path / "sub.pem").write_bytes(pem)
+    out = tmp_path / "bundle.pem"
+    with pytest.raises(
+        SourceError, match=r"root\.pem: expected one certificate with SHA-256 D2:6D:.*; found \['(?!D2:6D)"
+    ):
+        pinned_bundle("rosstat", [{"file": "root.pem", "sha256": ROOT_CA_SHA256, "required": True}], out)
+    with pytest.raises(SourceError, match=r"sub\.pem: expected a SHA-256 pin in sources\.json for this CA file"):
+        pinned_bundle("rosstat", [{"file": "sub.pem", "sha256": None, "required": False}], out)
+    with pytest.raises(
+        SourceError, match=r"missing\.pem: expected the CA certificate named in sources\.json .*no such file"
+    ):
+        pinned_bundle("rosstat", [{"file": "missing.pem", "sha256": ROOT_CA_SHA256, "required": True}], out)
+    assert pinned_bundle("rosstat", [{"file": "missing.pem", "sha256": None, "required": False}], out) is None
+    assert not out.exists()
 
 
 # -- imports --------------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import scrapers
-from scrapers.base import SnapshotMeta
+from scrapers.base import NotConfigured, SnapshotMeta
 from scrapers.wipo import Wipo, parse_profile, parse_table_export
 from tests.builders import wipo_profile, wipo_table_export, worldbank_bulk_csv
 from tests.conftest import REFERENCE_DIR, Routes
@@ -284,47 +285,96 @@ def _live_settings(tmp_path: Path, base_url: str) -> Settings:
         {
             "UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
             "UNIONSTAT_MODE": "live",
+            "UNIONSTAT_MIN_REQUEST_INTERVAL_S": "0",
             "UNIONSTAT_WIPO_BASE_URL": base_url,
+            "UNIONSTAT_WIPO_BACKEND_BASE_URL": f"{base_url}{BACKEND}",
         }
     )
 
 
-def test_fetch_copies_the_export_with_its_release_date_from_the_overridden_base_url(
+#: The Data Center backend's paths under the stand-in (SOURCES.md); the bodies are synthetic.
+BACKEND = "/api/v1/public"
+DOWNLOAD = f"{BACKEND}/ips-search/downloadCsv"
+LAST_UPDATED = f"{BACKEND}/ips-search/en/last-updated"
+
+
+def _fetch(tmp_path: Path, base: str, dataset: str = TOTAL) -> list[Any]:
+    settings = _live_settings(tmp_path, base)
+    http = HttpClient(settings)
+    try:
+        return scrapers.connector("wipo", settings).fetch(http, dataset, {})
+    finally:
+        http.close()
+
+
+def test_fetch_asks_the_backend_for_the_csv_with_the_language_it_needs(
     tmp_path: Path, publisher_server: tuple[str, Routes]
 ) -> None:
     base, routes = publisher_server
     body = _table(last_updated="2025-02-03")
-    routes.add("/export/table.csv", body=body, headers={"Content-Type": "text/csv"})
-    settings = _live_settings(tmp_path, base)
-    connector = scrapers.connector("wipo", settings)
-    http = HttpClient(settings)
-    try:
-        captures = connector.fetch(http, TOTAL, {})
-    finally:
-        http.close()
+    routes.add(DOWNLOAD, body=body, headers={"Content-Type": "text/csv"})
+    routes.add(LAST_UPDATED, body=b'"2025-02-03"', headers={"Content-Type": "application/json"})
+
+    captures = _fetch(tmp_path, base)
 
     assert len(captures) == 1
     assert captures[0].fetched.body == body  # copied byte for byte
     assert captures[0].release_date == date(2025, 2, 3)
     assert captures[0].fetched.body.startswith(b"\xef\xbb\xbfIntellectual property right :Patent")
-    exports = [path for path, _ in routes.requests if path.startswith("/export/")]
-    assert len(exports) == 1
-    assert exports[0].startswith(f"/export/table.csv?indicator={TOTAL}&origin=RU,BY")
+    sent = {path.split("?")[0]: (path, headers) for path, headers in routes.requests}
+    assert sent[DOWNLOAD][0] == (
+        f"{DOWNLOAD}?lang=en&selectedTab=patent&indicator=10&reportType=13&fromYear=2010&toYear=2024"
+        "&ipsOriSelValues=RU,BY"
+    )
+    assert sent[DOWNLOAD][1]["Accept-Language"] == sent[LAST_UPDATED][1]["Accept-Language"] == "en"
+
+
+@pytest.mark.parametrize(
+    ("stamp", "release"),
+    [
+        (b'"May 2026"', date(2026, 5, 1)),
+        (b"2026-05-12", date(2026, 5, 12)),
+        (b'{"lastUpdated": "12 May 2026"}', date(2026, 5, 12)),
+    ],
+    ids=["json-month", "text-day", "object"],
+)
+def test_the_backends_last_updated_stamp_is_the_release(
+    tmp_path: Path, publisher_server: tuple[str, Routes], stamp: bytes, release: date
+) -> None:
+    """Each stamp is a vintage: a correction released without a new preamble still gets its own release date."""
+    base, routes = publisher_server
+    routes.add(DOWNLOAD, body=_table(last_updated="2025-02-03"))
+    routes.add(LAST_UPDATED, body=stamp)
+    assert _fetch(tmp_path, base)[0].release_date == release
+
+
+def test_an_unreadable_stamp_fails_naming_its_url(tmp_path: Path, publisher_server: tuple[str, Routes]) -> None:
+    base, routes = publisher_server
+    routes.add(DOWNLOAD, body=_table(last_updated="2025-02-03"))
+    routes.add(LAST_UPDATED, body=b"<html>app shell</html>")
+    with pytest.raises(ParseError, match=rf"\[wipo\] {base}{LAST_UPDATED}: expected a release stamp .*app shell"):
+        _fetch(tmp_path, base)
 
 
 def test_fetch_takes_last_modified_when_the_stamp_is_no_release(
     tmp_path: Path, publisher_server: tuple[str, Routes]
 ) -> None:
+    """A compiled export (its Source line is not WIPO's) takes no backend stamp: its release is not WIPO's."""
     base, routes = publisher_server
     body = _table(last_updated="as printed", source_line="Source: compiled. Last updated: {stamp}")
-    routes.add("/export/table.csv", body=body, headers={"Last-Modified": "Tue, 01 Oct 2024 00:00:00 GMT"})
-    settings = _live_settings(tmp_path, base)
-    http = HttpClient(settings)
-    try:
-        captures = scrapers.connector("wipo", settings).fetch(http, TOTAL, {})
-    finally:
-        http.close()
-    assert captures[0].release_date == date(2024, 10, 1)
+    routes.add(DOWNLOAD, body=body, headers={"Last-Modified": "Tue, 01 Oct 2024 00:00:00 GMT"})
+    routes.add(LAST_UPDATED, body=b'"May 2026"')
+    assert _fetch(tmp_path, base)[0].release_date == date(2024, 10, 1)
+
+
+def test_an_indicator_without_a_known_backend_id_is_not_configured(tmp_path: Path) -> None:
+    settings = _live_settings(tmp_path, "https://example.test")
+    with pytest.raises(
+        NotConfigured,
+        match=r"\[wipo\] sources.json wipo.options.pct_women_inventors_share: .*not "
+        r"configured: the backend's indicator id of the PCT 'share of women among inventors'",
+    ):
+        scrapers.connector("wipo", settings).fetch(None, "pct_women_inventors_share", {})  # type: ignore[arg-type]
 
 
 def test_fetch_fails_loudly_when_the_web_app_answers_html(tmp_path: Path, publisher_server: tuple[str, Routes]) -> None:
