@@ -41,6 +41,11 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     quiet_third_party_telemetry()
     home = tmp_path_factory.mktemp("prefect-home")
     os.environ["PREFECT_HOME"] = str(home)
+    # dbt's parse of the project, shared by every build of the session (each test's warehouse has its own path,
+    # which voids dbt's own partial parse): one folder for all pytest-xdist workers, written atomically.
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+    os.environ["UNIONSTAT_DBT_PARSE_CACHE_DIR"] = str(shared / "dbt-parse-cache")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from prefect.testing.utilities import prefect_test_harness
 
