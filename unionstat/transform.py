@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from unionstat import warehouse
 from unionstat.errors import TransformFailed
 from unionstat.settings import Settings
 
@@ -274,7 +275,6 @@ def write_catalog(settings: Settings, con: Any) -> int:
         )
         for name, column in node.get("columns", {}).items():
             columns.append([relation, name, column.get("description") or None, column.get("data_type")])
-    con.executemany("insert into ops.catalog values (?, ?, ?, ?, ?, ?, ?)", tables)
-    if columns:
-        con.executemany("insert or replace into ops.column_catalog values (?, ?, ?, ?)", columns)
+    warehouse.insert_rows(con, "ops.catalog", tables)
+    warehouse.insert_rows(con, "ops.column_catalog", columns, conflict="or replace")
     return len(tables)

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from unionstat import warehouse
 from unionstat.data_docs_assets import localize_site
 from unionstat.errors import ValidationFailed
 from unionstat.settings import Settings
@@ -533,7 +534,4 @@ def _store(con: duckdb.DuckDBPyConnection, outcomes: list[ExpectationOutcome], r
     if not outcomes:
         return
     now = datetime.now(UTC)
-    con.executemany(
-        "insert into dq.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [o.as_row(run_id, now) for o in outcomes],
-    )
+    warehouse.insert_rows(con, "dq.validation_results", [o.as_row(run_id, now) for o in outcomes])
