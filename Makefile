@@ -55,4 +55,4 @@ pytest: install ## the test suite, one worker per core (PYTEST_WORKERS=0: in thi
 test: lint types pytest ## lint + types + tests (what CI runs)
 
 clean: ## remove generated files (keeps the reference snapshot)
-	rm -rf warehouse/build warehouse/snapshots warehouse/gx warehouse/reports warehouse/unionstat.duckdb warehouse/runs.jsonl
+	rm -rf warehouse/build warehouse/snapshots warehouse/gx warehouse/reports warehouse/unionstat.duckdb warehouse/runs.jsonl warehouse/cache

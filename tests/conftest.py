@@ -41,6 +41,11 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     quiet_third_party_telemetry()
     home = tmp_path_factory.mktemp("prefect-home")
     os.environ["PREFECT_HOME"] = str(home)
+    # dbt's parse of the project, shared by every build of the session (each test's warehouse has its own path,
+    # which voids dbt's own partial parse): one folder for all pytest-xdist workers, written atomically.
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+    os.environ["UNIONSTAT_DBT_PARSE_CACHE_DIR"] = str(shared / "dbt-parse-cache")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from prefect.testing.utilities import prefect_test_harness
 
@@ -48,7 +53,7 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-def _replay_env(monkeypatch: pytest.MonkeyPatch, warehouse_dir: Path) -> Settings:
+def replay_env(monkeypatch: pytest.MonkeyPatch, warehouse_dir: Path) -> Settings:
     monkeypatch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(warehouse_dir))
     monkeypatch.setenv("UNIONSTAT_MODE", "replay")
     monkeypatch.setenv("UNIONSTAT_FETCH_RETRY_DELAYS_S", "0")  # one quick retry: the orchestrator's, not a sleep
@@ -65,7 +70,7 @@ def _replay_env(monkeypatch: pytest.MonkeyPatch, warehouse_dir: Path) -> Setting
 @pytest.fixture
 def warehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """A private warehouse directory for one test; replay mode from the shipped reference snapshot."""
-    return _replay_env(monkeypatch, tmp_path / "warehouse")
+    return replay_env(monkeypatch, tmp_path / "warehouse")
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +80,7 @@ def reference_build(tmp_path_factory: pytest.TempPathFactory, prefect_harness: N
     from flows.refresh import refresh
 
     with pytest.MonkeyPatch.context() as monkeypatch:
-        settings = _replay_env(monkeypatch, tmp_path_factory.mktemp("reference-build") / "warehouse")
+        settings = replay_env(monkeypatch, tmp_path_factory.mktemp("reference-build") / "warehouse")
         monkeypatch.setenv("UNIONSTAT_DOCS", "true")
         summary = refresh()
     return {"warehouse_dir": settings.warehouse_dir, "summary": summary}

@@ -130,8 +130,7 @@ def record_run(
             ],
         )
         rows = [o.as_row(run_id, now) for o in outcomes]
-        if rows:
-            con.executemany("insert into validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        warehouse.insert_rows(con, "validation_results", rows)
         q_rows = [
             [
                 run_id,
@@ -146,8 +145,7 @@ def record_run(
             ]
             for q in quarantined
         ]
-        if q_rows:
-            con.executemany("insert into quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?)", q_rows)
+        warehouse.insert_rows(con, "quarantine", q_rows)
         attempts = []
         for source, message in summary.get("failed_sources", {}).items():
             # a snapshot that failed to parse is quarantined: its fetch (or import) worked, and no later run fails
@@ -156,15 +154,10 @@ def record_run(
         for source, count in summary.get("new_snapshots", {}).items():
             if source not in summary.get("failed_sources", {}):
                 attempts.append([run_id, now, source, "new" if count else "unchanged", count, None])
-        if attempts:
-            con.executemany("insert into fetch_attempts values (?, ?, ?, ?, ?, ?)", attempts)
+        warehouse.insert_rows(con, "fetch_attempts", attempts)
         d_rows = [[run_id, *(r.get(column) for column in DBT_COLUMNS)] for r in dbt_results]
-        if d_rows:
-            columns = ", ".join(("run_id", *DBT_COLUMNS))
-            marks = ", ".join("?" * (1 + len(DBT_COLUMNS)))
-            con.executemany(f"insert into dbt_results ({columns}) values ({marks})", d_rows)  # noqa: S608
-        if failing:
-            con.executemany("insert into dbt_failures values (?, ?, ?, ?, ?)", [[run_id, now, *row] for row in failing])
+        warehouse.insert_rows(con, "dbt_results", d_rows, columns=("run_id", *DBT_COLUMNS))
+        warehouse.insert_rows(con, "dbt_failures", [[run_id, now, *row] for row in failing])
 
 
 def read_dbt_results(run_results: Path, manifest: Path | None = None) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from scrapers.base import Capture, Connector, Previous
+from unionstat import warehouse
 from unionstat.errors import NotRecorded, SourceError, UnionstatError
 from unionstat.http import HttpClient, TransientError
 from unionstat.snapshots import SnapshotStore, sha256_of
@@ -142,8 +143,7 @@ def _record_snapshots(con: duckdb.DuckDBPyConnection, captures: list[Capture], r
                 fetched.recording,
             ]
         )
-    if rows:
-        con.executemany("insert or ignore into raw.snapshots values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    warehouse.insert_rows(con, "raw.snapshots", rows, conflict="or ignore")
 
 
 def _log(
@@ -160,5 +160,4 @@ def _log(
 
 
 def _write_log(con: duckdb.DuckDBPyConnection, rows: list[list[object]]) -> None:
-    if rows:
-        con.executemany("insert into raw.fetch_log values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    warehouse.insert_rows(con, "raw.fetch_log", rows)

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     duckdb_threads: int | None = Field(None, ge=1)
     duckdb_temp_dir: Path | None = None
     docs: bool = True
+    dbt_parse_cache_dir: Path | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -109,12 +110,14 @@ class Settings(BaseSettings):
             raise SettingsInvalid(f"mode: expected one of {MODES}, found {mode!r}")
         return self.model_copy(update={"mode": mode})
 
-    @field_validator("warehouse_dir", "reference_dir", "duckdb_temp_dir", mode="after")
+    @field_validator("warehouse_dir", "reference_dir", "duckdb_temp_dir", "dbt_parse_cache_dir", mode="after")
     @classmethod
     def _absolute(cls, path: Path | None) -> Path | None:
         return path.resolve() if path is not None else None
 
-    @field_validator("ca_bundle", "webhook_url", "duckdb_threads", "duckdb_temp_dir", mode="before")
+    @field_validator(
+        "ca_bundle", "webhook_url", "duckdb_threads", "duckdb_temp_dir", "dbt_parse_cache_dir", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -149,6 +152,11 @@ class Settings(BaseSettings):
     def duckdb_spill_dir(self) -> Path:
         """Where DuckDB spills what does not fit in its memory limit (beside the build, on the warehouse's disk)."""
         return self.duckdb_temp_dir or self.build_dir / "duckdb_tmp"
+
+    @property
+    def dbt_parse_cache(self) -> Path:
+        """Where parsed dbt projects are kept between builds, by what their parse depends on (transform.py)."""
+        return self.dbt_parse_cache_dir or self.warehouse_dir / "cache" / "dbt"
 
     def duckdb_config(self) -> DuckDBConfig:
         """The resource settings of every DuckDB database unionstat opens (dbt's too, via `dbt_vars`)."""

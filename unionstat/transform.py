@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from unionstat import warehouse
 from unionstat.errors import TransformFailed
 from unionstat.settings import Settings
 
@@ -44,8 +48,7 @@ def dbt_build(
     `settings.docs` off (UNIONSTAT_DOCS=false) never. For the
     same reason a selective build skips the unit tests.
     """
-    from dbt.cli.main import dbtRunner
-
+    dbt_vars = {"as_of": as_of, "observation_models": observation_models(settings.dbt_project_dir)}
     common = [
         "--project-dir",
         str(settings.dbt_project_dir),
@@ -56,15 +59,9 @@ def dbt_build(
         "--log-path",
         str(settings.build_dir / "dbt_logs"),
         "--vars",
-        json.dumps(
-            {
-                "as_of": as_of,
-                "observation_models": observation_models(settings.dbt_project_dir),
-                **settings.dbt_vars(db_path),  # profiles.yml reads the unionstat_* vars
-            }
-        ),
+        json.dumps({**dbt_vars, **settings.dbt_vars(db_path)}),  # profiles.yml reads the unionstat_* vars
     ]
-    runner = dbtRunner()
+    parsed = ParseCache(settings, _parse_key(settings, dbt_vars, db_path))
     try:
         artifact = settings.build_dir / "dbt_target" / "run_results.json"
         artifact.unlink(missing_ok=True)
@@ -74,7 +71,8 @@ def dbt_build(
             # A selection runs the published build's code, whose unit tests (fixed inputs, no warehouse data)
             # passed when it was built: only the data tests run again.
             selection = ["--select", *select, "--exclude-resource-type", "unit_test"] if select else ["--full-refresh"]
-            outcome = runner.invoke(["--quiet", "build", *common, *selection])
+            outcome = parsed.runner().invoke(["--quiet", "build", *common, *selection])
+            parsed.keep()
             if artifact.is_file():
                 shutil.copy2(artifact, settings.build_dir / BUILD_RESULTS)
             result = _summarise(outcome)
@@ -83,13 +81,78 @@ def dbt_build(
         generated = settings.build_dir / "dbt_target" / "static_index.html"
         generated.unlink(missing_ok=True)  # publish_docs copies only docs this build generated
         if settings.docs and (select is None or not published_docs(settings).is_file()):
-            docs = runner.invoke(["--quiet", "docs", "generate", "--static", *common])
+            docs = parsed.runner().invoke(["--quiet", "docs", "generate", "--static", *common])
+            parsed.keep()
             if not docs.success:
                 raise TransformFailed(f"dbt docs generate failed: {docs.exception}")
             result.docs_generated = True
     finally:
         _close_dbt_connections()
     return result
+
+
+PARSE_CACHE_KEEP = 8  # parsed projects kept (one per code version, as-of date and model list)
+DBT_GENERATED = {"target", "logs", "dbt_packages"}
+
+
+class ParseCache:
+    """dbt's parsed project, reused by later builds of the same project, dbt version and vars.
+
+    dbt's own partial parse is void whenever the profile changes, and the profile holds the path of the database
+    being built: every warehouse directory (each test's, each checkout's) parsed the project from scratch, about
+    6 s. Here the parse is keyed by what it depends on (`_parse_key`: the project's files, dbt's version, the vars
+    other than the profile's, the database's name) and handed to dbt as a parsed manifest (dbtRunner(manifest=...),
+    dbt's documented way to reuse one); the profile, and so the database path, still come from --vars.
+    """
+
+    def __init__(self, settings: Settings, key: str) -> None:
+        self.path = settings.dbt_parse_cache / f"{key}.msgpack"
+        self.target = settings.build_dir / "dbt_target"
+        self.since = time.time()
+
+    def runner(self) -> Any:
+        """A dbtRunner with the cached parse, or one that parses (and leaves its parse in the target folder)."""
+        from dbt.cli.main import dbtRunner
+
+        if not self.path.is_file():
+            self.since = time.time()
+            return dbtRunner()
+        from dbt.contracts.graph.manifest import Manifest
+        from dbt.parser.manifest import extended_mashumuro_decoder
+
+        manifest = Manifest.from_msgpack(self.path.read_bytes(), decoder=extended_mashumuro_decoder)
+        manifest.build_flat_graph()  # what a parse ends with: the `graph` context some macros read
+        return dbtRunner(manifest=manifest)  # build and docs write manifest.json when they end, as after a parse
+
+    def keep(self) -> None:
+        """Keep the parse dbt just wrote, if it wrote one (atomically: other warehouses' builds may share the folder).
+
+        dbt leaves an earlier file in place when its own partial parse found nothing changed, and when parsing
+        failed: only a file written since `runner()` is this parse."""
+        written = self.target / "partial_parse.msgpack"
+        if self.path.is_file() or not written.is_file() or written.stat().st_mtime < self.since:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        shutil.copyfile(written, partial)
+        os.replace(partial, self.path)
+        for stale in sorted(self.path.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime)[:-PARSE_CACHE_KEEP]:
+            stale.unlink(missing_ok=True)
+
+
+def _parse_key(settings: Settings, dbt_vars: dict[str, Any], db_path: Path) -> str:
+    """What dbt's parse depends on: every file of the project, dbt's version, the vars the models read and the
+    target (its name and the database's, which dbt writes into every node); not the database's folder."""
+    from dbt.version import __version__
+
+    project = settings.dbt_project_dir.resolve()
+    digest = hashlib.sha256(json.dumps([__version__, str(project), db_path.stem, dbt_vars], sort_keys=True).encode())
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        if path.is_file() and relative.parts[0] not in DBT_GENERATED:
+            digest.update(f"{relative}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def observation_models(project_dir: Path) -> list[str]:
@@ -212,7 +275,6 @@ def write_catalog(settings: Settings, con: Any) -> int:
         )
         for name, column in node.get("columns", {}).items():
             columns.append([relation, name, column.get("description") or None, column.get("data_type")])
-    con.executemany("insert into ops.catalog values (?, ?, ?, ?, ?, ?, ?)", tables)
-    if columns:
-        con.executemany("insert or replace into ops.column_catalog values (?, ?, ?, ?)", columns)
+    warehouse.insert_rows(con, "ops.catalog", tables)
+    warehouse.insert_rows(con, "ops.column_catalog", columns, conflict="or replace")
     return len(tables)

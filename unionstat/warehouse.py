@@ -8,10 +8,10 @@ import logging
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 from filelock import FileLock, Timeout
@@ -128,6 +128,28 @@ def connection(
         con.close()
 
 
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: Sequence[Sequence[Any]],
+    columns: Sequence[str] = (),
+    conflict: Literal["", "or ignore", "or replace"] = "",
+) -> None:
+    """Insert `rows` (in the table's column order, or `columns`) in one statement, from a DataFrame: DuckDB's
+    executemany runs one statement per row (seconds for the few hundred rows of a build's catalog)."""
+    if not rows:
+        return
+    import pandas as pd
+
+    frame = pd.DataFrame([list(row) for row in rows], dtype=object)
+    target = f"{table} ({', '.join(columns)})" if columns else table
+    con.register("unionstat_rows", frame)
+    try:
+        con.execute(f"insert {conflict} into {target} select * from unionstat_rows")  # noqa: S608
+    finally:
+        con.unregister("unionstat_rows")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, extra_ddl: list[str]) -> None:
     con.execute(CORE_DDL)
     for ddl in extra_ddl:
@@ -151,8 +173,9 @@ def write_sources(con: duckdb.DuckDBPyConnection, configs: list[Any]) -> None:
         )
         """
     )
-    con.executemany(
-        "insert into ops.sources values (?, ?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        con,
+        "ops.sources",
         [
             [
                 c.name,
@@ -183,8 +206,7 @@ def write_sources(con: duckdb.DuckDBPyConnection, configs: list[Any]) -> None:
         """
     )
     selections = [[c.name, *(item.get(key) for key in SELECTION_KEYS)] for c in configs for item in c.selections]
-    if selections:
-        con.executemany("insert into ops.source_selections values (?, ?, ?, ?, ?, ?, ?, ?, ?)", selections)
+    insert_rows(con, "ops.source_selections", selections)
 
 
 def write_retractions(con: duckdb.DuckDBPyConnection, journal: list[Any]) -> list[str]:

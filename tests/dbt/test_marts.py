@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -12,8 +13,8 @@ import pytest
 
 from flows.refresh import refresh
 from tests.builders import worldbank_bulk_csv
-from tests.conftest import query
-from unionstat.settings import PROJECT_ROOT, Settings
+from tests.conftest import query, replay_env
+from unionstat.settings import PROJECT_ROOT
 
 GDP_FACTS = (
     "select country_iso3, current_value, evidence_status from marts.mart_table6_challenges "
@@ -116,15 +117,14 @@ def test_pearson_p_value_on_a_known_example_and_its_limits() -> None:
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """One refresh from the reference snapshot, then a later World Bank vintage imported (synthetic values)."""
+def refreshed(tmp_path_factory: pytest.TempPathFactory, reference_build: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The session's refresh from the reference snapshot (a copy), then a later World Bank vintage imported
+    (synthetic values)."""
     root = tmp_path_factory.mktemp("marts")
+    shutil.copytree(reference_build["warehouse_dir"], root / "warehouse")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("UNIONSTAT_WAREHOUSE_DIR", str(root / "warehouse"))
-        patch.setenv("UNIONSTAT_MODE", "replay")
-        patch.delenv("UNIONSTAT_REFERENCE_DIR", raising=False)
-        settings = Settings.from_env()
-        summary = refresh()
+        settings = replay_env(patch, root / "warehouse")
+        summary = reference_build["summary"]
         db = settings.published_db
         state: dict[str, Any] = {"summary": summary, "db": db}
         state["audit"] = {r[0]: r[1:] for r in query(db, AUDIT)}

@@ -34,7 +34,10 @@ def _api(method: str, url: str, **kwargs: Any) -> Any:
     raise AssertionError(f"Prefect API {method.upper()} {url} failed: {last}")
 
 
-def test_a_deployment_run_completes_on_a_local_server_and_worker(warehouse_env: Settings, tmp_path: Path) -> None:
+def test_a_deployment_run_completes_on_a_local_server_and_worker(published_reference: Settings, tmp_path: Path) -> None:
+    """The worker runs the replay deployment on a published warehouse (the session's reference build, copied): the
+    flow runs every stage up to finding nothing new, and records its run (building is tested elsewhere)."""
+    warehouse_env = published_reference
     extra = {"PREFECT_HOME": str(tmp_path / "prefect-home"), "UNIONSTAT_FETCH_RETRY_DELAYS_S": "0"}
     with serve.running(warehouse_env, log_dir=tmp_path / "logs", extra_env=extra) as service:
         api = service.api_url
@@ -55,6 +58,8 @@ def test_a_deployment_run_completes_on_a_local_server_and_worker(warehouse_env: 
         "select russia_value, belarus_value from marts.mart_table2_country_comparison where metric_id = 'gdp_growth'",
     )
     assert table2 == [(3.60000000000001, 3.88624214456901)]  # the real World Bank release of 2024-06-28
+    runs = query(warehouse_env.warehouse_dir / "dq_history.duckdb", "select status from runs order by finished_at")
+    assert runs == [("published",), ("unchanged",)]  # the reference build's run, then the deployment's
 
 
 def _wait(api: str, flow_run_id: str, timeout_s: float) -> str:

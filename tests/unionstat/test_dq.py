@@ -193,8 +193,8 @@ def test_a_planted_warning_publishes_and_is_reported(published_reference: Settin
     assert query(warehouse_env.published_db, "select count(*) from raw.worldbank_observations") == [(1,)]
 
 
-def test_the_report_keeps_every_run(warehouse_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    refresh()
+def test_the_report_keeps_every_run(published_reference: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    warehouse_env = published_reference  # the session's refresh of the reference snapshot, recorded as published
     refresh()
     runs = query(dq.history_path(warehouse_env), "select status from runs order by finished_at")
     assert runs == [("published",), ("unchanged",)]
@@ -207,10 +207,10 @@ def test_the_report_keeps_every_run(warehouse_env: Settings, capsys: pytest.Capt
     assert "paper only" in out  # WIPO: only figures compiled from the paper, no publisher release to age
 
 
-def test_freshness_tells_broken_from_late(warehouse_env: Settings, reference_copy: Path) -> None:
+def test_freshness_tells_broken_from_late(published_reference: Settings, reference_copy: Path) -> None:
     from datetime import UTC, datetime
 
-    refresh(sources=["worldbank"])  # the newest real release in the reference snapshot: 2026-07-13 (90-day cadence)
+    warehouse_env = published_reference  # the newest real World Bank release it holds: 2026-07-13 (90-day cadence)
     fresh = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2026, 8, 1, tzinfo=UTC))}
     late = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2026, 11, 1, tzinfo=UTC))}
     stale = {r["source"]: r["state"] for r in dq.freshness(warehouse_env, today=datetime(2027, 6, 1, tzinfo=UTC))}

@@ -1,0 +1,72 @@
+"""dbt's parse of the project is kept by what it depends on and reused by builds of other warehouses."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from unionstat import transform
+from unionstat.settings import PROJECT_ROOT, Settings
+
+FULL_PARSE = "Unable to do partial parsing"  # what dbt logs before parsing the project from scratch
+
+
+def _last_invocation_log(settings: Settings) -> str:
+    """The dbt log of the last dbt command (each starts with a line of '=' around its time and invocation id)."""
+    log = (settings.build_dir / "dbt_logs" / "dbt.log").read_text(encoding="utf-8")
+    return log.rsplit("\n=====", 1)[-1]
+
+
+def _key(settings: Settings, db_path: Path, **dbt_vars: object) -> str:
+    models = transform.observation_models(settings.dbt_project_dir)
+    return transform._parse_key(settings, {"as_of": None, "observation_models": models, **dbt_vars}, db_path)
+
+
+def test_the_parse_key_ignores_the_warehouse_folder_and_follows_what_dbt_reads(tmp_path: Path) -> None:
+    settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "a")})
+    here = _key(settings, tmp_path / "a" / "build" / "unionstat.duckdb")
+    assert here == _key(settings, tmp_path / "elsewhere" / "unionstat.duckdb")  # the profile's path: not parsed
+    assert here != _key(settings, tmp_path / "a" / "build" / "other.duckdb")  # dbt writes the database's name
+    assert here != _key(settings, tmp_path / "a" / "build" / "unionstat.duckdb", as_of="2024-12-31")
+
+    copy = tmp_path / "checkout"
+    shutil.copytree(PROJECT_ROOT / "dbt_project", copy / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
+    moved = settings.model_copy(update={"project_root": copy})
+    db = tmp_path / "a" / "build" / "unionstat.duckdb"
+    before = _key(moved, db)
+    (copy / "dbt_project" / "target").mkdir()
+    (copy / "dbt_project" / "target" / "run_results.json").write_text("{}")  # dbt's output: not its input
+    assert _key(moved, db) == before
+    model = copy / "dbt_project" / "models" / "marts" / "mart_countries.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    assert _key(moved, db) != before
+
+
+def test_a_build_of_another_warehouse_reuses_the_sessions_parse(published_reference: Settings, tmp_path: Path) -> None:
+    """The session's reference build parsed the project; a build of a copy elsewhere does not parse it again."""
+    settings = published_reference
+    copy = tmp_path / "elsewhere" / "unionstat.duckdb"
+    copy.parent.mkdir()
+    shutil.copy2(settings.published_db, copy)
+    cache = transform.ParseCache(settings, _key(settings, copy))
+    assert cache.path.is_file(), "the reference build left no parse in the session's cache"
+
+    result = transform.dbt_build(settings, copy, select=["mart_countries"])
+
+    assert result.models == 1 and all(s in {"success", "pass"} for s in result.statuses.values()), result.statuses
+    log = _last_invocation_log(settings)
+    assert "Running with dbt" in log and FULL_PARSE not in log
+    # The build wrote its manifest as a parsing build does (the warehouse's catalog is read from it).
+    assert "model.unionstat.mart_countries" in (settings.build_dir / "dbt_target" / "manifest.json").read_text()
+
+
+def test_a_build_with_nothing_cached_parses_and_keeps_its_parse(published_reference: Settings, tmp_path: Path) -> None:
+    settings = published_reference.model_copy(update={"dbt_parse_cache_dir": tmp_path / "cache"})
+    copy = tmp_path / "elsewhere" / "unionstat.duckdb"
+    copy.parent.mkdir()
+    shutil.copy2(settings.published_db, copy)
+
+    transform.dbt_build(settings, copy, select=["mart_countries"])
+
+    assert FULL_PARSE in _last_invocation_log(settings)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"{_key(settings, copy)}.msgpack"]
