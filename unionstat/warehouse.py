@@ -213,11 +213,11 @@ def write_retractions(con: duckdb.DuckDBPyConnection, journal: list[Any]) -> lis
     """The snapshot store's retraction journal into raw.snapshot_retractions (whole: it is only ever appended to);
     returns the snapshots retracted now."""
     con.execute("delete from raw.snapshot_retractions")
-    if journal:
-        con.executemany(
-            "insert into raw.snapshot_retractions values (?, ?, ?, ?, ?)",
-            [[e.sha256, e.action, e.reason, e.recorded_by, e.recorded_at] for e in journal],
-        )
+    insert_rows(
+        con,
+        "raw.snapshot_retractions",
+        [[e.sha256, e.action, e.reason, e.recorded_by, e.recorded_at] for e in journal],
+    )
     return sorted(retracted_now(con))
 
 
