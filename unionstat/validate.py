@@ -210,7 +210,9 @@ class RawRows:
             return _table_columns(con, self.table)
         _table_columns(con, self.table)  # the table must exist all the same
         empty = con.execute(f"select * from {self.macro}(cast([] as varchar[]), true) limit 0")  # noqa: S608
-        return [str(d[0]) for d in empty.description or []]
+        names = [str(d[0]) for d in empty.description or []]
+        empty.fetchall()  # finish the (empty) result: DuckDB refuses other work on a connection with one pending
+        return names
 
 
 def _validate(
