@@ -38,7 +38,9 @@ def test_audit_prints_every_table2_figure(published: Settings, capsys: pytest.Ca
     assert main(["audit"]) == 0
     out = capsys.readouterr().out
     assert "t2_gdp_rus" in out and "match" in out and "not reproducible" in out and "paper only" in out
-    assert "release 2024-06-28" in out  # what the figure was compared with
+    assert main(["audit", "--format", "csv"]) == 0
+    gdp = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("t2_gdp_rus,"))
+    assert "release 2024-06-28" in gdp  # what the figure was compared with
 
 
 def test_sources_lists_the_last_snapshot(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
