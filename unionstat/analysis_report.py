@@ -250,10 +250,10 @@ def gdp_vintage_chart(rows: list[dict[str, Any]]) -> Markup:
             if changed:
                 series[f"{COUNTRIES.get(country, country)}, vintage {vintage}"] = changed
             known.update(vintages[vintage])
-    vintages = sorted({str(r["vintage"]) for r in rows})
+    loaded = sorted({str(r["vintage"]) for r in rows})
     desc = (
         f"GDP growth (World Bank {GDP_INDICATOR}, annual %) by year: for each country its first vintage, then each "
-        f"later vintage where it revised or added a value (vintages: {', '.join(vintages) or 'none loaded'}). "
+        f"later vintage where it revised or added a value (vintages: {', '.join(loaded) or 'none loaded'}). "
         + _describe(series)
     )
     return _chart("gdp-vintages", "GDP growth by vintage, annual %", desc, series, "percent")
