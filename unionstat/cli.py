@@ -33,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_third_party_telemetry()
-    quiet_third_party_output(verbose=getattr(args, "verbose", False))
+    if hasattr(args, "verbose"):  # a refresh: its own progress lines, not Prefect's (serve keeps Prefect's logs)
+        quiet_third_party_output(verbose=args.verbose)
     with render.closed_pipe_ends_quietly():
         try:
             return int(args.handler(args))

@@ -121,7 +121,13 @@ def console(stream: IO[str] | None = None) -> Any:
     """A rich Console on `stream` at the terminal's width (80 columns when it is no terminal), no colours in pipes."""
     from rich.console import Console
 
-    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=False, emoji=False)
+    class PipedConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """The reader went away: one exit for every command (`closed_pipe_ends_quietly`), not rich's own."""
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipedConsole(file=stream or sys.stdout, highlight=False, soft_wrap=False, emoji=False)
 
 
 def shown_path(path: str | Path | None) -> str:

@@ -113,7 +113,7 @@ def test_sql_prompt_reads_queries_until_end_of_input(
     assert main(["sql"]) == 0
     captured = capsys.readouterr()
     assert "read-only for analysts" in captured.err
-    assert " n" in captured.out
+    assert [line.strip() for line in captured.out.splitlines()[1:4]] == ["n", "──", "24"]  # the 24 snapshots
 
 
 def test_tables_lists_marts_with_grain_and_rows(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,7 +121,10 @@ def test_tables_lists_marts_with_grain_and_rows(published: Settings, capsys: pyt
     out = capsys.readouterr().out
     assert "marts.mart_table2_country_comparison" in out
     assert "One row per metric" in out or "one row per metric" in out
-    assert "rows)" in out
+    header = out.splitlines()[0].split()
+    assert header == ["relation", "rows", "grain"]
+    countries = next(line for line in out.splitlines() if line.startswith("marts.mart_countries "))
+    assert countries.split()[1] == "265"  # the economies of the World Bank's country metadata
 
 
 def test_export_writes_every_mart_with_a_manifest(published: Settings, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -220,7 +223,7 @@ def test_audit_csv_and_json_keep_every_column(published: Settings, capsys: pytes
     )
 
 
-@pytest.mark.parametrize("command", [["audit"], ["sql", "select * from range(300000)"], ["tables"]])
+@pytest.mark.parametrize("command", [["audit"], ["sql", "select * from range(90000)"], ["tables"]])
 def test_a_closed_pipe_ends_quietly(published: Settings, tmp_path, command: list[str]) -> None:  # type: ignore[no-untyped-def]
     """`unionstat audit | head -1`: the reader goes away after one line; no BrokenPipeError traceback."""
     import os
@@ -240,7 +243,7 @@ def test_a_closed_pipe_ends_quietly(published: Settings, tmp_path, command: list
         timeout=120,
         check=False,
     )
-    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert result.stderr == ""  # no BrokenPipeError traceback, no message
     first, status = result.stdout.splitlines()
     assert first.strip()
     assert status in ("status 0", "status 141")  # 141: ended by the closed pipe, as `yes | head -1` reports
