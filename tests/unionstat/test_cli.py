@@ -313,3 +313,21 @@ def test_the_closing_block_says_as_of_and_why_everything_was_rebuilt(tmp_path) -
     )
     assert lines[3] == "warehouse:        — (not built)"
     assert lines[4] == "0 warnings"
+
+
+def test_a_refresh_prints_its_own_progress_and_no_third_party_bars(
+    warehouse_env: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """What `make run` shows: one line per stage and per source, then the closing block; no GX progress bar."""
+    assert main(["refresh", "--source", "wipo"]) == 0
+    out, err = capfd.readouterr()
+    assert "Calculating Metrics" not in out + err and "Finished in state" not in out + err
+    progress = err.splitlines()
+    fetched = "fetch      wipo       3 new snapshots, 0 unchanged, 1 request not in the reference snapshot ("
+    assert any(line.startswith(fetched) and line.endswith(" s)") for line in progress), progress
+    assert any(line.startswith("load       wipo       6 rows loaded") for line in progress), progress
+    assert any(line.startswith("validate   ") and "expectations passed" in line for line in progress), progress
+    assert any(line.startswith("transform  dbt build: everything (nothing published yet)") for line in progress)
+    lines = out.splitlines()
+    assert lines[0].startswith("refresh ") and " published — offline, from the reference snapshot, " in lines[0]
+    assert lines[1] == "  wipo       3 new snapshots, 6 rows loaded"
