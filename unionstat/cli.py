@@ -381,7 +381,8 @@ def _dq(args: argparse.Namespace) -> int:
             "latest_build": _run_facts(build) if build else None,
             "dbt_tests": dict(Counter(str(t["status"]) for t in tests)),
             "notes": [f"{f.group}: {f.text}" for f in found if f.expected],
-            "warnings": [f"{f.group}: {f.text}" for f in found if not f.expected],
+            "failures": [f"{f.group}: {f.text}" for f in found if f.failed],
+            "warnings": [f"{f.group}: {f.text}" for f in found if not f.expected and not f.failed],
             "freshness": [{c: render.plain(r[c]) for c in fresh_columns} for r in freshness],
         }
         print(json.dumps(payload, indent=2, default=str, ensure_ascii=False))
@@ -403,7 +404,7 @@ def _dq(args: argparse.Namespace) -> int:
             f"{render.plural(summary.get('quarantined_rows', 0), 'row')} quarantined; dbt tests: {dbt_counts}"
         )
         for finding in found:
-            kind = "note" if finding.expected else "warning"
+            kind = "note" if finding.expected else ("failed" if finding.failed else "warning")
             print(f"  {kind}: {finding.group}: {finding.text}")
     print("freshness (from the publishers' release dates):")
     render.emit(

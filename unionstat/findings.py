@@ -29,6 +29,7 @@ class Finding:
     text: str
     key: str  # matched against REFERENCE_CONDITIONS
     expected: bool = False  # a documented condition of the reference run: a note, not a warning
+    failed: bool = False  # a critical expectation or a dbt test at severity error: it stopped the run
 
 
 def of_run(settings: Settings, summary: dict[str, Any]) -> list[Finding]:
@@ -36,7 +37,13 @@ def of_run(settings: Settings, summary: dict[str, Any]) -> list[Finding]:
     found = [*_gaps(summary), *_expectations(settings, summary), *_dbt(settings, summary)]
     reference = summary.get("mode") == "replay" and not summary.get("imported")
     return [
-        Finding(f.group, f.text, f.key, reference and any(f.key.startswith(k) for k in REFERENCE_CONDITIONS))
+        Finding(
+            f.group,
+            f.text,
+            f.key,
+            reference and not f.failed and any(f.key.startswith(k) for k in REFERENCE_CONDITIONS),
+            f.failed,
+        )
         for f in found
     ]
 
@@ -68,15 +75,22 @@ def _expectations(settings: Settings, summary: dict[str, Any]) -> list[Finding]:
         count = f"{unexpected:,} of {plural(elements, 'row')}" if elements is not None else "the table"
         sample = ", ".join(_short(v) for v in json.loads(examples or "[]")[:3])
         text = f"{table}, column {column}: {count} — {why}" + (f" (e.g. {sample})" if sample else "")
-        if severity != "warning":
-            text = f"CRITICAL {text}"
-        findings.append(Finding("Great Expectations", text, f"gx:{severity}:{table}:{kind}:{column}"))
+        key = f"gx:{severity}:{table}:{kind}:{column}"
+        findings.append(Finding("Great Expectations", text, key, failed=severity != "warning"))
     return findings
 
 
 def _dbt(settings: Settings, summary: dict[str, Any]) -> list[Finding]:
     tests = [t for t in dq.dbt_tests(settings, summary["run_id"]) if t["status"] in ("warn", "fail", "error")]
-    return [Finding("dbt tests", _dbt_words(settings, t), f"dbt:{t['name']}") for t in tests]
+    return [
+        Finding(
+            "dbt tests",
+            _dbt_words(settings, t),
+            f"dbt:{t['name']}",
+            failed=t["status"] == "error" or (t["status"] == "fail" and t["severity"] != "warn"),
+        )
+        for t in tests
+    ]
 
 
 def _dbt_words(settings: Settings, test: dict[str, Any]) -> str:
@@ -111,7 +125,7 @@ def _dbt_words(settings: Settings, test: dict[str, Any]) -> str:
         )
     stored = f", kept in {test['stored_failures']}" if test.get("stored_failures") else ""
     model = test["model"] or "?"
-    return f"{model}: {name} ({test['status']}): {plural(failures, 'failing row')}{stored}"
+    return f"{model}: {name} ({test['severity'] or 'error'}): {plural(failures, 'failing row')}{stored}"
 
 
 def _published_rows(settings: Settings, sql: str) -> list[str]:

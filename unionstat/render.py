@@ -170,12 +170,16 @@ def closing_block(summary: Mapping[str, Any], paths: Mapping[str, Path], finding
         shown = shown_path(path) if path.exists() else f"{MISSING} (not built)"
         lines.append(f"{label + ':':<{PATH_WIDTH}}{shown}")
     notes = [f for f in findings if f.expected]
-    warnings = [f for f in findings if not f.expected]
+    failures = [f for f in findings if f.failed]
+    warnings = [f for f in findings if not f.expected and not f.failed]
     if notes:
         lines.append(
             f"{plural(len(notes), 'note')} (expected in the reference run; README, 'What the reference run reports'):"
         )
         lines += _grouped(notes)
+    if failures:
+        lines.append(f"{plural(len(failures), 'failure')}:")
+        lines += _grouped(failures)
     lines.append(f"{plural(len(warnings), 'warning')}" + (":" if warnings else ""))
     lines += _grouped(warnings)
     return lines

@@ -126,8 +126,8 @@ def test_a_failing_error_dbt_test_stops_the_publish_and_keeps_its_failing_rows(
     assert len(rows) == 1 and json.loads(rows[0][0])["trade_share"] == 150.0
     assert main(["dq"]) == 1  # the check that failed stopped the run
     out = capsys.readouterr().out
-    assert "dbt fail: mart_table5_shares_by_year: accepted_range_mart_table5_shares_by_year_trade_share" in out
-    assert f"(error): 1 failing rows, rows in {relation}" in out
+    assert "failed: dbt tests: mart_table5_shares_by_year: accepted_range_mart_table5_shares_by_year_trade_share" in out
+    assert f"(error): 1 failing row, kept in {relation}" in out
 
 
 def test_the_report_shows_dbt_tests_beside_the_expectations(
