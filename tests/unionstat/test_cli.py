@@ -331,3 +331,30 @@ def test_a_refresh_prints_its_own_progress_and_no_third_party_bars(
     lines = out.splitlines()
     assert lines[0].startswith("refresh ") and " published — offline, from the reference snapshot, " in lines[0]
     assert lines[1] == "  wipo       3 new snapshots, 6 rows loaded"
+
+
+def test_the_closing_block_groups_failures_warnings_and_notes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from unionstat import render
+    from unionstat.findings import Finding
+
+    summary = {"run_id": "r3", "status": "partial", "mode": "live", "started_at": None}
+    found = [
+        Finding("dbt tests", "Table 2: a row with no data", "dbt:x", expected=True),
+        Finding("Great Expectations", "raw.t, column v: 2 of 10 rows — out of range", "gx:critical:raw.t", failed=True),
+        Finding("dbt tests", "the variables catalog: no unit recorded for X", "dbt:y"),
+        Finding("dbt tests", "the variables catalog: no unit recorded for Y", "dbt:z"),
+    ]
+    lines = render.closing_block(summary, {}, found)
+    assert lines[0] == "refresh r3: partial (some sources failed; the others are published) — live, from the publishers"
+    assert lines[2:] == [
+        "1 note (expected in the reference run; README, 'What the reference run reports'):",
+        "  dbt tests",
+        "    - Table 2: a row with no data",
+        "1 failure:",
+        "  Great Expectations",
+        "    - raw.t, column v: 2 of 10 rows — out of range",
+        "2 warnings:",
+        "  dbt tests",
+        "    - the variables catalog: no unit recorded for X",
+        "    - the variables catalog: no unit recorded for Y",
+    ]
