@@ -13,11 +13,14 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
+	@echo "make install: creating $(VENV) and installing the pinned packages of requirements.lock (Prefect, dbt, Great"
+	@echo "  Expectations, DuckDB, ...): usually 2 to 4 minutes, even with pip's cache; pip prints nothing meanwhile."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check pip==26.3
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+	@echo "make install: done ($(VENV)/bin/unionstat)"
 
 install: $(STAMP) ## create .venv from the pinned requirements.lock
 

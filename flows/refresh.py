@@ -19,7 +19,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 import scrapers
-from unionstat import analysis_report, dq, fetch, imports, load, transform, validate, warehouse
+from unionstat import analysis_report, dq, fetch, imports, load, progress, transform, validate, warehouse
 from unionstat import report as dq_report
 from unionstat.errors import StageFailed, UnionstatError
 from unionstat.http import ORIGIN_RECORDED, HttpClient, Reference
@@ -62,6 +62,8 @@ class RunSummary:
     inputs_fingerprint: str | None = None
     code_fingerprint: str | None = None
     build_selection: str | None = None
+    #: Why everything was rebuilt (no published build, other code, another as-of date); None for a selective build.
+    rebuild_reason: str | None = None
     dbt_docs_generated: bool | None = None
     stage_timings: list[dict[str, Any]] = field(default_factory=list)
     #: Snapshots withdrawn with `unionstat retract` when this run started (their rows are left out of the marts).
@@ -311,6 +313,11 @@ class Run:
 def _prepare(run: Run) -> None:
     run.summary.enter("prepare")
     run.summary.retracted = prepare_task(run.settings)
+    _done(
+        run,
+        "prepare",
+        "a build beside the published warehouse" + (f", as of {run.summary.as_of}" if run.summary.as_of else ""),
+    )
 
 
 def _take_in(run: Run) -> None:
@@ -324,6 +331,10 @@ def _take_in(run: Run) -> None:
         for item in run.summary.recorded:
             if item.get("error"):
                 run.summary.failed_sources.setdefault(item["source"], item["error"])
+    taken = [*run.summary.imported, *run.summary.recorded]
+    if taken:
+        new = sum(bool(t.get("new")) for t in taken)
+        _done(run, "import", f"{progress.plural(len(taken), 'file')} taken in, {new} new")
 
 
 def _fetch(run: Run) -> None:
@@ -332,9 +343,11 @@ def _fetch(run: Run) -> None:
     summary.enter("fetch")
     fetch_source = fetch_with_retries(run.settings)
     for source in [s for s in run.sources if s not in summary.failed_sources]:
+        started = time.monotonic()
         state = fetch_source(run.settings, source, run.run_id, return_state=True)
         if state.is_failed():
             summary.failed_sources[source] = str(state.message or "failed")
+            progress.line("fetch", f"FAILED: {summary.failed_sources[source]}", time.monotonic() - started, source)
             continue
         result: fetch.FetchResult = state.result()
         recorded = [r for r in summary.recorded if r["source"] == source]
@@ -342,6 +355,7 @@ def _fetch(run: Run) -> None:
         summary.unchanged[source] = result.unchanged + sum(not r["new"] for r in recorded)
         if result.not_recorded:
             summary.not_recorded[source] = result.not_recorded
+        progress.line("fetch", _fetched(summary, source), time.monotonic() - started, source)
     _stop_if_every_source_failed(run)
 
 
@@ -353,6 +367,17 @@ def _load(run: Run) -> None:
     summary.rows_loaded = run.loaded.rows
     summary.failed_sources.update(run.loaded.errors)
     summary.quarantined = run.loaded.quarantined
+    tables = {table: name for name, config in scrapers.registry().items() for table in config.raw_tables}
+    for source in sorted({tables.get(t, t) for t in run.loaded.rows} | set(run.loaded.errors)):
+        rows = sum(n for t, n in run.loaded.rows.items() if tables.get(t, t) == source)
+        error = run.loaded.errors.get(source)
+        progress.line("load", f"FAILED: {error}" if error else f"{progress.plural(rows, 'row')} loaded", source=source)
+    _done(
+        run,
+        "load",
+        f"{progress.plural(sum(run.loaded.rows.values()), 'row')} "
+        f"in {progress.plural(len(run.loaded.rows), 'raw table')}",
+    )
     _stop_if_every_source_failed(run)
 
 
@@ -371,11 +396,22 @@ def _keep_published(run: Run) -> None:
     run.summary.published = str(run.settings.published_db)
     run.summary.dbt_docs = str(transform.published_docs(run.settings))
     get_run_logger().info("refresh %s: inputs unchanged, nothing to rebuild", run.run_id)
+    progress.line("publish", "nothing changed: the published warehouse stays as it is")
 
 
 def _validate_raw(run: Run) -> None:
     run.summary.enter("validate")
-    _gate(run, validate_task(run.settings, run.loaded.snapshots, run.run_id))
+    try:
+        _gate(run, validate_task(run.settings, run.loaded.snapshots, run.run_id))
+    finally:
+        warned = len(run.report.warnings)
+        critical = len(run.report.failed) - warned
+        _done(
+            run,
+            "validate",
+            f"{progress.plural(run.report.passed, 'expectation')} passed, {progress.plural(warned, 'warning')}"
+            + (f", {critical} critical" if critical else ""),
+        )
 
 
 def _transform(run: Run) -> None:
@@ -384,10 +420,16 @@ def _transform(run: Run) -> None:
     changed = sorted(n for n, c in scrapers.registry().items() if set(c.raw_tables) & set(run.loaded.snapshots))
     run.select = build_selection(run.previous, summary, changed)
     summary.build_selection = "everything" if run.select is None else " ".join(run.select) or "nothing"
+    summary.rebuild_reason = rebuild_reason(run.previous, summary) if run.select is None else None
     get_run_logger().info("dbt build selection: %s", summary.build_selection)
+    progress.line(
+        "transform",
+        f"dbt build: {summary.build_selection}" + (f" ({summary.rebuild_reason})" if summary.rebuild_reason else ""),
+    )
     built = transform_task(run.settings, summary.as_of, run.select)
     summary.dbt_models, summary.dbt_tests = built.models, built.tests
     summary.dbt_docs_generated = built.docs_generated
+    _done(run, "transform", f"{progress.plural(built.models, 'model')}, {progress.plural(built.tests, 'test')}")
 
 
 def _publish(run: Run) -> None:
@@ -400,6 +442,19 @@ def _publish(run: Run) -> None:
     summary.data_docs = str(docs_index) if docs_index.is_file() else None
     _write_analysis_report(settings)
     get_run_logger().info("refresh %s %s", run.run_id, summary.status)
+    _done(run, "publish", f"the warehouse is swapped in ({summary.status})")
+
+
+def _done(run: Run, stage: str, text: str) -> None:
+    """The progress line closing a stage: what it did and how long it took so far."""
+    progress.line(stage, text, time.time() - run.summary.stage_timings[-1]["started"])
+
+
+def _fetched(summary: RunSummary, source: str) -> str:
+    new, unchanged = summary.new_snapshots.get(source, 0), summary.unchanged.get(source, 0)
+    gaps = len(summary.not_recorded.get(source, []))
+    text = f"{progress.plural(new, 'new snapshot')}, {unchanged} unchanged"
+    return text + (f", {progress.plural(gaps, 'request')} not in the reference snapshot" if gaps else "")
 
 
 def _failed(run: Run, exc: Exception) -> StageFailed:
@@ -485,6 +540,18 @@ def build_selection(previous: dict[str, Any], summary: RunSummary, changed_sourc
     if not same_code or previous.get("as_of") != summary.as_of or not same_retractions:
         return None
     return [f"source:{name}+" for name in changed_sources]
+
+
+def rebuild_reason(previous: dict[str, Any], summary: RunSummary) -> str:
+    """Why a build rebuilds everything, in words: the reason `build_selection` found no narrower selection."""
+    if not previous:
+        return "nothing published yet"
+    if previous.get("code_fingerprint") != summary.code_fingerprint:
+        return "the code changed since the published build"
+    if previous.get("as_of") != summary.as_of:
+        before, now = previous.get("as_of") or "newest releases", summary.as_of or "newest releases"
+        return f"the as-of date changed: {before} -> {now}"
+    return "a full build was asked for"
 
 
 def _generated(path: Path, settings: Settings) -> bool:

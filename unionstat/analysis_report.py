@@ -235,17 +235,42 @@ def patents_chart(rows: list[dict[str, Any]]) -> Markup:
 
 
 def gdp_vintage_chart(rows: list[dict[str, Any]]) -> Markup:
-    series: dict[str, list[tuple[int, float]]] = {}
+    """One line per country for its first vintage, every year it holds; then one line per later vintage, drawn
+    only at the years whose value it revised or added (a release that repeats a value draws nothing)."""
+    by_country: dict[str, dict[str, dict[int, float]]] = {}
     for r in rows:
         if re.fullmatch(r"\d{4}", str(r["period"])) and r["value"] is not None:
-            label = f"{COUNTRIES.get(r['country_iso3'], r['country_iso3'])}, vintage {r['vintage']}"
-            series.setdefault(label, []).append((int(r["period"]), r["value"]))
-    vintages = sorted({str(r["vintage"]) for r in rows})
+            vintages = by_country.setdefault(str(r["country_iso3"]), {})
+            vintages.setdefault(str(r["vintage"]), {})[int(r["period"])] = float(r["value"])
+    series: dict[str, list[tuple[int, float]]] = {}
+    for country, vintages in by_country.items():
+        known: dict[int, float] = {}
+        for vintage in sorted(vintages):
+            changed = [(y, v) for y, v in sorted(vintages[vintage].items()) if y not in known or revised(known[y], v)]
+            if changed:
+                series[f"{COUNTRIES.get(country, country)}, vintage {vintage}"] = changed
+            known.update(vintages[vintage])
+    loaded = sorted({str(r["vintage"]) for r in rows})
     desc = (
-        f"GDP growth (World Bank {GDP_INDICATOR}, annual %) by year, one line per country and vintage "
-        f"(vintages: {', '.join(vintages) or 'none loaded'}). " + _describe(series)
+        f"GDP growth (World Bank {GDP_INDICATOR}, annual %) by year: for each country its first vintage, then each "
+        f"later vintage where it revised or added a value (vintages: {', '.join(loaded) or 'none loaded'}). "
+        + _describe(series)
     )
     return _chart("gdp-vintages", "GDP growth by vintage, annual %", desc, series, "percent")
+
+
+def revised(before: float, after: float) -> bool:
+    """A value moved by more than half a unit in the last decimal of the less precise of the two (the README's
+    rule, dbt's macro `value_revised`): 0.604430019855499 -> 0.60443 is no revision, 0.95857 -> 0.96602 is one."""
+    # a whole number takes the other value's precision
+    precisions = [_decimals(v) for v in (before, after) if not float(v).is_integer()]
+    decimals = min(precisions) if precisions else 0
+    return abs(after - before) > 0.5 * 10.0**-decimals
+
+
+def _decimals(value: float) -> int:
+    text = repr(float(value))
+    return 15 if "e" in text else len(text.split(".")[1])
 
 
 def sectors_chart(rows: list[dict[str, Any]]) -> Markup:

@@ -15,8 +15,21 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from unionstat import render
 from unionstat.errors import ArgumentInvalid, UnionstatError
-from unionstat.settings import Settings, quiet_third_party_telemetry
+from unionstat.settings import PROJECT_ROOT, Settings, quiet_third_party_output, quiet_third_party_telemetry
+from unionstat.topics import TOPICS
+
+DESCRIPTION = """\
+unionstat keeps the evidence of a 2024 paper on Russia–Belarus scientific and technological integration current:
+it fetches the publishers' data (World Bank, Rosstat, Belstat, WIPO, OSW, Rossiyskaya Gazeta), checks it, builds
+the paper's tables in a DuckDB warehouse and says where every number came from."""
+EPILOG = """\
+start here:
+  unionstat refresh          build the warehouse offline from the reference snapshot (what `make run` does)
+  unionstat audit            each figure the paper printed beside what the data says
+  unionstat help TOPIC       a page on refresh, import, as-of, audit or export
+`unionstat COMMAND --help` explains each command, with examples."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,19 +37,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_third_party_telemetry()
-    try:
-        check_arguments(args)  # before Prefect, dbt or a warehouse is touched: well under a second
-        return int(args.handler(args))
-    except UnionstatError as exc:
-        if args.verbose:
-            traceback.print_exc()
-        print(f"unionstat: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a bug: one line, the traceback with --verbose
-        if args.verbose:
-            raise
-        print(f"unionstat: {type(exc).__name__}: {exc} (--verbose prints the traceback)", file=sys.stderr)
-        return 1
+    if args.handler in (_refresh, _import):  # its own progress lines, not Prefect's (serve keeps Prefect's logs)
+        quiet_third_party_output(verbose=args.verbose)
+    with render.closed_pipe_ends_quietly():
+        try:
+            check_arguments(args)  # before Prefect, dbt or a warehouse is touched: well under a second
+            return int(args.handler(args))
+        except UnionstatError as exc:
+            if args.verbose:
+                traceback.print_exc()
+            print(f"unionstat: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # a bug: one line, the traceback with --verbose
+            if args.verbose:
+                raise
+            print(f"unionstat: {type(exc).__name__}: {exc} (--verbose prints the traceback)", file=sys.stderr)
+            return 1
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -46,38 +62,122 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (`{self.prog} --help` lists what is accepted)\n")
 
 
+def _command(sub: Any, name: str, summary: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and shows how it is used."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="unionstat", description=__doc__)
+    parser = _OneLineParser(
+        prog="unionstat", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--verbose", action="store_true", help="print the traceback of an error")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    names = registry_names()
 
-    refresh = sub.add_parser("refresh", help="fetch (replay by default), load, validate, build and publish")
+    refresh = _command(
+        sub,
+        "refresh",
+        "fetch (replay by default), load, validate, build and publish",
+        "Fetch every source (offline: replay the reference snapshot), load the new snapshots, check them with Great\n"
+        "Expectations, build the marts with dbt and publish the warehouse atomically. One line per stage and per\n"
+        "source as it goes, then a closing block: status, what changed, the paths, notes and warnings.",
+        "  unionstat refresh\n  unionstat refresh --live --source worldbank\n  unionstat refresh --as-of 2024-12-31\n"
+        "more: unionstat help refresh, unionstat help as-of",
+    )
     refresh.add_argument("--live", action="store_true", help="fetch from the publishers instead of the reference")
-    refresh.add_argument("--source", action="append", dest="sources", help="only this source (repeatable)")
-    refresh.add_argument("--as-of", type=_iso_date, help="build the marts from releases up to this date")
+    refresh.add_argument(
+        "--source",
+        action="append",
+        dest="sources",
+        metavar="SOURCE",
+        help=f"only this source (repeatable): {', '.join(names)}",
+    )
+    refresh.add_argument("--as-of", type=_iso_date, help="build the marts from the releases published up to this date")
+    refresh.add_argument(
+        "--verbose", "-v", action="store_true", help="also show Prefect's task states and GX's progress bars"
+    )
     refresh.set_defaults(handler=_refresh)
 
-    imp = sub.add_parser("import", help="register files downloaded by hand (e.g. World Bank bulk CSV) and refresh")
-    imp.add_argument("paths", nargs="+")
-    imp.add_argument("--as-of", type=_iso_date, help="build the marts from releases up to this date")
+    imp = _command(
+        sub,
+        "import",
+        "register files downloaded by hand (e.g. World Bank bulk CSV) and refresh",
+        "Store files downloaded from a publisher's site as new snapshots (each a vintage, nothing overwritten),\n"
+        "then refresh what they changed: World Bank bulk CSVs, zips and country metadata, Rosstat and Belstat\n"
+        "XLSX/XLS workbooks, WIPO CSV exports.",
+        "  unionstat import API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv\n  unionstat import ~/Downloads/*.xlsx\n"
+        "more: unionstat help import",
+    )
+    imp.add_argument("paths", nargs="+", metavar="FILE", help="a downloaded publisher file (csv, zip, xlsx, xls)")
+    imp.add_argument("--as-of", type=_iso_date, help="build the marts from the releases published up to this date")
+    imp.add_argument(
+        "--verbose", "-v", action="store_true", help="also show Prefect's task states and GX's progress bars"
+    )
     imp.set_defaults(handler=_import)
 
-    sources = sub.add_parser("sources", help="list the sources with their last snapshot and release")
+    sources = _command(
+        sub,
+        "sources",
+        "list the sources with their last snapshot and release",
+        "Every source of the registry (scrapers/sources.json): publisher, datasets, snapshots, raw rows, last\n"
+        "fetch, last release and freshness against the publisher's release calendar. --check asks each live\n"
+        "endpoint once (needs the network).",
+        "  unionstat sources\n  unionstat sources --format json\n  unionstat sources --check",
+    )
     sources.add_argument("--check", action="store_true", help="ask each live endpoint once (needs the network)")
+    sources.add_argument(*FORMAT_FLAG, **FORMAT_OPTIONS)
     sources.set_defaults(handler=_sources)
 
-    serve = sub.add_parser("serve", help="start a Prefect server and worker with the deployments of prefect.yaml")
+    serve = _command(
+        sub,
+        "serve",
+        "start a Prefect server and worker with the deployments of prefect.yaml",
+        "Start a local Prefect server and a worker on the `unionstat` pool, register the deployments of\n"
+        "prefect.yaml (their schedules fire) and run until Ctrl-C.",
+        "  unionstat serve\n  unionstat serve --api-url http://prefect.example.org:4200/api",
+    )
     serve.add_argument("--api-url", help="use this Prefect server instead of starting one (e.g. http://host:4200/api)")
     serve.add_argument("--port", type=int, default=4200, help="port of the local server (default 4200)")
     serve.set_defaults(handler=_serve)
 
-    dq = sub.add_parser("dq", help="data-quality summary; exits 1 when the latest run failed a critical check")
+    dq = _command(
+        sub,
+        "dq",
+        "data-quality summary; exits 1 when the latest run failed a critical check",
+        "The latest run and the latest build (a run with nothing new builds nothing: its build is the one before):\n"
+        "expectations, dbt tests, warnings in words, and each source's freshness from its publisher's release dates.",
+        "  unionstat dq\n  unionstat dq --format json",
+    )
+    dq.add_argument(*FORMAT_FLAG, **FORMAT_OPTIONS)
     dq.set_defaults(handler=_dq)
 
-    audit = sub.add_parser("audit", help="the replication audit: the paper's figures beside the data")
+    audit = _command(
+        sub,
+        "audit",
+        "the replication audit: the paper's figures beside the data",
+        "Each figure the paper printed, what the data gives, its status (match, explained, mismatch, paper only,\n"
+        "not reproducible), what it was compared with and why.",
+        "  unionstat audit\n  unionstat audit --format csv > audit.csv\nmore: unionstat help audit",
+    )
+    audit.add_argument(*FORMAT_FLAG, **FORMAT_OPTIONS)
     audit.set_defaults(handler=_audit)
 
-    sql = sub.add_parser("sql", help="read-only SQL against the published warehouse (no query: interactive)")
+    sql = _command(
+        sub,
+        "sql",
+        "read-only SQL against the published warehouse (no query: interactive)",
+        "One read-only query against warehouse/unionstat.duckdb, or a prompt without one. The terminal gets at most\n"
+        "100 000 rows / 64 MiB (exit 1 when cut); -o FILE streams every row.",
+        '  unionstat sql "select * from marts.mart_table2_country_comparison"\n'
+        '  unionstat sql "select * from marts.mart_revisions" --format parquet -o revisions.parquet',
+    )
     sql.add_argument("query", nargs="?", help="a query; without one, a prompt reads queries ending in ';'")
     sql.add_argument("--format", choices=OUTPUT_FORMATS, default="table", help="output format (default: table)")
     sql.add_argument("--output", "-o", help="write every row to this file instead of the terminal (parquet needs it)")
@@ -86,21 +186,66 @@ def _parser() -> argparse.ArgumentParser:
     )
     sql.set_defaults(handler=_sql)
 
-    tables = sub.add_parser("tables", help="the marts with their grain (from dbt docs) and row counts")
+    tables = _command(
+        sub,
+        "tables",
+        "the marts with their grain (from dbt docs) and row counts",
+        "Every mart of the published warehouse, what one row is (its dbt description) and how many rows it has.",
+        "  unionstat tables\n  unionstat tables --format csv",
+    )
+    tables.add_argument(*FORMAT_FLAG, **FORMAT_OPTIONS)
     tables.set_defaults(handler=_tables)
 
-    export = sub.add_parser("export", help="write every mart as Parquet and CSV with a provenance manifest")
-    export.add_argument("--to", help="target folder (default: warehouse/exports/<run id>/)")
+    export = _command(
+        sub,
+        "export",
+        "write every mart as Parquet and CSV with a provenance manifest",
+        "Every mart as Parquet and CSV, with manifest.json: the run, the vintages used, checksums, and which\n"
+        "figures are compiled from the paper.",
+        "  unionstat export\n  unionstat export --to /tmp/unionstat\nmore: unionstat help export",
+    )
+    export.add_argument("--to", metavar="DIR", help="target folder (default: warehouse/exports/<run id>/)")
     export.set_defaults(handler=_export)
 
-    report = sub.add_parser("report", help="regenerate the analysts' HTML report from the published warehouse")
+    report = _command(
+        sub,
+        "report",
+        "regenerate the analysts' HTML report from the published warehouse",
+        "Rewrite warehouse/reports/analysis/index.html (the paper's tables from the data, charts, provenance);\n"
+        "a refresh does this after every publish.",
+        "  unionstat report",
+    )
     report.set_defaults(handler=_analysis_report)
+
+    topics = _command(
+        sub,
+        "help",
+        "a page on a workflow: refresh, import, as-of, audit, export",
+        "One page per workflow: what it does, the commands, what to look at.",
+        "  unionstat help as-of",
+    )
+    topics.add_argument("topic", nargs="?", choices=list(TOPICS), help="the workflow")
+    topics.set_defaults(handler=_help)
     _add_snapshot_commands(sub)
     for command in sub.choices.values():
-        command.add_argument(
-            "--verbose", action="store_true", default=argparse.SUPPRESS, help="print the traceback of an error"
-        )
+        if "--verbose" not in command._option_string_actions:  # refresh and import: theirs also shows Prefect's output
+            command.add_argument(
+                "--verbose", action="store_true", default=argparse.SUPPRESS, help="print the traceback of an error"
+            )
     return parser
+
+
+FORMAT_FLAG = ("--format",)
+FORMAT_OPTIONS: dict[str, Any] = {
+    "choices": render.TABLE_FORMATS,
+    "default": "table",
+    "help": "table (fits the terminal), csv or json (default: table)",
+}
+
+
+def _help(args: argparse.Namespace) -> int:
+    print(TOPICS[args.topic] if args.topic else "topics: " + ", ".join(TOPICS) + " (unionstat help TOPIC)")
+    return 0
 
 
 def _iso_date(text: str) -> str:
@@ -112,8 +257,9 @@ def _iso_date(text: str) -> str:
 
 def _refresh(args: argparse.Namespace) -> int:
     from flows.refresh import refresh
-    from unionstat import prefect_server
+    from unionstat import prefect_server, progress
 
+    progress.show()
     with prefect_server.for_refresh(Settings.from_env()):  # ends with the refresh, even a killed one
         summary = refresh(sources=args.sources, live=args.live, as_of=args.as_of)
     return _report(summary)
@@ -121,8 +267,9 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from flows.refresh import refresh
-    from unionstat import prefect_server
+    from unionstat import prefect_server, progress
 
+    progress.show()
     with prefect_server.for_refresh(Settings.from_env()):  # ends with the refresh, even a killed one
         summary = refresh(import_paths=args.paths, as_of=args.as_of)
     for item in summary["imported"]:
@@ -132,31 +279,24 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _report(summary: dict[str, Any]) -> int:
-    print(f"refresh {summary['run_id']}: {summary['status']} ({summary['mode']})")
-    for source in sorted(set(summary["new_snapshots"]) | set(summary["failed_sources"])):
-        if source in summary["failed_sources"]:
-            print(f"  {source:<10} FAILED: {summary['failed_sources'][source]}")
-            continue
-        gaps = summary["not_recorded"].get(source, [])
-        print(
-            f"  {source:<10} {summary['new_snapshots'].get(source, 0)} new, "
-            f"{summary['unchanged'].get(source, 0)} unchanged"
-            + (f", {len(gaps)} datasets not in the reference snapshot ({', '.join(gaps)})" if gaps else "")
-        )
-    print(f"  rows loaded: {summary['rows_loaded'] or 'none (nothing changed)'}")
-    print(
-        f"  expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} failed "
-        f"({len(summary['expectation_warnings'])} of them warnings)"
-    )
-    print(f"  dbt: {summary['dbt_models']} models, {summary['dbt_tests']} tests")
-    print(f"warehouse:    {summary['published']}")
-    for warning in summary.get("expectation_warnings", []):
-        print(f"  warning: {warning}")
-    print(f"dq report:    {summary['dq_report']}")
-    if summary.get("data_docs"):
-        print(f"data docs:    {summary['data_docs']}")
-    print(f"dbt docs:     {summary['dbt_docs']}")
+    """The closing block, the same as the README's."""
+    from unionstat import findings
+
+    settings = Settings.from_env()
+    for line in render.closing_block(summary, _output_paths(settings), findings.of_run(settings, summary)):
+        print(line)
     return 1 if summary["status"] == "partial" else 0
+
+
+def _output_paths(settings: Settings) -> dict[str, Any]:
+    reports = settings.reports_dir
+    return {
+        "warehouse": settings.published_db,
+        "analysis report": reports / "analysis" / "index.html",
+        "data quality": reports / "index.html",
+        "Data Docs": reports / "data_docs" / "index.html",
+        "dbt docs": reports / "dbt_docs" / "index.html",
+    }
 
 
 def _query(sql: str, params: list[Any] | None = None) -> Any:
@@ -166,10 +306,8 @@ def _query(sql: str, params: list[Any] | None = None) -> Any:
 
 
 def _print_frame(frame: Any) -> None:
-    import pandas as pd
-
-    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
-        print(frame.to_string(index=False))
+    columns, rows = render.rows_of(frame)
+    render.emit(rows, columns)
 
 
 def _sources(args: argparse.Namespace) -> int:
@@ -188,26 +326,40 @@ def _sources(args: argparse.Namespace) -> int:
         frame = _query(
             "select s.source, count(distinct s.sha256) as snapshots, "
             "strftime(max(s.fetched_at), '%Y-%m-%d %H:%M UTC') as last_fetched, "
-            "cast(max(s.release_date) as varchar) as last_release, "
+            # a figure compiled from the paper is no publisher release (as in `unionstat dq`)
+            "cast(max(s.release_date) filter (where s.origin not in ('compiled_from_paper', 'synthetic')) "
+            "as varchar) as last_release, "
             "(select cast(coalesce(sum(l.row_count), 0) as bigint) from raw.loads l where l.sha256 in "
             "  (select sha256 from raw.snapshots s2 where s2.source = s.source)) as raw_rows "
             "from raw.snapshots s group by s.source"
         )
         known = {row.source: row for row in frame.itertuples()}
     states = {row["source"]: row for row in dq.freshness(settings)}
+    rows = []
     for name, config in scrapers.registry().items():
         row = known.get(name)
         state = states[name]
-        detail = (
-            f"{row.snapshots} snapshots, {row.raw_rows} raw rows, last fetched {row.last_fetched}, "
-            f"last release {row.last_release}"
-            if row
-            else "no snapshot yet"
+        rows.append(
+            {
+                "source": name,
+                "publisher": config.publisher,
+                "datasets": len(config.datasets),
+                "snapshots": row.snapshots if row else 0,
+                "raw_rows": row.raw_rows if row else 0,
+                "last_fetched": row.last_fetched if row else None,
+                "last_release": row.last_release if row else None,
+                "releases": config.release_cadence,
+                "state": state["state"],
+                "detail": state.get("reason") or "",
+                "last_error": state["last_error"],
+            }
         )
-        error = f"; last error: {state['last_error']}" if state["last_error"] else ""
-        print(f"{name:<10} {config.publisher}")
-        print(f"{'':<10} {len(config.datasets)} datasets; {detail}")
-        print(f"{'':<10} status: {state['state']} (releases: {config.release_cadence}){error}")
+    columns = list(rows[0]) if rows else []
+    if args.format == "table":  # the publisher and its calendar are in --format csv / json
+        columns = ["source", "snapshots", "raw_rows", "last_release", "state", "detail"]
+        columns += ["last_error"] if any(r["last_error"] for r in rows) else []
+    headers = {"raw_rows": "raw rows", "last_release": "last release"}
+    render.emit(rows, columns, args.format, headers=headers, no_wrap=("source", "last_release", "state"))
     return 0
 
 
@@ -236,41 +388,84 @@ CHECK_STAGES = ("validate", "transform")
 
 
 def _dq(args: argparse.Namespace) -> int:
-    from unionstat import dq, report
+    from unionstat import dq, findings, report
 
     settings = Settings.from_env()
     latest = dq.latest_run(settings)
     if latest is None:
         print("no run recorded yet: run `make run` first")
         return 1
-    summary = latest["summary"]
-    print(f"latest run {latest['run_id']}: {latest['status']}")
+    build = latest if latest["status"] != "unchanged" else dq.latest_run(settings, built=True)
+    freshness = dq.freshness(settings)
+    failed = latest["status"] == "failed" and latest["failed_stage"] in CHECK_STAGES
+    exit_code = 1 if failed else 0
+    tests = dq.dbt_tests(settings, build["run_id"]) if build else []
+    found = findings.of_run(settings, build["summary"]) if build else []
+    if args.format != "table":
+        fresh_columns = ["source", "state", "reason", "last_release", "cadence_days", "last_fetched", "last_error"]
+        if args.format == "csv":
+            render.emit(freshness, fresh_columns, "csv")
+            return exit_code
+        payload = {
+            "latest_run": _run_facts(latest),
+            "latest_build": _run_facts(build) if build else None,
+            "dbt_tests": dict(Counter(str(t["status"]) for t in tests)),
+            "notes": [f"{f.group}: {f.text}" for f in found if f.expected],
+            "failures": [f"{f.group}: {f.text}" for f in found if f.failed],
+            "warnings": [f"{f.group}: {f.text}" for f in found if not f.expected and not f.failed],
+            "freshness": [{c: render.plain(r[c]) for c in fresh_columns} for r in freshness],
+        }
+        print(json.dumps(payload, indent=2, default=str, ensure_ascii=False))
+        return exit_code
+    print(_run_line("latest run", latest))
     if latest["failed_stage"]:
         print(f"  failed in stage {latest['failed_stage']}: {latest['error']}")
-    print(
-        f"  expectations: {summary.get('expectations_passed', 0)} passed, "
-        f"{summary.get('expectations_failed', 0)} failed; quarantined rows: {summary.get('quarantined_rows', 0)}"
+    if build is None:
+        print("no build recorded yet")
+    else:
+        if build is not latest:
+            print(_run_line("latest build", build))
+        summary = build["summary"]
+        counts = Counter(str(t["status"]) for t in tests)
+        dbt_counts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none ran"
+        print(
+            f"  checks: {render.plural(summary.get('expectations_passed', 0), 'expectation')} passed, "
+            f"{render.plural(summary.get('expectations_failed', 0), 'expectation')} failed, "
+            f"{render.plural(summary.get('quarantined_rows', 0), 'row')} quarantined; dbt tests: {dbt_counts}"
+        )
+        for finding in found:
+            kind = "note" if finding.expected else ("failed" if finding.failed else "warning")
+            print(f"  {kind}: {finding.group}: {finding.text}")
+    print("freshness (from the publishers' release dates):")
+    render.emit(
+        [{**r, "state": r["state"], "detail": r["reason"] or r["last_error"]} for r in freshness],
+        ["source", "state", "last_release", "detail"],
+        no_wrap=("source", "state", "last_release"),
     )
-    for warning in summary.get("expectation_warnings", []):
-        print(f"  warning: {warning}")
-    tests = dq.dbt_tests(settings, latest["run_id"])
-    counts = Counter(str(t["status"]) for t in tests)
-    print("  dbt tests: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none ran"))
-    for test in (t for t in tests if t["status"] not in ("pass", "success", "skipped")):
-        stored = f", rows in {test['stored_failures']}" if test["stored_failures"] else ""
-        print(
-            f"  dbt {test['status']}: {test['model']}: {test['name']} ({test['severity']}): "
-            f"{test['failures']} failing rows{stored}"
-        )
-    print("freshness:")
-    for row in dq.freshness(settings):
-        detail = f", last error: {row['last_error']}" if row["last_error"] else ""
-        print(
-            f"  {row['source']:<10} {row['state']:<19} last release {row['last_release'] or '-'} "
-            f"(cadence: {row['cadence_days']} days){detail}"
-        )
-    print(f"report: {report.render(settings)}")
-    return 1 if latest["status"] == "failed" and latest["failed_stage"] in CHECK_STAGES else 0
+    print(f"report: {render.shown_path(report.render(settings))}")
+    return exit_code
+
+
+def _run_line(label: str, run: dict[str, Any]) -> str:
+    summary = run["summary"]
+    as_of = f", as of {summary['as_of']}" if summary.get("as_of") else ""
+    built = summary.get("build_selection")
+    what = f"; dbt built {built}" if built else ""
+    reason = f" ({summary['rebuild_reason']})" if summary.get("rebuild_reason") else ""
+    nothing = " (nothing new: the published build stays)" if run["status"] == "unchanged" else ""
+    return f"{label} {run['run_id']}: {run['status']}{nothing}{as_of}{what}{reason}"
+
+
+def _run_facts(run: dict[str, Any]) -> dict[str, Any]:
+    summary = run["summary"]
+    keys = ("as_of", "build_selection", "rebuild_reason", "expectations_passed", "expectations_failed")
+    return {
+        "run_id": run["run_id"],
+        "status": run["status"],
+        "failed_stage": run["failed_stage"],
+        "error": run["error"],
+        **{k: summary.get(k) for k in keys},
+    }
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -278,7 +473,25 @@ def _audit(args: argparse.Namespace) -> int:
         "select figure_id, printed_text, recomputed_value, value_from_printed_inputs, status, compared_with, "
         "reproduced_by, explanation from marts.mart_replication_audit order by figure_id"
     )
-    _print_frame(frame)
+    columns, rows = render.rows_of(frame)
+    if args.format != "table":  # csv and json: every column, as stored
+        render.emit(rows, columns, args.format)
+        return 0
+    for row in rows:  # short columns, then one wide column that wraps: the table fits the terminal
+        row["figure"] = f"{row['figure_id']}\n{render.cell(row['status'])}"
+        row["detail"] = f"compared with {render.cell(row['compared_with'])}. {render.cell(row['explanation'])}"
+    render.emit(
+        rows,
+        ["figure", "printed_text", "recomputed_value", "detail"],
+        headers={
+            "figure": "figure, status",
+            "printed_text": "printed",
+            "recomputed_value": "from the data",
+            "detail": "what it was compared with, and why",
+        },
+        no_wrap=("figure", "recomputed_value"),
+        max_widths={"printed_text": 14},
+    )
     return 0
 
 
@@ -362,12 +575,12 @@ def _tables(args: argparse.Namespace) -> int:
     frame = _query(
         "select c.relation, c.description from ops.catalog c where c.schema_name = 'marts' order by c.relation"
     )
-    counts = {}
-    for relation in frame["relation"]:
-        counts[relation] = int(_query(f"select count(*) as n from {relation}")["n"].iloc[0])  # noqa: S608
-    for row in frame.itertuples():
-        grain = " ".join(str(row.description or "(no description)").split())
-        print(f"{row.relation}  ({counts[row.relation]} rows)\n    {grain}")
+    rows = []
+    for relation, description in frame.itertuples(index=False, name=None):
+        count = int(_query(f"select count(*) as n from {relation}")["n"].iloc[0])  # noqa: S608
+        grain = " ".join(str(description).split()) if not render.is_missing(description) else None
+        rows.append({"relation": relation, "rows": count, "grain": grain})
+    render.emit(rows, ["relation", "rows", "grain"], args.format, no_wrap=("relation", "rows"))
     return 0
 
 
@@ -390,15 +603,33 @@ def _analysis_report(args: argparse.Namespace) -> int:
 
 # -- snapshots: list, retract, unretract (issue #16) ---------------------------------------------------------
 def _add_snapshot_commands(sub: Any) -> None:
-    listing = sub.add_parser("snapshots", help="list the stored snapshots: loaded, quarantined or retracted")
+    listing = _command(
+        sub,
+        "snapshots",
+        "list the stored snapshots: loaded, quarantined or retracted",
+        "Every snapshot the warehouse knows: source, dataset, the first 12 characters of its sha256, its origin\n"
+        "(fetched, imported, recorded by a third party, compiled from the paper) and its state, with the reason.",
+        "  unionstat snapshots",
+    )
     listing.set_defaults(handler=_snapshots)
-    retract = sub.add_parser(
-        "retract", help="withdraw a snapshot: its rows leave the marts at the next refresh (nothing is deleted)"
+    retract = _command(
+        sub,
+        "retract",
+        "withdraw a snapshot: its rows leave the marts at the next refresh (nothing is deleted)",
+        "Record that a snapshot must not be used (who, when and why go into the store's journal); the next\n"
+        "refresh builds the marts without its rows. The file stays in the snapshot store; `unretract` undoes it.",
+        '  unionstat retract 3f2a9c1b7d4e --reason "the publisher withdrew this release"\n  unionstat refresh',
     )
     retract.add_argument("sha256", help="the snapshot's sha256, or its first 8+ characters (see `unionstat snapshots`)")
     retract.add_argument("--reason", required=True, help="why, for the record (who and when are recorded too)")
     retract.set_defaults(handler=_retract)
-    unretract = sub.add_parser("unretract", help="undo a retraction: the rows return at the next refresh")
+    unretract = _command(
+        sub,
+        "unretract",
+        "undo a retraction: the rows return at the next refresh",
+        "Record that a retracted snapshot may be used again; the next refresh builds the marts with its rows.",
+        "  unionstat unretract 3f2a9c1b7d4e\n  unionstat refresh",
+    )
     unretract.add_argument("sha256", help="the snapshot's sha256, or its first 8+ characters")
     unretract.set_defaults(handler=_unretract)
 
@@ -460,7 +691,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     to import, the URLs (UNIONSTAT_<SOURCE>_BASE_URL, --api-url) and snapshot checksums. Raises ArgumentInvalid
     naming the problem and what is accepted."""
     settings = Settings.from_env()  # a bad UNIONSTAT_* variable stops here, by name
-    known = registry_names(settings)
+    known = registry_names(settings.project_root)
     for source in getattr(args, "sources", None) or []:
         if source not in known:
             raise ArgumentInvalid(f"--source: unknown source {source!r}; expected one of {', '.join(known)}")
@@ -479,10 +710,10 @@ def check_arguments(args: argparse.Namespace) -> None:
         )
 
 
-def registry_names(settings: Settings) -> list[str]:
+def registry_names(project_root: Path = PROJECT_ROOT) -> list[str]:
     """The sources of scrapers/sources.json, read as JSON (importing `scrapers` would load every connector's
     libraries: pandas, DuckDB, openpyxl)."""
-    registry = settings.project_root / "scrapers" / "sources.json"
+    registry = project_root / "scrapers" / "sources.json"
     return list(json.loads(registry.read_text(encoding="utf-8")))
 
 

@@ -284,24 +284,34 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
                 break
             broken_since = at
         age = (now.date() - release).days if release else None
+        reason = None
         if history and history[0][1] == "error":
             state = "fetch broken"
+            reason = f"since {broken_since:%Y-%m-%d %H:%M} UTC" if broken_since else None
         elif name not in latest:
             state = "never fetched"
+            reason = "no snapshot in the published warehouse"
         elif name in paper_only:
             state = "paper only"
+            reason = "every snapshot is compiled from the paper: no publisher release to date"
         elif release is None:
             state = "release unknown"
+            reason = "no file loaded states its release date (a fetch time is no release date)"
         elif age is not None and age <= config.release_cadence_days:
             state = "fresh"
         elif age is not None and age <= 2 * config.release_cadence_days:
             state = "no new release yet"
         else:
             state = "overdue"
+        if age is not None and state != "fetch broken":
+            reason = (
+                f"last release {release:%Y-%m-%d}, {age} days ago; expected every {config.release_cadence_days} days"
+            )
         rows.append(
             {
                 "source": name,
                 "state": state,
+                "reason": reason,
                 "cadence": config.release_cadence,
                 "cadence_days": config.release_cadence_days,
                 "last_release": release,
@@ -315,12 +325,16 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
     return rows
 
 
-def latest_run(settings: Settings) -> dict[str, Any] | None:
+def latest_run(settings: Settings, built: bool = False) -> dict[str, Any] | None:
+    """The latest run recorded; with `built`, the latest that built something (a run that found nothing new
+    builds nothing and checks nothing: the build it kept is the one before)."""
     if not history_path(settings).exists():
         return None
+    where = "where status <> 'unchanged' " if built else ""
     with warehouse.connection(history_path(settings), read_only=True) as con:
         row = con.execute(
-            "select run_id, status, failed_stage, error, summary from runs order by finished_at desc limit 1"
+            f"select run_id, status, failed_stage, error, summary from runs {where}"  # noqa: S608
+            "order by finished_at desc limit 1"
         ).fetchone()
     if row is None:
         return None

@@ -36,6 +36,8 @@ def collect(settings: Settings) -> dict[str, Any]:
     context: dict[str, Any] = {
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "latest": dq.latest_run(settings),
+        # a run that found nothing new checked nothing: the checks shown are those of the build it kept
+        "build": dq.latest_run(settings, built=True),
         "runs": [],
         "validations": [],
         "gx_counts": _counts([]),
@@ -53,7 +55,7 @@ def collect(settings: Settings) -> dict[str, Any]:
             context["runs"] = [_run_row(r) for r in _dicts(con, "select * from runs order by finished_at desc", [])][
                 :HISTORY_LIMIT
             ]
-            latest = context["latest"]["run_id"] if context["latest"] else ""
+            latest = context["build"]["run_id"] if context["build"] else ""
             context["validations"] = _dicts(
                 con,
                 "select * from validation_results where run_id = ? order by success, severity, table_name",
@@ -111,4 +113,7 @@ def _run_row(row: dict[str, Any]) -> dict[str, Any]:
         "passed": summary.get("expectations_passed", 0),
         "failed": summary.get("expectations_failed", 0),
         "quarantined": summary.get("quarantined_rows", 0),
+        "as_of": summary.get("as_of"),
+        "build_selection": summary.get("build_selection"),
+        "rebuild_reason": summary.get("rebuild_reason"),
     }

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     duckdb_temp_dir: Path | None = None
     docs: bool = True
     dbt_parse_cache_dir: Path | None = None
+    #: Great Expectations' "Calculating Metrics" progress bars (`unionstat refresh --verbose` turns them on).
+    progress_bars: bool = False
 
     @classmethod
     def settings_customise_sources(
@@ -245,3 +247,13 @@ def quiet_third_party_telemetry() -> None:
     """Turn off the usage pings of dbt, GX and Prefect, and give a temporary Prefect server time to start (defaults)."""
     for key, value in THIRD_PARTY_QUIET.items():
         os.environ.setdefault(key, value)
+
+
+def quiet_third_party_output(verbose: bool) -> None:
+    """Prefect's per-task state lines and GX's progress bars only when asked for (`--verbose`): a refresh then shows
+    unionstat's own progress lines. Call before Prefect is imported (it reads its logging level once)."""
+    if verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+        os.environ[f"{ENV_PREFIX}PROGRESS_BARS"] = "true"
+    else:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -294,6 +294,11 @@ def _context(gx: Any, settings: Settings) -> Any:
         return gx.get_context(mode="ephemeral")
     settings.gx_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    # "Calculating Metrics" bars, one per suite, only when asked for (UNIONSTAT_PROGRESS_BARS, `--verbose`)
+    context.variables.progress_bars = {
+        "globally": settings.progress_bars,
+        "metric_calculations": settings.progress_bars,
+    }
     if DOCS_SITE not in context.get_config().data_docs_sites:
         context.add_data_docs_site(
             site_name=DOCS_SITE,

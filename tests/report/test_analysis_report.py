@@ -270,3 +270,28 @@ def test_the_report_reads_marts_only_and_keeps_its_html_in_template_files() -> N
     templates = sorted(p.name for p in analysis_report.TEMPLATES.glob("*.j2"))
     assert templates == ["_macros.html.j2", "index.html.j2"]
     assert '<table class="paper-table" data-table="2">' in (analysis_report.TEMPLATES / "index.html.j2").read_text()
+
+
+def test_the_gdp_chart_draws_a_later_vintage_only_where_it_revised_or_added_a_value() -> None:
+    """One line per vintage where values were revised: a release repeating a value (or writing it at another
+    precision, the README's rule) draws nothing. Synthetic values, not World Bank figures."""
+    from unionstat.analysis_report import gdp_vintage_chart, revised
+
+    def row(vintage: str, period: str, value: float) -> dict[str, object]:
+        return {"country_iso3": "RUS", "period": period, "vintage": vintage, "value": value}
+
+    svg = gdp_vintage_chart(
+        [
+            row("2024-06-28", "2021", 1.0),
+            row("2024-06-28", "2022", 0.604430019855499),
+            row("2025-04-15", "2021", 1.0),  # repeated
+            row("2025-04-15", "2022", 0.60443),  # the same value, fewer decimals
+            row("2025-04-15", "2023", 2.5),  # added
+            row("2026-01-28", "2021", 1.5),  # revised
+        ]
+    )
+    desc = svg.split("<desc")[1].split("</desc>")[0]
+    assert "Russia, vintage 2024-06-28: 2021 1, 2022 0.6044." in desc
+    assert "Russia, vintage 2025-04-15: 2023 2.5." in desc
+    assert "Russia, vintage 2026-01-28: 2021 1.5." in desc
+    assert (revised(0.604430019855499, 0.60443), revised(0.95857, 0.96602), revised(4.0, 4.04)) == (False, True, True)

@@ -134,6 +134,42 @@ def test_the_analysis_report_loads_without_errors_and_its_charts_render(
         loaded.page.close()
 
 
+# Geometry, read in the browser: each provenance label beside its value, and no table (or the page) wider than the
+# window: a wide table scrolls inside its own box.
+LABELS_BESIDE_VALUES = """() => [...document.querySelectorAll('dl.prov dt')].map(dt => {
+    const dd = dt.nextElementSibling, a = dt.getBoundingClientRect(), b = dd.getBoundingClientRect();
+    return [dt.textContent, dd.textContent.slice(0, 40), Math.abs(a.top - b.top), a.right <= b.left, a.height];
+})"""
+TABLE_BOXES = """() => [...document.querySelectorAll('table')].map(t => {
+    const r = t.getBoundingClientRect();
+    return [t.dataset.table || '?', r.left, r.right, t.scrollWidth > t.clientWidth];
+})"""
+
+
+@pytest.mark.parametrize("width", [1280, 1400, 900])
+def test_the_analysis_reports_labels_sit_beside_their_values_and_tables_fit_the_window(
+    browser: Any, reports_url: str, width: int
+) -> None:
+    loaded = Loaded(browser, f"{reports_url}/analysis/index.html")
+    try:
+        loaded.page.set_viewport_size({"width": width, "height": 900})
+        pairs = loaded.page.evaluate(LABELS_BESIDE_VALUES)
+        assert len(pairs) > 20  # the paper and every snapshot: publisher, origin, vintage, fetch time ...
+        line_height = 1.4 * 16
+        misplaced = [p for p in pairs if p[2] > 2 or not p[3] or p[4] > line_height * 1.2]
+        assert misplaced == [], misplaced  # the same line: tops equal, label left of its value, on one line
+        labels = {p[0] for p in pairs}
+        assert {"snapshot sha256", "publisher", "origin", "vintage"} <= labels
+        viewport = loaded.page.evaluate("() => document.documentElement.clientWidth")
+        assert loaded.page.evaluate("() => document.documentElement.scrollWidth") <= viewport
+        boxes = loaded.page.evaluate(TABLE_BOXES)
+        assert len(boxes) >= 12
+        assert [b for b in boxes if b[1] < 0 or b[2] > viewport] == []
+        assert any(b[0] == "2" for b in boxes)
+    finally:
+        loaded.page.close()
+
+
 def test_the_run_report_loads_without_errors_and_links_to_the_analysis(
     browser: Any, reports_url: str, tmp_path: Path
 ) -> None:

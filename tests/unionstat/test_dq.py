@@ -126,8 +126,8 @@ def test_a_failing_error_dbt_test_stops_the_publish_and_keeps_its_failing_rows(
     assert len(rows) == 1 and json.loads(rows[0][0])["trade_share"] == 150.0
     assert main(["dq"]) == 1  # the check that failed stopped the run
     out = capsys.readouterr().out
-    assert "dbt fail: mart_table5_shares_by_year: accepted_range_mart_table5_shares_by_year_trade_share" in out
-    assert f"(error): 1 failing rows, rows in {relation}" in out
+    assert "failed: dbt tests: mart_table5_shares_by_year: accepted_range_mart_table5_shares_by_year_trade_share" in out
+    assert f"(error): 1 failing row, kept in {relation}" in out
 
 
 def test_the_report_shows_dbt_tests_beside_the_expectations(
@@ -157,7 +157,13 @@ def test_the_report_shows_dbt_tests_beside_the_expectations(
     assert main(["dq"]) == 0
     out = capsys.readouterr().out
     assert f"dbt tests: {passed} pass, " in out
-    assert f"dbt warn: mart_variables: not_null_mart_variables_units (warn): {no_units} failing rows" in out
+    units = query(
+        warehouse_env.published_db,
+        "select string_agg(indicator_code, ', ' order by indicator_code) from marts.mart_variables where units is null",
+    )[0][0]
+    assert f"warning: dbt tests: the variables catalog: no unit recorded for {units}" in out
+    # a documented condition of the reference run is a note, worded from the mart's own reason
+    assert "note: dbt tests: Table 2: Share of Women Inventors: no data — the paper states no period" in out
     report = (warehouse_env.reports_dir / "index.html").read_text()
     assert "Great Expectations: the raw rows loaded" in report and "dbt tests: what the build wrote" in report
     assert "<td>not_null_mart_variables_units</td><td>warn</td>" in report
@@ -205,6 +211,17 @@ def test_the_report_keeps_every_run(published_reference: Settings, capsys: pytes
     out = capsys.readouterr().out
     assert "worldbank" in out and "2026-07-13" in out  # the newest real release in the reference snapshot
     assert "paper only" in out  # WIPO: only figures compiled from the paper, no publisher release to age
+    # the no-op run is the latest; the build it kept, and that build's checks, stay in view
+    first, second = (
+        r[0] for r in query(dq.history_path(warehouse_env), "select run_id from runs order by finished_at")
+    )
+    lines = out.splitlines()
+    assert lines[0] == f"latest run {second}: unchanged (nothing new: the published build stays)"
+    assert lines[1] == f"latest build {first}: published; dbt built everything (nothing published yet)"
+    assert lines[2].startswith(
+        "  checks: 83 expectations passed, 1 expectation failed, 75 rows quarantined; dbt tests: "
+    )
+    assert "0 passed, 0 failed" not in out
 
 
 def test_freshness_tells_broken_from_late(published_reference: Settings, reference_copy: Path) -> None:
