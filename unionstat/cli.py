@@ -101,7 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     refresh.add_argument("--as-of", type=_iso_date, help="build the marts from the releases published up to this date")
     refresh.add_argument(
-        "--verbose", "-v", action="store_true", help="also show Prefect's task states and GX's progress bars"
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `unionstat --verbose refresh` counts too
+        help="also show Prefect's task states and GX's progress bars (and the traceback of an error)",
     )
     refresh.set_defaults(handler=_refresh)
 
@@ -118,7 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", metavar="FILE", help="a downloaded publisher file (csv, zip, xlsx, xls)")
     imp.add_argument("--as-of", type=_iso_date, help="build the marts from the releases published up to this date")
     imp.add_argument(
-        "--verbose", "-v", action="store_true", help="also show Prefect's task states and GX's progress bars"
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `unionstat --verbose refresh` counts too
+        help="also show Prefect's task states and GX's progress bars (and the traceback of an error)",
     )
     imp.set_defaults(handler=_import)
 

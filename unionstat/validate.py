@@ -290,15 +290,18 @@ def _context(gx: Any, settings: Settings) -> Any:
     """A file context in the warehouse (warehouse/gx) whose validation results feed the Data Docs site; without
     Data Docs (UNIONSTAT_DOCS=false) an in-memory one: the results are kept in dq.validation_results and the
     history all the same, and nothing is written or read back from files (several seconds a run)."""
-    if not settings.docs:
-        return gx.get_context(mode="ephemeral")
-    settings.gx_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    if settings.docs:
+        settings.gx_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(settings.gx_dir))
+    else:
+        context = gx.get_context(mode="ephemeral")
     # "Calculating Metrics" bars, one per suite, only when asked for (UNIONSTAT_PROGRESS_BARS, `--verbose`)
     context.variables.progress_bars = {
         "globally": settings.progress_bars,
         "metric_calculations": settings.progress_bars,
     }
+    if not settings.docs:
+        return context
     if DOCS_SITE not in context.get_config().data_docs_sites:
         context.add_data_docs_site(
             site_name=DOCS_SITE,

@@ -143,11 +143,11 @@ def insert_rows(
 
     frame = pd.DataFrame([list(row) for row in rows], dtype=object)
     target = f"{table} ({', '.join(columns)})" if columns else table
-    con.register("unionstat_rows", frame)
-    try:
-        con.execute(f"insert {conflict} into {target} select * from unionstat_rows")  # noqa: S608
-    finally:
-        con.unregister("unionstat_rows")
+    # On a cursor (the same database, its own connection): `con` may hold an unfinished result (a fetchone()),
+    # beside which DuckDB refuses to register the frame. Every statement commits by itself: `con` sees the rows.
+    with con.cursor() as cursor:
+        cursor.register("unionstat_rows", frame)
+        cursor.execute(f"insert {conflict} into {target} select * from unionstat_rows")  # noqa: S608
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, extra_ddl: list[str]) -> None:

@@ -88,7 +88,7 @@ def test_ctrl_c_at_the_prompt_drops_the_line_and_keeps_the_prompt(
     prompt(monkeypatch, "select 'half", KeyboardInterrupt, "select 7 as seven;")
     assert main(["sql"]) == 0
     captured = capsys.readouterr()
-    assert captured.out.split()[-2:] == ["seven", "7"] and captured.err == ""
+    assert "seven" in captured.out and captured.out.split()[-1] == "7" and captured.err == ""
 
 
 def test_two_statements_are_refused(published: Settings, capsys: pytest.CaptureFixture[str]) -> None:
