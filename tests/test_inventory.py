@@ -27,6 +27,7 @@ MORE_RAW_TABLES = {"worldbank": ("raw.worldbank_bulk", "raw.worldbank_countries"
 RAW_TABLES = set(SOURCES.values()) | {t for tables in MORE_RAW_TABLES.values() for t in tables}
 MARTS = {
     "mart_countries",
+    "mart_gdp_growth_eaeu",
     "mart_gdp_growth_vintages",
     "mart_news_counts_by_sector_month",
     "mart_news_item_categories",

@@ -67,6 +67,7 @@ REQUIRED_QUERIES = {
     "news_items": "select * from marts.mart_news_items order by published_at desc, canonical_url",
     "table2_values": "select * from marts.mart_table2_country_values order by display_order, country_order",
     "gdp": "select * from marts.mart_gdp_growth_vintages order by country_iso3, vintage, period",
+    "eaeu": "select * from marts.mart_gdp_growth_eaeu order by not is_union_state, country_iso3, period",
     "patents": (
         "select * from marts.mart_patent_applications_by_year order by publisher, indicator_code, country_iso3, period"
     ),
@@ -184,6 +185,7 @@ def render_html(data: dict[str, Any]) -> str:
             "shares": shares_chart(data["table5_years"]),
             "patents": patents_chart(data["patents"]),
             "gdp": gdp_vintage_chart(data["gdp"]),
+            "eaeu": eaeu_chart(data["eaeu"]),
             "sectors": sectors_chart(data["table4_sectors"]),
         },
     }
@@ -257,6 +259,21 @@ def gdp_vintage_chart(rows: list[dict[str, Any]]) -> Markup:
         + _describe(series)
     )
     return _chart("gdp-vintages", "GDP growth by vintage, annual %", desc, series, "percent")
+
+
+def eaeu_chart(rows: list[dict[str, Any]]) -> Markup:
+    """One line per member of the Eurasian Economic Union over every year the loaded release holds: Russia and
+    Belarus beside their peers."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        if re.fullmatch(r"\d{4}", str(r["period"])) and r["value"] is not None:
+            series.setdefault(str(r["country_name"]), []).append((int(r["period"]), float(r["value"])))
+    vintages = sorted({str(r["vintage"]) for r in rows})
+    desc = (
+        f"GDP growth (World Bank {GDP_INDICATOR}, annual %) of the members of the Eurasian Economic Union by year, "
+        f"from the newest release loaded (vintages: {', '.join(vintages) or 'none loaded'}). " + _describe(series)
+    )
+    return _chart("gdp-eaeu", "GDP growth in the Eurasian Economic Union, annual %", desc, series, "percent")
 
 
 def revised(before: float, after: float) -> bool:

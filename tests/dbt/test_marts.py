@@ -127,6 +127,7 @@ def refreshed(tmp_path_factory: pytest.TempPathFactory, reference_build: dict[st
         summary = reference_build["summary"]
         db = settings.published_db
         state: dict[str, Any] = {"summary": summary, "db": db}
+        state["reference_db"] = reference_build["warehouse_dir"] / db.name  # before the import below
         state["audit"] = {r[0]: r[1:] for r in query(db, AUDIT)}
         state["relations"] = {r[0] for r in query(db, "select table_name from information_schema.tables")}
         state["gdp_facts"] = query(db, GDP_FACTS)
@@ -279,6 +280,25 @@ def test_table2_long_rows_one_per_metric_and_country(refreshed: dict[str, Any]) 
     revised = refreshed["table2_long_revised"]
     assert revised["gdp_growth/RUS"] == (1.25, "imported", None, "computed")
     assert revised["gdp_growth/difference"] == (100.0, "imported", None, "computed")  # 2.5 is 100% higher than 1.25
+
+
+def test_gdp_growth_sets_the_union_state_beside_every_eaeu_member(refreshed: dict[str, Any]) -> None:
+    """2023 GDP growth of the five members, read by eye from the real World Bank file of 2024-06-28
+    (API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_2788350.csv, column 2023)."""
+    rows = query(
+        refreshed["reference_db"],
+        "select country_iso3, value, cast(vintage as varchar), is_union_state from marts.mart_gdp_growth_eaeu "
+        "where period = '2023' order by country_iso3",
+    )
+    assert rows == [
+        ("ARM", 8.7, "2024-06-28", False),
+        ("BLR", 3.88624214456901, "2024-06-28", True),
+        ("KAZ", 5.09999999973641, "2024-06-28", False),
+        ("KGZ", 6.15139183716032, "2024-06-28", False),
+        ("RUS", 3.60000000000001, "2024-06-28", True),
+    ]
+    years = query(refreshed["reference_db"], "select count(distinct period) from marts.mart_gdp_growth_eaeu")
+    assert years[0][0] > 60  # every year the release holds (1961-2023 for these members, with gaps)
 
 
 def test_a_later_world_bank_vintage_shows_as_an_explained_revision(refreshed: dict[str, Any]) -> None:

@@ -158,7 +158,7 @@ def test_every_number_links_to_provenance_that_exists_in_the_page(
 
 def test_charts_are_inline_svg_with_title_and_description(page: lxml.html.HtmlElement) -> None:
     charts = {svg.get("data-chart"): svg for svg in page.xpath("//svg[@data-chart]")}
-    assert sorted(charts) == ["gdp-vintages", "patents", "sectors", "shares"]
+    assert sorted(charts) == ["gdp-eaeu", "gdp-vintages", "patents", "sectors", "shares"]
     for name, svg in charts.items():
         assert svg.xpath("./title") and svg.xpath("./desc"), name
         assert svg.xpath(".//path"), name
@@ -167,6 +167,13 @@ def test_charts_are_inline_svg_with_title_and_description(page: lxml.html.HtmlEl
     for country in ("russia", "belarus"):
         for vintage in ("2024-06-28", LATER_VINTAGE):
             assert f"gdp-vintages-series-{country}-vintage-{vintage}" in gdp_ids
+    # Russia and Belarus beside the other members of the Eurasian Economic Union, a line each.
+    eaeu_ids = set(charts["gdp-eaeu"].xpath(".//g/@id"))
+    for member in ("armenia", "belarus", "kazakhstan", "kyrgyz-republic", "russian-federation"):
+        assert f"gdp-eaeu-series-{member}" in eaeu_ids
+    # Kazakhstan's 2023 growth in the real World Bank release of 2024-06-28: 5.09999999973641 (to 4 decimals)
+    assert "Kazakhstan: " in _text(charts["gdp-eaeu"].xpath("./desc")[0])
+    assert "2023 5.1." in _text(charts["gdp-eaeu"].xpath("./desc")[0]).split("Kazakhstan: ")[1]
     shares = _text(charts["shares"].xpath("./desc")[0])
     assert "trade turnover: 2020 47.9, 2021 49." in shares
     patents = _text(charts["patents"].xpath("./desc")[0])
