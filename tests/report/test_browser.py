@@ -116,7 +116,7 @@ def test_the_analysis_report_loads_without_errors_and_its_charts_render(
         assert loaded.errors == [], "\n".join(loaded.errors)
         assert loaded.failed_requests == [] and loaded.bad_responses == []
         charts = loaded.page.locator("svg[data-chart]")
-        assert charts.count() == 4
+        assert charts.count() == 5  # shares, patents, GDP by vintage, GDP in the EAEU, sectors
         for index in range(charts.count()):
             chart = charts.nth(index)
             box = chart.bounding_box()
