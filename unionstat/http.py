@@ -281,22 +281,34 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> Fetched:
         """GET `url`; `headers` are a publisher's own request headers (WIPO's backend wants Accept-Language)."""
-        headers = {**(headers or {}), "X-Unionstat-Source": source}
+        sent = {**(headers or {}), "X-Unionstat-Source": source}
         if etag:
-            headers["If-None-Match"] = etag
+            sent["If-None-Match"] = etag
         if last_modified:
-            headers["If-Modified-Since"] = last_modified
+            sent["If-Modified-Since"] = last_modified
+        return self._request("GET", source, url, sent, params=params)
+
+    def post_json(self, source: str, url: str, payload: Any, headers: Mapping[str, str] | None = None) -> Fetched:
+        """A POST of a JSON body (a publisher's search API: Belstat's OSIDS), paced, robots-checked and retried like a
+        GET (a search is idempotent); never conditional."""
+        sent = {"X-Unionstat-Source": source, "Accept": "application/json", **(headers or {})}
+        return self._request("POST", source, url, sent, json=payload)
+
+    def _request(self, method: str, source: str, url: str, headers: dict[str, str], **send: Any) -> Fetched:
+        """One request, robots-checked and paced when live, its body read under the size cap; HTTP errors and
+        transport failures become a SourceError naming the URL (a 304 comes back as a not-modified Fetched)."""
         if self.live:
             self._check_robots(source, url)
             self._pace(url)
         try:  # the HTTP layer's own retries (module docstring) happen inside this call
-            response = self.session.get(
+            response = self.session.request(
+                method,
                 url,
-                params=params,
                 headers=headers,
                 timeout=self.settings.http_timeout_s,
                 stream=True,
                 verify=self._verify(url),
+                **send,
             )
         except requests.RequestException as exc:
             raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
@@ -304,36 +316,6 @@ class HttpClient:
             final_url = response.url or url
             if response.status_code == 304:
                 return self._fetched(source, final_url, response, b"")
-            if response.status_code >= 400:
-                raise SourceError(
-                    source,
-                    final_url,
-                    "HTTP 200",
-                    f"HTTP {response.status_code} {response.reason or ''}".strip(),
-                )
-            body = self._read_capped(source, final_url, response)
-        return self._fetched(source, final_url, response, body)
-
-    def post_json(self, source: str, url: str, payload: Any, headers: Mapping[str, str] | None = None) -> Fetched:
-        """A POST of a JSON body (a publisher's search API: Belstat's OSIDS), paced, robots-checked and retried like a
-        GET (a search is idempotent); never conditional."""
-        sent = {"X-Unionstat-Source": source, "Accept": "application/json", **(headers or {})}
-        if self.live:
-            self._check_robots(source, url)
-            self._pace(url)
-        try:
-            response = self.session.post(
-                url,
-                json=payload,
-                headers=sent,
-                timeout=self.settings.http_timeout_s,
-                stream=True,
-                verify=self._verify(url),
-            )
-        except requests.RequestException as exc:
-            raise SourceError(source, url, "a complete HTTP response", f"{type(exc).__name__}: {exc}") from exc
-        with response:
-            final_url = response.url or url
             if response.status_code >= 400:
                 raise SourceError(
                     source, final_url, "HTTP 200", f"HTTP {response.status_code} {response.reason or ''}".strip()
