@@ -14,10 +14,11 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from flows.refresh import GATE_REASON, refresh
+from flows.refresh import GATE_REASON, blame, refresh
 from tests.builders import wipo_table_export, worldbank_bulk_csv
 from tests.conftest import PROJECT_ROOT, query
 from tests.reliability.conftest import FIGURES
@@ -118,3 +119,40 @@ def test_a_release_failing_a_critical_check_is_quarantined_and_its_source_fails_
         "a release failing a critical check: quarantined at the gate, its source failed alone (partial), the next "
         "refresh unchanged; its quarantine lifted after the check was fixed, it loads"
     )
+
+
+def outcome(table: str, kind: str, severity: str, snapshots: list[str], column: str | None = "value") -> Any:
+    from unionstat.validate import ExpectationOutcome
+
+    return ExpectationOutcome("suite", table, kind, column, severity, False, 4, 1, [250.0], snapshots)
+
+
+def failing_row(table: str, kind: str, severity: str, sha: str | None) -> dict[str, Any]:
+    return {"table": table, "expectation_type": kind, "column": "value", "severity": severity, "snapshot_sha256": sha}
+
+
+def test_blame_names_the_snapshots_of_failing_rows_else_every_snapshot_of_the_table() -> None:
+    from unionstat.validate import ValidationReport
+
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    between, unique = "expect_column_values_to_be_between", "expect_table_row_count_to_be_between"
+    report = ValidationReport(
+        outcomes=[
+            outcome("raw.t", between, "critical", [a, b]),  # a row of b fails: b alone
+            outcome("raw.u", unique, "critical", [c], column=None),  # the whole table: every snapshot loaded into it
+            outcome("raw.t", "expect_column_values_to_not_be_null", "warning", [a, b]),  # a warning blames nobody
+        ],
+        quarantined=[
+            failing_row("raw.t", between, "critical", b),
+            failing_row("raw.t", "expect_column_values_to_not_be_null", "warning", a),
+        ],
+    )
+    reasons = blame(report)
+    assert sorted(reasons) == [b, c]
+    assert reasons[b] == (
+        f"{GATE_REASON}raw.t: expect_column_values_to_be_between on column 'value' failed for 1 of 4 rows; e.g. [250.0]"
+    )
+    assert reasons[c].startswith(f"{GATE_REASON}raw.u: expect_table_row_count_to_be_between failed")
+    # A failing row without its snapshot cannot be pinned down: every snapshot of the table is blamed.
+    report.quarantined = [failing_row("raw.t", between, "critical", None)]
+    assert sorted(blame(report)) == [a, b, c]
