@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from flows.refresh import GATE_REASON, blame, refresh
-from tests.builders import wipo_table_export, worldbank_bulk_csv
-from tests.conftest import PROJECT_ROOT, query
-from tests.reliability.conftest import FIGURES
+from tests.builders import wipo_table_export, worldbank_bulk_csv, worldbank_page, worldbank_row
+from tests.conftest import PROJECT_ROOT, plant_recording, query
+from tests.reliability.conftest import FIGURES, WB_GDP_PAGE
 from tests.reliability.test_retraction import GDP_2023_RUS, GDP_2023_RUS_REFERENCE, cli
 from unionstat import dq
 from unionstat.settings import Settings
@@ -119,6 +119,30 @@ def test_a_release_failing_a_critical_check_is_quarantined_and_its_source_fails_
         "a release failing a critical check: quarantined at the gate, its source failed alone (partial), the next "
         "refresh unchanged; its quarantine lifted after the check was fixed, it loads"
     )
+
+
+def test_a_fetched_release_failing_a_critical_check_does_not_block_later_refreshes(
+    published_reference: Settings, reference_copy: Path
+) -> None:
+    """The issue's case: a fetched page (replayed from a copy of the reference) with a country code that is not
+    ISO3. Every refresh used to fail on it until it was retracted by hand; now the first is `partial`, the next
+    `unchanged`."""
+    db = published_reference.published_db
+    page = worldbank_page([worldbank_row("BY", "BELARUS", "2023", 3.9), worldbank_row("RU", "RUS", "2023", 3.6)])
+    plant_recording(reference_copy, "worldbank", WB_GDP_PAGE, page, "gdp.planted.json")
+    sha = sha256_of(page)
+
+    summary = refresh()
+    assert (summary["status"], summary["quarantined"]) == ("partial", {"worldbank": [sha]})
+    assert set(summary["failed_sources"]) == {"worldbank"}
+    assert (
+        "raw.worldbank_observations: expect_column_values_to_match_regex on column 'countryiso3code'"
+        in (summary["failed_sources"]["worldbank"])
+    )
+    assert query(db, "select count(*) from raw.worldbank_observations where snapshot_sha256 = ?", [sha]) == [(0,)]
+    assert query(db, "select sha256, source from raw.snapshot_quarantine") == [(sha, "worldbank")]
+    later = refresh()
+    assert (later["status"], later["failed_sources"], later["rows_loaded"]) == ("unchanged", {}, {})
 
 
 def outcome(table: str, kind: str, severity: str, snapshots: list[str], column: str | None = "value") -> Any:
