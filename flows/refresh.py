@@ -68,7 +68,8 @@ class RunSummary:
     stage_timings: list[dict[str, Any]] = field(default_factory=list)
     #: Snapshots withdrawn with `unionstat retract` when this run started (their rows are left out of the marts).
     retracted: list[str] = field(default_factory=list)
-    #: Per source, the snapshots this run put in quarantine (they failed to parse; never loaded again).
+    #: Per source, the snapshots this run put in quarantine (they failed to parse, or a critical expectation at the
+    #: publish gate; never loaded again).
     quarantined: dict[str, list[str]] = field(default_factory=dict)
 
     def enter(self, stage: str) -> str:
@@ -222,6 +223,13 @@ def load_task(settings: Settings, sources: list[str], run_id: str) -> load.LoadR
 def validate_task(settings: Settings, new_rows: dict[str, list[str]], run_id: str) -> validate.ValidationReport:
     with warehouse.connection(settings.build_db, settings=settings) as con:
         return validate.validate_new_rows(settings, con, new_rows, run_id)
+
+
+@task(name="quarantine-snapshots", cache_policy=NONE)
+def quarantine_task(settings: Settings, reasons: dict[str, str], run_id: str) -> dict[str, tuple[str, dict[str, int]]]:
+    """The snapshots a critical expectation blamed: quarantined, their rows out of the build's raw tables."""
+    with warehouse.connection(settings.build_db, settings=settings) as con:
+        return load.quarantine_loaded(con, scrapers.all_connectors(settings), reasons, run_id)
 
 
 @task(name="dbt-build", cache_policy=NONE)
@@ -477,10 +485,65 @@ def _stop_if_every_source_failed(run: Run) -> None:
 
 
 def _gate(run: Run, report: validate.ValidationReport) -> None:
-    """Add a validation's results to the run's and stop at any critical failure (the publish gate)."""
+    """Add a validation's results to the run's; the publish gate. The snapshots behind a critical failure are
+    quarantined (`blame`): their rows leave the build, their source fails for this run, the others go on (the run
+    stops if no source is left). A critical failure no snapshot can be blamed for stops the run."""
     run.report.extend(report)
     _count(run.summary, run.report)
-    run.report.gate()
+    reasons = blame(report)
+    if reasons:
+        _quarantine_blamed(run, reasons)
+    validate.ValidationReport([o for o in report.critical_failures if not o.snapshots]).gate()
+
+
+GATE_REASON = "failed a critical check at the publish gate: "
+
+
+def blame(report: validate.ValidationReport) -> dict[str, str]:
+    """The snapshots behind each critical failure, with the reason (sha256 -> reason): the snapshots of its failing
+    rows (every quarantined row names its snapshot); for a check on the whole table (row count, columns, a type),
+    or a failing row without a snapshot, every snapshot this run loaded into the table (`outcome.snapshots`).
+    Warnings blame nobody."""
+    reasons: dict[str, list[str]] = {}
+    for outcome in report.critical_failures:
+        rows = [
+            q
+            for q in report.quarantined
+            if (q["table"], q["expectation_type"], q["column"], q["severity"])
+            == (outcome.table, outcome.expectation_type, outcome.column, outcome.severity)
+        ]
+        named = [q.get("snapshot_sha256") for q in rows]
+        whole_table = not rows or not all(isinstance(sha, str) and sha for sha in named)
+        shas = set(outcome.snapshots) if whole_table else {str(sha) for sha in named}
+        for sha in sorted(shas):
+            reasons.setdefault(sha, []).append(outcome.describe())
+    return {
+        sha: GATE_REASON + found[0] + (f" (and {len(found) - 1} more critical)" if len(found) > 1 else "")
+        for sha, found in reasons.items()
+    }
+
+
+def _quarantine_blamed(run: Run, reasons: dict[str, str]) -> None:
+    """Quarantine the blamed snapshots: out of the build's raw tables and of what this run loaded, their source
+    failed for this run (and not loaded again by later ones); the run's inputs fingerprint is taken again, so the
+    next refresh with nothing new finds the published build current."""
+    summary, loaded = run.summary, run.loaded
+    taken = quarantine_task(run.settings, reasons, run.run_id)
+    for sha, (source, rows) in sorted(taken.items()):
+        for table, count in rows.items():
+            if table in loaded.snapshots:
+                loaded.snapshots[table] = [s for s in loaded.snapshots[table] if s != sha]
+                loaded.rows[table] = loaded.rows.get(table, 0) - count
+                if not loaded.snapshots[table]:
+                    del loaded.snapshots[table], loaded.rows[table]
+        summary.quarantined.setdefault(source, []).append(sha)
+        message = f"snapshot {sha[:12]} quarantined: {reasons[sha]}"
+        before = summary.failed_sources.get(source)
+        summary.failed_sources[source] = f"{before}; {message}" if before else message
+        progress.line("validate", f"FAILED: {message}", source=source)
+    summary.rows_loaded = loaded.rows
+    summary.inputs_fingerprint = inputs_fingerprint(run.settings, summary.as_of, summary.code_fingerprint or "")
+    _stop_if_every_source_failed(run)
 
 
 def _artifacts(summary: RunSummary) -> None:

@@ -100,13 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"only this source (repeatable): {', '.join(names)}",
     )
     refresh.add_argument("--as-of", type=_iso_date, help="build the marts from the releases published up to this date")
-    refresh.add_argument(
-        "--verbose",
-        "-v",
-        action="store_true",
-        default=argparse.SUPPRESS,  # `unionstat --verbose refresh` counts too
-        help="also show Prefect's task states and GX's progress bars (and the traceback of an error)",
-    )
+    _add_run_verbose(refresh)
     refresh.set_defaults(handler=_refresh)
 
     imp = _command(
@@ -121,13 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("paths", nargs="+", metavar="FILE", help="a downloaded publisher file (csv, zip, xlsx, xls)")
     imp.add_argument("--as-of", type=_iso_date, help="build the marts from the releases published up to this date")
-    imp.add_argument(
-        "--verbose",
-        "-v",
-        action="store_true",
-        default=argparse.SUPPRESS,  # `unionstat --verbose refresh` counts too
-        help="also show Prefect's task states and GX's progress bars (and the traceback of an error)",
-    )
+    _add_run_verbose(imp)
     imp.set_defaults(handler=_import)
 
     sources = _command(
@@ -241,6 +229,17 @@ def _parser() -> argparse.ArgumentParser:
                 "--verbose", action="store_true", default=argparse.SUPPRESS, help="print the traceback of an error"
             )
     return parser
+
+
+def _add_run_verbose(command: argparse.ArgumentParser) -> None:
+    """`--verbose`/`-v` of the commands that run a refresh (refresh, import): Prefect's output too."""
+    command.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `unionstat --verbose refresh` counts too
+        help="also show Prefect's task states and GX's progress bars (and the traceback of an error)",
+    )
 
 
 FORMAT_FLAG = ("--format",)
@@ -405,7 +404,10 @@ def _dq(args: argparse.Namespace) -> int:
         return 1
     build = latest if latest["status"] != "unchanged" else dq.latest_run(settings, built=True)
     freshness = dq.freshness(settings)
-    failed = latest["status"] == "failed" and latest["failed_stage"] in CHECK_STAGES
+    critical = int(latest["summary"].get("expectations_failed") or 0) - len(
+        latest["summary"].get("expectation_warnings") or []
+    )  # a partial run whose gate quarantined a release failed a critical check too
+    failed = (latest["status"] == "failed" and latest["failed_stage"] in CHECK_STAGES) or critical > 0
     exit_code = 1 if failed else 0
     tests = dq.dbt_tests(settings, build["run_id"]) if build else []
     found = findings.of_run(settings, build["summary"]) if build else []
@@ -634,11 +636,17 @@ def _add_snapshot_commands(sub: Any) -> None:
     unretract = _command(
         sub,
         "unretract",
-        "undo a retraction: the rows return at the next refresh",
-        "Record that a retracted snapshot may be used again; the next refresh builds the marts with its rows.",
-        "  unionstat unretract 3f2a9c1b7d4e\n  unionstat refresh",
+        "undo a retraction, or lift a quarantine: the snapshot is used again at the next refresh",
+        "Record that a retracted snapshot may be used again; the next refresh builds the marts with its rows.\n"
+        "On a quarantined snapshot (it failed to parse or failed a critical check), lift the quarantine once the\n"
+        "check or the connector is fixed: the next refresh loads it and checks it again (--reason is needed; who,\n"
+        "when and why go into the store's journal). A check it still fails quarantines it again.",
+        "  unionstat unretract 3f2a9c1b7d4e\n"
+        '  unionstat unretract 9c0d4e5f6a7b --reason "the R&D ceiling of raw.worldbank_bulk was wrong (fixed)"\n'
+        "  unionstat refresh",
     )
     unretract.add_argument("sha256", help="the snapshot's sha256, or its first 8+ characters")
+    unretract.add_argument("--reason", help="why, for the record (needed to lift a quarantine)")
     unretract.set_defaults(handler=_unretract)
 
 
@@ -662,18 +670,27 @@ def _retract(args: argparse.Namespace) -> int:
 
 
 def _unretract(args: argparse.Namespace) -> int:
-    return _journal(args.sha256, "unretract", None)
+    return _journal(args.sha256, "unretract", args.reason)
 
 
 def _journal(prefix: str, action: str, reason: str | None) -> int:
-    from unionstat.snapshots import record_retraction, resolve, snapshot_states
+    from unionstat.snapshots import RELEASE, record_retraction, resolve, snapshot_states
 
     settings = _published_settings()
     states = {row.sha256: row for row in snapshot_states(settings.published_db, settings.snapshot_dir)}
     sha = resolve(prefix, list(states))
-    entry = record_retraction(settings.snapshot_dir, sha, action, reason)
     row = states[sha]
     what = f"snapshot {sha[:12]} ({row.source} {row.dataset}, {row.origin})"
+    if action == "unretract" and row.state == "quarantined":
+        if not reason:
+            raise UnionstatError(
+                f"{what} is quarantined ({row.detail}); lifting a quarantine needs --reason (why the check was wrong)"
+            )
+        entry = record_retraction(settings.snapshot_dir, sha, RELEASE, reason)
+        print(f"lifted the quarantine of {what} by {entry.recorded_by}: {reason}")
+        print("it loads and is checked again at the next refresh (`unionstat refresh`); failing again, it goes back")
+        return 0
+    entry = record_retraction(settings.snapshot_dir, sha, action, reason)
     if action == "retract":
         print(f"retracted {what} by {entry.recorded_by}: {reason}")
         print("its rows leave the marts at the next refresh (`unionstat refresh`); its bytes stay in the store")

@@ -134,8 +134,24 @@ def _check_unpacked(path: Path, cap: int) -> None:
                     "a zip whose members unpack to the sizes they declare",
                     f"{member.filename!r}: {exc} (damaged, or a zip bomb lying about its size)",
                 ) from exc
-            except (NotImplementedError, RuntimeError):
-                return  # a compression method or encryption zipfile lacks: the connectors say what they expected
+            except (NotImplementedError, RuntimeError) as exc:  # encrypted, or a method zipfile cannot unpack
+                raise _unreadable_member(path, member) from exc
+
+
+#: Compression methods of the zip specification (APPNOTE 4.4.5) seen in the wild that Python's zipfile cannot unpack.
+ZIP_METHODS = {6: "Implode", 9: "Deflate64", 93: "Zstandard", 95: "XZ", 98: "PPMd"}
+READABLE_METHODS = "stored or compressed with deflate, bzip2 or LZMA"
+
+
+def _unreadable_member(path: Path, member: zipfile.ZipInfo) -> SourceError:
+    """A member zipfile cannot open (encrypted, or compressed with a method it lacks), named with what was expected:
+    a connector would otherwise report the file as a format it does not recognise."""
+    if member.flag_bits & 0x1:
+        found = f"member {member.filename!r} is encrypted (a password-protected zip)"
+    else:
+        method = ZIP_METHODS.get(member.compress_type, "unknown")
+        found = f"member {member.filename!r} is compressed with method {member.compress_type} ({method})"
+    return SourceError("import", str(path), f"a zip whose members are unencrypted and {READABLE_METHODS}", found)
 
 
 def _check_lines(path: Path, cap: int) -> None:

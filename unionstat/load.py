@@ -62,7 +62,8 @@ def pending_snapshots(con: duckdb.DuckDBPyConnection, connector: Connector) -> l
     """One entry per stored body (sha256) not loaded yet, however many datasets or URLs it was stored under: its
     rows load once, and staging attributes them to each dataset through raw.snapshots. The dataset and URL it is
     parsed with are those of its first fetch (ties: the smallest dataset, then URL), so a reload parses alike.
-    Quarantined snapshots (they failed to parse before) and retracted ones are not loaded."""
+    Quarantined snapshots (they failed to parse, or a critical check, before) are not loaded, unless a release
+    (`unionstat unretract`) was recorded after their quarantine; nor are retracted ones."""
     rows = con.execute(
         """
         select
@@ -75,7 +76,14 @@ def pending_snapshots(con: duckdb.DuckDBPyConnection, connector: Connector) -> l
         from raw.snapshots s
         where source = ?
           and not exists (select 1 from raw.loads l where l.sha256 = s.sha256 and list_contains(?, l.raw_table))
-          and not exists (select 1 from raw.snapshot_quarantine q where q.sha256 = s.sha256)
+          and not exists (
+              select 1 from raw.snapshot_quarantine q
+              where q.sha256 = s.sha256
+                and not exists (
+                    select 1 from raw.snapshot_retractions r
+                    where r.sha256 = q.sha256 and r.action = 'release' and r.recorded_at > q.quarantined_at
+                )
+          )
           and sha256 not in (
               select sha256 from raw.snapshot_retractions
               qualify row_number() over (partition by sha256 order by recorded_at desc) = 1 and action = 'retract'
@@ -127,8 +135,31 @@ def _insert_parsed(
     return len(frame)
 
 
+def quarantine_loaded(
+    con: duckdb.DuckDBPyConnection, connectors: list[Connector], reasons: dict[str, str], run_id: str
+) -> dict[str, tuple[str, dict[str, int]]]:
+    """Loaded snapshots that failed a critical check at the publish gate (`reasons`: sha256 -> why): each is put in
+    quarantine with its reason (never loaded again; its bytes stay in the store) and its rows leave the raw tables
+    and raw.loads of its source. Returns, per snapshot, its source and the rows taken out per raw table."""
+    owners = {table: c for c in connectors for table in c.config.raw_tables}
+    taken: dict[str, tuple[str, dict[str, int]]] = {}
+    for sha, reason in sorted(reasons.items()):
+        loads = con.execute("select raw_table, row_count from raw.loads where sha256 = ?", [sha]).fetchall()
+        connector = next((owners[t] for t, _ in loads if t in owners), None)
+        if connector is None:
+            raise SourceError("validate", sha[:12], "a snapshot loaded by this run", "no load record of it")
+        for table in connector.config.raw_tables:
+            connector.unload(con, table, sha)
+            con.execute("delete from raw.loads where sha256 = ? and raw_table = ?", [sha, table])
+        _quarantine(con, connector.name, sha, run_id, reason)
+        taken[sha] = (connector.name, {str(t): int(n) for t, n in loads if t in connector.config.raw_tables})
+        LOG.error("snapshot %s quarantined at the publish gate: %s", sha[:12], reason)
+    return taken
+
+
 def _quarantine(con: duckdb.DuckDBPyConnection, source: str, sha256: str, run_id: str, reason: str) -> None:
-    """Keep a snapshot whose bytes failed the connector's checks out of every later load (it stays in the store)."""
+    """Keep a snapshot whose bytes failed the connector's checks, or whose rows failed a critical expectation, out
+    of every later load (it stays in the store)."""
     con.execute(
         "insert into raw.snapshot_quarantine values (?, ?, ?, ?, ?)",
         [sha256, source, datetime.now(UTC), run_id, reason],

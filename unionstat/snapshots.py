@@ -87,13 +87,16 @@ create table if not exists retractions (
 )
 """
 RETRACT, UNRETRACT = "retract", "unretract"
+#: A quarantine lifted (`unionstat unretract` on a quarantined snapshot): the next refresh loads and checks it again.
+RELEASE = "release"
 #: The fewest hex characters of a sha256 that `unionstat retract` takes for the whole.
 MIN_PREFIX = 8
 
 
 @dataclass(frozen=True)
 class Retraction:
-    """One entry of the journal: a snapshot withdrawn (`retract`) or put back (`unretract`), by whom, when, why."""
+    """One entry of the journal: a snapshot withdrawn (`retract`), put back (`unretract`) or let out of quarantine
+    (`release`), by whom, when, why."""
 
     sha256: str
     action: str
@@ -122,16 +125,19 @@ def retraction_journal(store_root: Path) -> list[Retraction]:
 
 
 def retracted(journal: list[Retraction]) -> dict[str, Retraction]:
-    """The snapshots withdrawn now (each one's latest entry is a retraction), with that entry."""
-    latest = {entry.sha256: entry for entry in journal}
+    """The snapshots withdrawn now (each one's latest retraction or unretraction is a retraction), with that entry."""
+    latest = {entry.sha256: entry for entry in journal if entry.action in (RETRACT, UNRETRACT)}
     return {sha: entry for sha, entry in latest.items() if entry.action == RETRACT}
 
 
 def record_retraction(store_root: Path, sha256: str, action: str, reason: str | None) -> Retraction:
-    """Append one entry (retract or unretract) to the journal: written to a copy and swapped in, under a lock of its
-    own, so readers (a refresh taking the journal in) see the old journal or the new one."""
-    if action not in (RETRACT, UNRETRACT):
-        raise UnionstatError(f"retraction journal: expected {RETRACT!r} or {UNRETRACT!r}, found {action!r}")
+    """Append one entry (retract, unretract, or release from quarantine) to the journal: written to a copy and
+    swapped in, under a lock of its own, so readers (a refresh taking the journal in) see the old journal or the
+    new one. Whether a snapshot is quarantined is the published warehouse's word: the caller checks it."""
+    if action not in (RETRACT, UNRETRACT, RELEASE):
+        raise UnionstatError(
+            f"retraction journal: expected {RETRACT!r}, {UNRETRACT!r} or {RELEASE!r}, found {action!r}"
+        )
     SnapshotStore(store_root).path_for(sha256)  # a full lower-case sha256, or a UnionstatError
     entry = Retraction(sha256, action, reason, os_user(), datetime.now(UTC))
     path = retractions_path(store_root)
@@ -146,6 +152,8 @@ def record_retraction(store_root: Path, sha256: str, action: str, reason: str | 
             )
         if action == UNRETRACT and sha256 not in current:
             raise UnionstatError(f"snapshot {sha256[:12]} is not retracted; nothing to undo")
+        if action == RELEASE and sha256 in current:
+            raise UnionstatError(f"snapshot {sha256[:12]} is retracted: `unionstat unretract` it first")
         work = path.with_name(f".{path.name}.writing")
         work.unlink(missing_ok=True)
         if path.exists():
@@ -183,27 +191,31 @@ class SnapshotState:
     source: str
     dataset: str
     origin: str
-    state: str  # loaded, quarantined, retracted, or pending (stored, not loaded yet)
+    state: str  # loaded, quarantined, released (from quarantine, not loaded yet), retracted, or pending
     detail: str
 
 
 def snapshot_states(published_db: Path, store_root: Path) -> list[SnapshotState]:
     """Every snapshot of the published warehouse with its state: retracted (the journal's word, even before the
-    next refresh takes it in), else quarantined, else loaded, else pending."""
+    next refresh takes it in), else quarantined (unless a release was recorded after it), else loaded, else released
+    (from quarantine: the next refresh loads and checks it again), else pending."""
     journal = retraction_journal(store_root)
     withdrawn = retracted(journal)
+    releases = {entry.sha256: entry for entry in journal if entry.action == RELEASE}
     con = duckdb.connect(str(published_db), read_only=True)
     try:
         tables = {
             name
             for (name,) in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
         }
-        quarantine = (
-            dict(
-                con.execute(
-                    "select sha256, arg_max(reason, quarantined_at) from raw.snapshot_quarantine group by 1"
+        quarantine: dict[str, tuple[str, datetime]] = (
+            {
+                sha: (reason, at)
+                for sha, reason, at in con.execute(
+                    "select sha256, arg_max(reason, quarantined_at), max(quarantined_at) "
+                    "from raw.snapshot_quarantine group by 1"
                 ).fetchall()
-            )
+            }
             if "snapshot_quarantine" in tables
             else {}
         )
@@ -230,15 +242,27 @@ def snapshot_states(published_db: Path, store_root: Path) -> list[SnapshotState]
             when = "" if sha in in_build else "; its rows leave the marts at the next refresh"
             detail = f"by {entry.recorded_by} at {entry.recorded_at:%Y-%m-%d %H:%M %Z}: {entry.reason}{when}"
             state = "retracted"
-        elif sha in quarantine:
-            state, detail = "quarantined", str(quarantine[sha])
+        elif sha in quarantine and not _lifted(releases.get(sha), quarantine[sha]):
+            state, detail = "quarantined", str(quarantine[sha][0])
         elif loaded:
             state = "loaded"
             detail = "" if sha not in in_build else "unretracted; its rows return at the next refresh"
+        elif sha in quarantine:
+            entry = releases[sha]
+            state = "released"
+            detail = (
+                f"from quarantine by {entry.recorded_by} at {entry.recorded_at:%Y-%m-%d %H:%M %Z}: {entry.reason}; "
+                "loads and is checked again at the next refresh"
+            )
         else:
             state, detail = "pending", "stored, loads at the next refresh"
         states.append(SnapshotState(sha, source, dataset, origin, state, detail))
     return states
+
+
+def _lifted(release: Retraction | None, quarantine: tuple[str, datetime]) -> bool:
+    """A release recorded after the snapshot's latest quarantine lifts it (a later quarantine holds again)."""
+    return release is not None and release.recorded_at > quarantine[1]
 
 
 def resolve(prefix: str, known: list[str]) -> str:

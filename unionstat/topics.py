@@ -13,7 +13,10 @@ unionstat refresh — fetch, load, validate, build and publish the warehouse
 
 Every stage works on a build beside the published file (warehouse/build/); the published warehouse
 (warehouse/unionstat.duckdb) is swapped in at the end, or stays byte for byte as it was when a stage fails.
-A source that fails is isolated: the others still publish and the run says `partial` (exit 1).
+A source that fails is isolated: the others still publish and the run says `partial` (exit 1). A release that
+fails to parse or fails a critical check is quarantined (`unionstat snapshots` says why): it fails that one run,
+and later refreshes neither load it nor fail on it. Once the check is fixed, `unionstat unretract SHA --reason ...`
+lifts the quarantine and the next refresh checks it again.
 A second refresh with nothing new stores no snapshot, loads no row and says `unchanged`.
 
 The run prints one line per stage and per source, then a closing block: the status, what changed per source,
@@ -28,7 +31,8 @@ unionstat import — take in files downloaded by hand from a publisher's site
 Takes World Bank bulk CSVs, zips and country metadata, Rosstat and Belstat XLSX/XLS workbooks and WIPO CSV
 exports. Each file is stored as sent (by its sha256) and becomes a new vintage: nothing is overwritten, and a
 file already known adds nothing ("already known"). Then the refresh runs on what the files changed.
-A file no connector recognises is refused with a message naming the file and what was expected.""",
+A file no connector recognises is refused with a message naming the file and what was expected. A file whose
+rows fail a critical check is quarantined, not published: its source says FAILED with the check and an example.""",
     "as-of": """\
 unionstat refresh --as-of DATE — the marts as they stood on a date
 

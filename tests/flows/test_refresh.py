@@ -373,15 +373,19 @@ def test_a_refresh_failing_in_any_stage_leaves_the_published_warehouse_unchanged
     assert last == [("failed", stage)]
 
 
-def test_a_critical_expectation_failure_stops_the_publish(published_reference: Settings, reference_copy: Path) -> None:
+def test_a_critical_expectation_failure_that_leaves_no_source_stops_the_publish(
+    published_reference: Settings, reference_copy: Path
+) -> None:
+    """The publish gate quarantines the release and fails its source (tests/reliability/test_gate_quarantine.py);
+    when that source was the only one of the run, nothing is left to publish: the run fails, the warehouse stays."""
     warehouse_env = published_reference
     before = file_digest(warehouse_env.published_db)
     # Plant a bad row in a new release (synthetic): a country code that is not ISO3.
     page = worldbank_page([worldbank_row("BY", "BELARUS", "2023", 3.9), worldbank_row("RU", "RUS", "2023", 3.6)])
     plant_recording(reference_copy, "worldbank", GDP_PAGE, page, "gdp.planted.json")
 
-    with pytest.raises(StageFailed, match=r"stage 'validate'.*countryiso3code.*BELARUS"):
-        refresh()
+    with pytest.raises(StageFailed, match=r"stage 'validate'.*every source failed.*countryiso3code.*BELARUS"):
+        refresh(sources=["worldbank"])
 
     assert file_digest(warehouse_env.published_db) == before
     stored = query(
@@ -472,17 +476,23 @@ def test_a_new_release_is_validated_by_what_changed(warehouse_env: Settings, tmp
     assert validated == staged
 
 
-def test_a_bad_value_in_a_bulk_csv_is_quarantined_as_its_long_row(warehouse_env: Settings, tmp_path: Path) -> None:
+def test_a_bad_value_in_a_bulk_csv_is_quarantined_as_its_long_row(
+    published_reference: Settings, tmp_path: Path
+) -> None:
+    warehouse_env = published_reference
     # Synthetic values: a population cannot be negative (a critical expectation).
     path = tmp_path / "API_SP.POP.TOTL_DS2_en_csv_v2_1.csv"
     values = {"RUS": {"2022": "143000000", "2023": "-5"}, "BLR": {"2023": "9200000"}}
     path.write_bytes(worldbank_bulk_csv(values, "2025-07-01", indicator="SP.POP.TOTL"))
 
-    with pytest.raises(StageFailed, match=r"stage 'validate'.*raw\.worldbank_bulk: expect_column_values_to_be_between"):
-        refresh(import_paths=[str(path)])
+    summary = refresh(import_paths=[str(path)])  # the release is quarantined at the gate, the import fails alone
 
+    assert summary["status"] == "partial"
+    assert "raw.worldbank_bulk: expect_column_values_to_be_between" in summary["failed_sources"]["worldbank"]
     history = warehouse_env.warehouse_dir / "dq_history.duckdb"
-    quarantined = query(history, "select table_name, column_name, row_json from quarantine")
+    quarantined = query(
+        history, "select table_name, column_name, row_json from quarantine where run_id = ?", [summary["run_id"]]
+    )
     assert len(quarantined) == 1
     assert quarantined[0][:2] == ("raw.worldbank_bulk", "value")
     row = json.loads(quarantined[0][2])

@@ -6,6 +6,7 @@ The inputs are generated here (synthetic) and the caps lowered through the setti
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import duckdb
@@ -73,6 +74,43 @@ def test_a_zip_bomb_is_refused_as_a_zip_bomb_not_as_an_unknown_format(tmp_path: 
     genuine.write_bytes(zipped(WB_NAME, worldbank_bulk_csv({"RUS": {"2023": "1.25"}}, "2025-07-01")))
     import_with(tmp_path, genuine, UNIONSTAT_MAX_UNPACKED_BYTES="1000000")
     FIGURES.hostile.append("zip bomb (declared and lying) named as such at import")
+
+
+def with_member_header(body: bytes, field: str, value: int) -> bytes:
+    """The same zip with one field of its member's local and central headers set to `value` (APPNOTE 4.3.7 and
+    4.3.12): `flags` bit 0 says encrypted, `method` the compression method. zipfile cannot write either."""
+    data = bytearray(body)
+    offsets = {"flags": (6, 8), "method": (8, 10)}[field]
+    for signature, offset in zip((b"PK\x03\x04", b"PK\x01\x02"), offsets, strict=True):
+        struct.pack_into("<H", data, data.find(signature) + offset, value)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "found"),
+    [
+        ("flags", 0x1, f"member {WB_NAME!r} is encrypted (a password-protected zip)"),
+        ("method", 9, f"member {WB_NAME!r} is compressed with method 9 (Deflate64)"),
+        ("method", 93, f"member {WB_NAME!r} is compressed with method 93 (Zstandard)"),
+    ],
+    ids=["encrypted", "deflate64", "zstandard"],
+)
+def test_a_zip_member_zipfile_cannot_open_is_refused_by_name(
+    field: str, value: int, found: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "download.zip"
+    path.write_bytes(
+        with_member_header(zipped(WB_NAME, worldbank_bulk_csv({"RUS": {"2023": "1.25"}}, "2025-07-01")), field, value)
+    )
+    with pytest.raises(SourceError) as refused:
+        import_with(tmp_path, path)
+    message = str(refused.value)
+    assert message == (
+        f"[import] {path}: expected a zip whose members are unencrypted and stored or compressed with deflate, "
+        f"bzip2 or LZMA; found {found}"
+    )
+    assert "\n" not in message and NO_FORMAT not in message
+    FIGURES.hostile.append(f"zip member zipfile cannot open ({field} {value}) named as such")
 
 
 @pytest.mark.parametrize("shape", ["one line", "a World Bank preamble, then one long line"])

@@ -33,3 +33,16 @@ def test_a_corrupted_blob_is_detected(tmp_path: Path) -> None:
 def test_names_that_are_not_a_sha256_cannot_address_a_path(tmp_path: Path, bad: str) -> None:
     with pytest.raises(UnionstatError, match="expected a lower-case hex sha256"):
         SnapshotStore(tmp_path).path_for(bad)
+
+
+def test_a_quarantine_is_released_only_when_not_retracted_and_release_is_no_retraction(tmp_path: Path) -> None:
+    from unionstat.snapshots import record_retraction, retracted, retraction_journal
+
+    root, sha = tmp_path / "snapshots", "e" * 64
+    record_retraction(root, sha, "release", "the check was wrong")
+    assert retracted(retraction_journal(root)) == {}  # a release withdraws nothing
+    record_retraction(root, sha, "retract", "withdrawn by the publisher")
+    with pytest.raises(UnionstatError, match=r"snapshot eeeeeeeeeeee is retracted: `unionstat unretract` it first"):
+        record_retraction(root, sha, "release", "again")
+    assert list(retracted(retraction_journal(root))) == [sha]
+    assert [e.action for e in retraction_journal(root)] == ["release", "retract"]
