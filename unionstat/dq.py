@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -240,6 +241,8 @@ FRESHNESS_STATES = (
     "fetch broken",
     "never fetched",
 )
+#: A fetch error saying the page is gone: a hint to record a withdrawal, never one by itself (a moved page says so too).
+GONE = re.compile(r"\bHTTP (?:404|410)\b")
 #: Snapshots that are no publisher release: their dates say nothing about the publisher's calendar.
 NOT_RELEASES = ("compiled_from_paper", "synthetic")
 
@@ -304,6 +307,9 @@ def freshness(
         elif history and history[0][1] == "error":
             state = "fetch broken"
             reason = f"since {broken_since:%Y-%m-%d %H:%M} UTC" if broken_since else None
+            if GONE.search(str(history[0][2] or "")):
+                hint = "answered 404/410: moved, or withdrawn? If the publisher withdrew it, record it in sources.json"
+                reason = f"{reason}; {hint}" if reason else hint
         elif name not in latest:
             state = "never fetched"
             reason = "no snapshot in the published warehouse"

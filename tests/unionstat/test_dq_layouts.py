@@ -156,3 +156,20 @@ def test_a_withdrawn_dataset_is_shown_withdrawn_not_overdue(
 def test_a_withdrawn_entry_needs_a_date_and_its_evidence(tmp_path: Path, item: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _registry(tmp_path, {"rosstat": {"rnd_index": item}})
+
+
+def test_a_gone_page_is_fetch_broken_with_a_hint_not_withdrawn(published_reference: Settings) -> None:
+    # a synthetic failed run: Rosstat's catalogue page answered 410 (SOURCES.md: old /folder/NNNN pages answer 404)
+    error = "[rosstat] https://rosstat.gov.ru/statistics/science: expected HTTP 200; found HTTP 410 Gone"
+    started = datetime(2030, 1, 1, tzinfo=UTC).isoformat()
+    dq.record_run(
+        published_reference,
+        {"run_id": "synthetic-410", "started_at": started, "mode": "live", "status": "partial"}
+        | {"failed_sources": {"rosstat": error}, "new_snapshots": {"rosstat": 0}},
+    )
+    rosstat = next(r for r in dq.freshness(published_reference) if r["source"] == "rosstat")
+    assert rosstat["state"] == "fetch broken"
+    assert rosstat["reason"].endswith(
+        "answered 404/410: moved, or withdrawn? If the publisher withdrew it, record it in sources.json"
+    )
+    assert rosstat["last_error"] == error
