@@ -353,8 +353,8 @@ def freshness(
 def layout_changes(con: duckdb.DuckDBPyConnection, shas: Iterable[str]) -> list[dict[str, Any]]:
     """For each subject these snapshots belong to (a dataset, or a file across renames): its newest loaded
     snapshot's layout against the one before, where their fingerprints differ, with what changed in words. Newest:
-    the latest release date (else first fetch). A changed layout loads all the same: its rows still have to pass
-    the critical expectations, the gate before anything publishes."""
+    the latest release date (else first fetch); retracted snapshots do not count. A changed layout loads all the
+    same: its rows still have to pass the critical expectations, the gate before anything publishes."""
     rows = con.execute(
         """
         with layouts as (
@@ -365,6 +365,10 @@ def layout_changes(con: duckdb.DuckDBPyConnection, shas: Iterable[str]) -> list[
             from raw.snapshot_layouts l
             inner join raw.snapshots s on s.sha256 = l.sha256
             where l.sha256 in (select sha256 from raw.loads)
+              and l.sha256 not in (
+                  select sha256 from raw.snapshot_retractions
+                  qualify row_number() over (partition by sha256 order by recorded_at desc) = 1 and action = 'retract'
+              )
             group by all
         ),
         touched as (select distinct source, subject from layouts where list_contains($shas, sha256))

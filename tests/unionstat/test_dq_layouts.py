@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 import scrapers
@@ -18,7 +19,7 @@ from scrapers import REGISTRY_PATH, load_registry
 from scrapers.base import SourceConfig
 from tests.builders import worldbank_bulk_csv
 from tests.conftest import file_digest, query
-from unionstat import dq, report
+from unionstat import dq, report, warehouse
 from unionstat.cli import main
 from unionstat.errors import StageFailed
 from unionstat.settings import Settings
@@ -98,6 +99,54 @@ def test_a_changed_layout_with_bad_rows_does_not_publish(
         in out
     )
     assert "failed: Great Expectations: raw.worldbank_bulk" in out
+
+
+def _prepared(layouts: list[tuple[str, str, Any, dict[str, Any]]]) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with the core schema and one loaded snapshot per (sha256, subject, release date,
+    layout): synthetic rows, fetched in list order."""
+    con = duckdb.connect()
+    warehouse.ensure_schema(con, [])
+    for minute, (sha, subject, release, described) in enumerate(layouts):
+        fetched = datetime(2030, 1, 1, 0, minute, tzinfo=UTC)
+        con.execute(
+            "insert into raw.snapshots (sha256, source, dataset, request_url, origin, fetched_at, size_bytes, "
+            "release_date, run_id) values (?, 'rosstat', 'rnd_index', ?, 'imported', ?, 1, ?, 'r')",
+            [sha, f"file:{sha[:4]}.xlsx", fetched, release],
+        )
+        con.execute("insert into raw.loads values (?, 'raw.rosstat_cells', 1, ?, 'r')", [sha, fetched])
+        text = json.dumps(described, sort_keys=True)
+        fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        con.execute(
+            "insert into raw.snapshot_layouts values (?, 'rosstat', 'rnd_index', ?, ?, ?, ?, ?, 'r')",
+            [sha, subject, fingerprint, text, release, fetched],
+        )
+    return con
+
+
+def test_layout_changes_compare_the_newest_release_with_the_one_before() -> None:
+    old = {"sheets": [{"sheet": "1", "role": "table"}]}
+    new = {"sheets": [{"sheet": "1a", "role": "table"}]}
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    # fetched in the order a, c, b; released in the order a, b, c: c is the newest, b the one before it
+    con = _prepared([(a, "s", date(2024, 1, 1), old), (c, "s", date(2026, 1, 1), new), (b, "s", date(2025, 1, 1), old)])
+    (change,) = dq.layout_changes(con, [c])
+    assert change["since"] == f"2025-01-01 (snapshot {b[:12]})"
+    assert change["release"] == f"2026-01-01 (snapshot {c[:12]})"
+    assert change["changes"] == ["sheet '1' renamed '1a'"]
+    # a subject none of the given snapshots belongs to is not compared; the same layout is no change
+    assert dq.layout_changes(con, ["d" * 64]) == []
+    con.execute("update raw.snapshot_layouts set fingerprint = 'x', layout = ? where sha256 = ?", [json.dumps(new), b])
+    con.execute("update raw.snapshot_layouts set fingerprint = 'x' where sha256 = ?", [c])
+    assert dq.layout_changes(con, [c]) == []
+
+
+def test_a_retracted_release_is_not_the_one_before() -> None:
+    old, new = {"header": ["Origin"]}, {"header": ["Origin", "Unit"]}
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    con = _prepared([(a, "s", date(2024, 1, 1), new), (b, "s", date(2025, 1, 1), old), (c, "s", date(2026, 1, 1), new)])
+    assert [x["changes"] for x in dq.layout_changes(con, [c])] == [["header: added 'Unit'"]]
+    con.execute("insert into raw.snapshot_retractions values (?, 'retract', 'synthetic', 'test', now())", [b])
+    assert dq.layout_changes(con, [c]) == []  # against a, whose layout it shares
 
 
 def _registry(tmp_path: Path, withdrawn: dict[str, dict[str, Any]]) -> dict[str, SourceConfig]:
