@@ -71,6 +71,9 @@ class RunSummary:
     #: Per source, the snapshots this run put in quarantine (they failed to parse, or a critical expectation at the
     #: publish gate; never loaded again).
     quarantined: dict[str, list[str]] = field(default_factory=dict)
+    #: Subjects whose newest snapshot's layout differs from the one before (dq.layout_changes): reported, and the
+    #: rows still pass the critical expectations before they publish.
+    layout_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def enter(self, stage: str) -> str:
         """Close the running stage's timing and open `stage`'s (wall clock, epoch seconds)."""
@@ -216,7 +219,9 @@ def prepare_task(settings: Settings) -> list[str]:
 def load_task(settings: Settings, sources: list[str], run_id: str) -> load.LoadResult:
     connectors = [scrapers.connector(name, settings) for name in sources]
     with warehouse.connection(settings.build_db, settings=settings) as con:
-        return load.load_pending(con, SnapshotStore(settings.snapshot_dir), connectors, run_id)
+        loaded = load.load_pending(con, SnapshotStore(settings.snapshot_dir), connectors, run_id)
+        loaded.layout_changes = dq.layout_changes(con, [sha for shas in loaded.snapshots.values() for sha in shas])
+        return loaded
 
 
 @task(name="validate-raw", cache_policy=NONE)
@@ -375,6 +380,7 @@ def _load(run: Run) -> None:
     summary.rows_loaded = run.loaded.rows
     summary.failed_sources.update(run.loaded.errors)
     summary.quarantined = run.loaded.quarantined
+    summary.layout_changes = run.loaded.layout_changes
     tables = {table: name for name, config in scrapers.registry().items() for table in config.raw_tables}
     for source in sorted({tables.get(t, t) for t in run.loaded.rows} | set(run.loaded.errors)):
         rows = sum(n for t, n in run.loaded.rows.items() if tables.get(t, t) == source)

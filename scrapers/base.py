@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import zipfile
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -63,6 +66,10 @@ class SourceConfig:
     tls: Mapping[str, Any] = field(default_factory=dict)
     #: A publisher's data API, where it has one (Belstat's OSIDS): endpoints and, per dataset, the query to send.
     api: Mapping[str, Any] = field(default_factory=dict)
+    #: Datasets the publisher stopped publishing: dataset -> {"since": "YYYY-MM-DD", "evidence": where that is
+    #: stated (a URL or a citation)}. A person records it; `unionstat dq` then shows them "withdrawn", never
+    #: "overdue" (a 404 or 410 alone is no evidence: a moved page answers so too).
+    withdrawn: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def raw_tables(self) -> tuple[str, ...]:
@@ -86,6 +93,7 @@ class SourceConfig:
             selections=tuple(_selection(name, item) for item in entry.get("selections", ())),
             tls=dict(entry.get("tls", {})),
             api=dict(entry.get("api", {})),
+            withdrawn={key: _withdrawal(name, key, entry) for key in entry.get("withdrawn", {})},
         )
 
 
@@ -101,6 +109,18 @@ def _selection(source: str, item: Mapping[str, Any]) -> dict[str, str]:
             f"found {sorted(item)}"
         )
     return {key: str(value) for key, value in item.items()}
+
+
+def _withdrawal(source: str, dataset: str, entry: Mapping[str, Any]) -> dict[str, str]:
+    """One `withdrawn` entry of sources.json, checked: a dataset of the source, a date and its evidence."""
+    item = entry["withdrawn"][dataset]
+    if dataset not in entry["datasets"] or not isinstance(item, dict) or set(item) != {"since", "evidence"}:
+        raise ValueError(
+            f"sources.json {source}.withdrawn.{dataset}: expected a dataset of {sorted(entry['datasets'])} with "
+            f'{{"since": "YYYY-MM-DD", "evidence": "<URL or citation>"}}; found {item!r}'
+        )
+    date.fromisoformat(str(item["since"]))  # a ValueError naming the bad date
+    return {"since": str(item["since"]), "evidence": str(item["evidence"])}
 
 
 @dataclass(frozen=True)
@@ -149,6 +169,116 @@ class ImportedFile:
     release_date: date | None
     content_type: str
     body: bytes
+
+
+#: What a layout keeps of a header or title: digit runs and month names stand for any number or month (a new
+#: release's years and months are values, not layout); whitespace is collapsed.
+DIGIT_RUN = re.compile(r"\d+")
+MONTH_WORD = re.compile(
+    r"\b(?:январ|феврал|март|апрел|ма[йя]|июн|июл|август|сентябр|октябр|ноябр|декабр)[а-яё]*"
+    r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b",
+    re.IGNORECASE,
+)
+MONTH_RANGE = re.compile(r"<month>(?:\s*[-–—]\s*<month>)+")
+#: Footnote marks after a year or label ("20242)", "экономики1)2)"): which cell carries a note is no layout.
+NOTE_MARKS = re.compile(r"(?:\s*\d{1,2}\))+")
+
+
+@dataclass(frozen=True)
+class SnapshotLayout:
+    """A parsed file's or answer's structure, never its values: what raw.snapshot_layouts stores.
+
+    `subject` is what successive releases of one table share (a dataset, or a file's identity across renames);
+    `description` the publisher module's canonical JSON of it (sheet names, the header cells its parser matched,
+    label and code columns, units, preamble keys, JSON keys, element names) and `fingerprint` that JSON's sha256."""
+
+    subject: str
+    description: Mapping[str, Any]
+
+    @property
+    def text(self) -> str:
+        return canonical_json(self.description)
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per structure: sorted keys, no spaces, UTF-8 text (what the fingerprint hashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def structural_text(value: Any) -> str | None:
+    """A header cell or title as a layout keeps it: 'за январь-август 2024 г.' and 'за январь 2025 г.' are both
+    'за <month> 9 г.' (numbers, months and month ranges are values; words and their order are layout)."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    if not text:
+        return None
+    text = MONTH_RANGE.sub("<month>", MONTH_WORD.sub("<month>", NOTE_MARKS.sub("", text)))
+    return DIGIT_RUN.sub("9", text)
+
+
+def header_shape(cells: Iterable[Any]) -> list[str | None]:
+    """A header row as a layout keeps it: each cell's structural text, a run of equal ones (the year columns
+    1960..2025) once, so a new year's column leaves it alike while a new, moved or renamed column changes it."""
+    shape: list[str | None] = []
+    for cell in cells:
+        text = structural_text(cell)
+        if not shape or shape[-1] != text:
+            shape.append(text)
+    return shape
+
+
+def layout_differences(old: Any, new: Any, where: str = "") -> list[str]:
+    """What changed between two layout descriptions, in words: "sheet '1' renamed '1a'", "header: added 'Unit'",
+    "sheet '4'.header_rows: [3, 3] -> [4, 4]". Sheets and tables are matched by position, so a renamed one reads
+    as renamed, not as one removed and one added."""
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        found: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            at = f"{where}.{key}" if where else str(key)
+            if key not in old:
+                found.append(f"{at} added: {_short(new[key])}")
+            elif key not in new:
+                found.append(f"{at} removed (was {_short(old[key])})")
+            else:
+                found.extend(layout_differences(old[key], new[key], at))
+        return found
+    if isinstance(old, list) and isinstance(new, list):
+        if all(isinstance(item, dict) and "sheet" in item for item in [*old, *new]):
+            return _sheet_differences(old, new)
+        if all(item is None or isinstance(item, str) for item in [*old, *new]):
+            removed = [item for item in old if item not in new]
+            added = [item for item in new if item not in old]
+            if not removed and not added:
+                return [f"{where}: reordered {_short(old)} -> {_short(new)}"]
+            words = [f"removed {_short(item)}" for item in removed] + [f"added {_short(item)}" for item in added]
+            return [f"{where}: {', '.join(words)}"]
+    return [f"{where}: {_short(old)} -> {_short(new)}"]
+
+
+def _sheet_differences(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    found: list[str] = []
+    for before, after in zip(old, new, strict=False):
+        name = after["sheet"]
+        if before["sheet"] != name:
+            found.append(f"sheet {before['sheet']!r} renamed {name!r}")
+        rest_before = {k: v for k, v in before.items() if k != "sheet"}
+        rest_after = {k: v for k, v in after.items() if k != "sheet"}
+        found.extend(layout_differences(rest_before, rest_after, f"sheet {name!r}"))
+    found.extend(f"sheet {item['sheet']!r} removed" for item in old[len(new) :])
+    found.extend(f"sheet {item['sheet']!r} added" for item in new[len(old) :])
+    return found
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value) if isinstance(value, str) else canonical_json(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class NotConfigured(NotRecorded):
@@ -210,6 +340,13 @@ class Connector(ABC):
             headers=headers,
         )
         return None if fetched.not_modified else fetched
+
+    def layout(self, path: Path, meta: SnapshotMeta) -> SnapshotLayout | None:
+        """The structure of a stored snapshot this connector loads (`path` is its stored file): what its parser
+        reads, described without values (see SnapshotLayout). Computed at load time and stored with the snapshot in
+        raw.snapshot_layouts; `unionstat dq` compares a subject's newest fingerprint with the one before. None: the
+        connector describes no layout (a test checks every registered connector describes its recordings)."""
+        return None
 
     def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
         """If `body` is one of this publisher's download formats, describe it; else None."""

@@ -19,7 +19,18 @@ from urllib.parse import urljoin, urlsplit
 import pandas as pd
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.base import WORKBOOK_ERRORS, Capture, Connector, ImportedFile, NotConfigured, Previous, SnapshotMeta
+from scrapers.base import (
+    WORKBOOK_ERRORS,
+    Capture,
+    Connector,
+    ImportedFile,
+    NotConfigured,
+    Previous,
+    SnapshotLayout,
+    SnapshotMeta,
+    header_shape,
+    structural_text,
+)
 from scrapers.workbook import CELL_COLUMNS, clean_text, number_from_text, read_workbook, workbook_format
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
@@ -218,6 +229,15 @@ class Belstat(Connector):
             record["release_date"] = meta.release_date
         return pd.DataFrame.from_records(records, columns=RAW_COLUMNS).astype({"value": "float64"})
 
+    # -- layout: what the parser reads, without values -------------------------------------------
+    def layout(self, path: Path, meta: SnapshotMeta) -> SnapshotLayout:
+        """The data API's answer: its keys and dimension ids; a workbook or page: its sheets (tables) in order, and
+        for each table its title, header and data start rows, label and code columns and header cells."""
+        body = path.read_bytes()
+        if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+            return SnapshotLayout(meta.dataset, api_layout(body))
+        return SnapshotLayout(meta.dataset, table_layout(self.name, meta.request_url, body))
+
     # -- import: a workbook or saved page downloaded by hand -------------------------------------
     import_formats = "a Belstat XLSX/XLS workbook or web table whose title names Belarus"
 
@@ -368,6 +388,48 @@ def _observation_record(
         "text_encoding": "utf-8",
         "table_notes": None,
     }
+
+
+def api_layout(body: bytes) -> dict[str, Any]:
+    """An SDMX-JSON answer's keys (root, structure, data sets) and its series and observation dimension ids."""
+    document = json.loads(body.decode("utf-8-sig"))
+    root = document.get("data", document) if isinstance(document, dict) else {}
+    structure = root.get("structure", {}) if isinstance(root, dict) else {}
+    dimensions = structure.get("dimensions", {}) if isinstance(structure, dict) else {}
+    data_sets = root.get("dataSets", []) if isinstance(root, dict) else []
+    return {
+        "format": "sdmx-json",
+        "wrapped_in_data": isinstance(document, dict) and "data" in document,
+        "keys": sorted(root) if isinstance(root, dict) else [],
+        "structure_keys": sorted(structure) if isinstance(structure, dict) else [],
+        "dataset_keys": sorted({key for item in data_sets if isinstance(item, dict) for key in item}),
+        "series_dimensions": [str(d.get("id")) for d in dimensions.get("series", [])],
+        "observation_dimensions": [str(d.get("id")) for d in dimensions.get("observation", [])],
+    }
+
+
+def table_layout(source: str, location: str, body: bytes) -> dict[str, Any]:
+    """Every sheet or HTML table in order; for a table with numbers, where find_layout finds its parts."""
+    grids, file_format, _ = read_grids(source, location, body)
+    tables: list[dict[str, Any]] = []
+    for grid in grids:
+        layout = find_layout(source, location, grid)
+        if layout is None:
+            tables.append({"sheet": grid.name, "role": "notes"})
+            continue
+        width = max((c for _, c in grid.cells), default=-1) + 1
+        tables.append(
+            {
+                "sheet": grid.name,
+                "role": "table",
+                "title": structural_text(layout.title),
+                "header_rows": [layout.header_start + 1, layout.data_start],
+                "label_column": _letter(layout.label_column),
+                "code_column": None if layout.code_column is None else _letter(layout.code_column),
+                "headers": header_shape(" | ".join(_header_path(grid, layout, c)[0]) or None for c in range(width)),
+            }
+        )
+    return {"format": file_format, "tables": tables}
 
 
 def landing_page_links(source: str, page_url: str, body: bytes) -> list[tuple[str, str]]:

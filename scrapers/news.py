@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 from xml.etree.ElementTree import Element
@@ -20,7 +21,7 @@ from bs4 import BeautifulSoup, Tag
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
-from scrapers.base import Capture, Connector, Previous, SnapshotMeta
+from scrapers.base import Capture, Connector, Previous, SnapshotLayout, SnapshotMeta
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 
@@ -172,6 +173,24 @@ def parse_rss(
             }
         )
     return frame(records)
+
+
+#: The item elements parse_rss reads that every feed item of these publishers carries (category and enclosure come
+#: and go with the items, so they are no layout).
+FEED_FIELDS = ("title", "link", "guid", "pubDate", "description", "full-text")
+
+
+def rss_layout(source: str, location: str, body: bytes) -> dict[str, Any]:
+    """A feed's root and channel element names and which of the item fields parse_rss reads it carries."""
+    root = parse_xml(source, location, body, "an RSS feed")
+    channel, items = rss_items(source, location, root)
+    names = {local_name(c) for item in items for c in item}
+    return {
+        "format": "rss",
+        "root": local_name(root),
+        "channel_language": child(channel, "language") is not None,
+        "item_fields": [name for name in FEED_FIELDS if name in names],
+    }
 
 
 def sitemap_locations(source: str, location: str, body: bytes) -> tuple[str, list[str]]:
@@ -379,6 +398,24 @@ class NewsConnector(Connector):
         if meta.dataset == "articles":
             return self.parse_article(body, meta.request_url)
         raise ParseError(self.name, meta.request_url, "dataset 'rss' or 'articles'", repr(meta.dataset))
+
+    def layout(self, path: Path, meta: SnapshotMeta) -> SnapshotLayout:
+        """A feed: its element names (rss_layout); an article: which of the page's hooks the parser reads are there."""
+        body = path.read_bytes()
+        if meta.dataset == "rss":
+            return SnapshotLayout(meta.dataset, rss_layout(self.name, meta.request_url, body))
+        soup = soup_of(self.name, meta.request_url, body)
+        hooks = {
+            "html lang": bool(soup.html and soup.html.get("lang")),
+            "link rel=canonical": soup.find("link", attrs={"rel": "canonical", "href": True}) is not None,
+            "meta og:description": meta_content(soup, "og:description") is not None,
+            **self.article_hooks(soup),
+        }
+        return SnapshotLayout(meta.dataset, {"format": "html article", "hooks": hooks})
+
+    @abstractmethod
+    def article_hooks(self, soup: BeautifulSoup) -> dict[str, bool]:
+        """The selectors this site's parse_article reads, each with whether the page has it."""
 
     def parse_feed(self, body: bytes, url: str) -> pd.DataFrame:
         opts = self.config.options

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import pandas as pd
-from bs4 import Tag
+from bs4 import BeautifulSoup, Tag
 
 from scrapers import news
 from scrapers.base import Capture, Previous
@@ -67,6 +67,17 @@ class Osw(news.NewsConnector):
             if scope.matches(news.element_text(row)):
                 links.append(news.resolve_url(self.name, url, url, str(anchor["href"])))
         return links
+
+    def article_hooks(self, soup: BeautifulSoup) -> dict[str, bool]:
+        opts = self.config.options
+        article = soup.select_one('article[role="article"]')
+        return {
+            'article[role="article"]': article is not None,
+            "meta article:published_time": news.meta_content(soup, "article:published_time") is not None,
+            "h1": soup.find("h1") is not None,
+            opts["tag_selector"]: bool(article and article.select(opts["tag_selector"])),
+            opts["body_selector"]: bool(article and article.select_one(opts["body_selector"])),
+        }
 
     # -- parse: the article page (the feed is parsed by NewsConnector) ----------------------------
     def parse_article(self, body: bytes, url: str) -> pd.DataFrame:

@@ -70,6 +70,15 @@ class Rg(news.NewsConnector):
             locs = nested
         return [loc for loc in locs if ARTICLE_PATH.match(loc)]
 
+    def article_hooks(self, soup: BeautifulSoup) -> dict[str, bool]:
+        opts = self.config.options
+        prefixes = ("title_class_prefix", "date_class_prefix", "body_class_prefix", "tags_class_prefix")
+        return {
+            **{f"{opts[key]}*": bool(news.by_class_prefix(soup, opts[key])) for key in prefixes},
+            "h1": soup.find("h1") is not None,
+            "meta article:published_time": news.meta_content(soup, "article:published_time") is not None,
+        }
+
     # -- parse: the article page (the feed is parsed by NewsConnector) ----------------------------
     def parse_article(self, body: bytes, url: str) -> pd.DataFrame:
         """Hashed class names matched by their stable prefix; meta and <h1> as fallbacks; Moscow time to UTC."""

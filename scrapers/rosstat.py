@@ -15,7 +15,16 @@ from urllib.parse import urljoin, urlsplit
 import pandas as pd
 from bs4 import BeautifulSoup
 
-from scrapers.base import Capture, Connector, ImportedFile, Previous, SnapshotMeta
+from scrapers.base import (
+    Capture,
+    Connector,
+    ImportedFile,
+    Previous,
+    SnapshotLayout,
+    SnapshotMeta,
+    header_shape,
+    structural_text,
+)
 from scrapers.tls import pinned_bundle
 from scrapers.workbook import CELL_COLUMNS, Sheet, clean_text, number_from_text, read_workbook, workbook_format
 from unionstat.errors import ParseError, SourceError
@@ -192,8 +201,49 @@ class Rosstat(Connector):
             return parse_section_page(self.name, location, body)
         return parse_workbook(self.name, location, body)
 
+    # -- layout: what the parser reads, without values -------------------------------------------
+    def layout(self, path: Path, meta: SnapshotMeta) -> SnapshotLayout:
+        """A section page: the file types it links; a workbook: its sheets in order, and for each table sheet the
+        title, unit, header rows, label and code columns, first value column and header cells its parser matched.
+        The subject is the file's identity across renames (file_key), so Kadry_VO.xls and Kadry-VO.xlsx compare."""
+        location = meta.request_url
+        body = path.read_bytes()
+        if urlsplit(location).scheme in ("http", "https") and MEDIABANK not in urlsplit(location).path:
+            links = section_links(self.name, location, body)
+            suffixes = sorted({Path(urlsplit(url).path).suffix.lower() for url, _ in links})
+            return SnapshotLayout(f"{meta.dataset}/section page", {"format": "section page", "file_types": suffixes})
+        return SnapshotLayout(f"{meta.dataset}/{file_key(location)}", workbook_layout(self.name, location, body))
+
 
 CONNECTOR = Rosstat
+
+
+def workbook_layout(source: str, location: str, body: bytes) -> dict[str, Any]:
+    """Every sheet's name and role (contents, notes, table) in order; a table's parts as read_table finds them."""
+    sheets: list[dict[str, Any]] = []
+    for sheet in read_workbook(source, location, body):
+        if _is_contents(sheet):
+            sheets.append({"sheet": sheet.name, "role": "contents"})
+            continue
+        if not any(_number(value) is not None for row in sheet.rows for value in row):
+            sheets.append({"sheet": sheet.name, "role": "notes"})
+            continue
+        table = read_table(source, location, sheet)
+        width = max((len(row) for row in sheet.rows), default=0)
+        sheets.append(
+            {
+                "sheet": sheet.name,
+                "role": "table",
+                "title": structural_text(table.title),
+                "unit": structural_text(_unit(table.title)),
+                "header_rows": [table.header_rows.start + 1, table.header_rows.stop],
+                "label_column": None if table.label_column is None else _column_letters(table.label_column),
+                "code_column": None if table.code_column is None else _column_letters(table.code_column),
+                "first_value_column": _column_letters(table.value_columns[0]),
+                "headers": header_shape(_column_header(sheet, table.header_rows, c) for c in range(width)),
+            }
+        )
+    return {"format": "workbook", "sheets": sheets}
 
 
 def file_key(url: str) -> str:

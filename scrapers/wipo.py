@@ -15,7 +15,17 @@ from typing import Any
 
 import pandas as pd
 
-from scrapers.base import Capture, Connector, ImportedFile, NotConfigured, Previous, SnapshotMeta
+from scrapers.base import (
+    Capture,
+    Connector,
+    ImportedFile,
+    NotConfigured,
+    Previous,
+    SnapshotLayout,
+    SnapshotMeta,
+    header_shape,
+    structural_text,
+)
 from unionstat.errors import NotRecorded, ParseError
 from unionstat.http import HttpClient
 
@@ -191,6 +201,25 @@ class Wipo(Connector):
     @property
     def origins(self) -> list[str]:
         return [o.strip() for o in self.config.options["origins"].split(",")]
+
+    # -- layout: what the parser reads, without values -------------------------------------------
+    def layout(self, path: Path, meta: SnapshotMeta) -> SnapshotLayout:
+        """An export's preamble keys (in order) and its header row (the year columns as one run); a profile's
+        row labels too, which are its layout (each row is an indicator)."""
+        profile = meta.dataset.startswith(PROFILE_PREFIX)
+        rows, preamble = _rows_and_preamble(
+            self.name, meta.request_url, path.read_bytes(), _is_profile_header if profile else _is_table_header
+        )
+        keys = [match.group("key").strip() for s in _preamble_segments(preamble) if (match := PREAMBLE_ITEM.match(s))]
+        described: dict[str, Any] = {
+            "format": "country profile csv" if profile else "table export csv",
+            "preamble_keys": keys,
+            "header": header_shape(_strip_trailing(rows[0][1])),
+        }
+        if profile:
+            labels = [cells[0] for _, cells in rows[1:] if cells and cells[0].strip()]
+            described["row_labels"] = [structural_text(_normalise(label)) for label in labels]
+        return SnapshotLayout(meta.dataset, described)
 
     # -- import: an export saved from the Data Center by hand ------------------------------------
     import_formats = "a WIPO IP Statistics Data Center CSV export (table or country profile)"

@@ -18,7 +18,17 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
-from scrapers.base import Capture, Connector, ImportedFile, NativeLoad, Previous, SnapshotMeta
+from scrapers.base import (
+    Capture,
+    Connector,
+    ImportedFile,
+    NativeLoad,
+    Previous,
+    SnapshotLayout,
+    SnapshotMeta,
+    header_shape,
+    structural_text,
+)
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 
@@ -264,6 +274,27 @@ class WorldBank(Connector):
                 insert_countries(con, self.name, meta.request_url, countries, meta.sha256)
         return NativeLoad(BULK_TABLE, lines * len(bulk.years))
 
+    # -- layout: what the parser reads, without values -------------------------------------------
+    def layout(self, path: Path, meta: SnapshotMeta) -> SnapshotLayout:
+        """A bulk CSV: its preamble keys and header row (the year columns as one run); a zip: its members' names
+        (release numbers as 9) and its data CSV's layout; the country metadata: its header; an API page: the
+        envelope's keys and every row's keys (nested ones as indicator.id). The subject is the dataset, with
+        "(zip)" or "(api)" for those forms: a zip and a CSV of one table are two forms, not a layout change."""
+        with open(path, "rb") as handle:
+            head = handle.read(BULK_HEAD_BYTES)
+        if meta.dataset == COUNTRY_DATASET or (head[:2] != b"PK" and _country_header(head)):
+            return SnapshotLayout(meta.dataset, {"format": "country metadata csv", "header": _csv_rows(head)[0]})
+        if head[:2] == b"PK":
+            with zipfile.ZipFile(path) as archive:
+                names = [Path(info.filename).name for info in archive.infolist()]
+                member = next((n for n in archive.namelist() if BULK_CSV_MEMBER.match(Path(n).name)), None)
+                data = archive.open(member).read(BULK_HEAD_BYTES) if member else b""
+            described = {"format": "bulk zip", "members": sorted({str(structural_text(name)) for name in names})}
+            return SnapshotLayout(f"{meta.dataset} (zip)", {**described, "data": bulk_csv_layout(data)})
+        if meta.request_url.startswith("file:") or head.lstrip(b"\xef\xbb\xbf")[:1] == b'"':
+            return SnapshotLayout(meta.dataset, bulk_csv_layout(head))
+        return SnapshotLayout(f"{meta.dataset} (api)", api_page_layout(path.read_bytes()))
+
     def unload(self, con: duckdb.DuckDBPyConnection, table: str, sha256: str) -> None:
         super().unload(con, table, sha256)
         if table == BULK_TABLE:
@@ -293,6 +324,40 @@ def parse_bulk_csv(source: str, location: str, body: bytes) -> pd.DataFrame:
         finally:
             con.close()
     return _frame(records)
+
+
+def bulk_csv_layout(head: bytes) -> dict[str, Any]:
+    """The preamble's keys (its lines' first cells) and the header row as `header_shape` keeps it."""
+    if len(head) == BULK_HEAD_BYTES:
+        head = head[: head.rfind(b"\n") + 1]
+    rows = _csv_rows(head)
+    index = next((i for i, cells in enumerate(rows) if cells[:4] == BULK_HEADER_START), len(rows))
+    preamble = [cells[0] for cells in rows[:index] if cells and cells[0]]
+    header = rows[index] if index < len(rows) else []
+    return {"format": "bulk csv", "preamble_keys": preamble, "header": header_shape(header)}
+
+
+def api_page_layout(body: bytes) -> dict[str, Any]:
+    """An API page's envelope keys and the keys of its rows (a nested object's as parent.child), every row's."""
+    payload = json.loads(body)
+    envelope = sorted(payload[0]) if isinstance(payload, list) and payload and isinstance(payload[0], dict) else []
+    rows = payload[1] if isinstance(payload, list) and len(payload) > 1 and isinstance(payload[1], list) else []
+    keys: set[str] = set()
+    for row in rows:
+        for key, value in row.items() if isinstance(row, dict) else ():
+            keys.update([key, *(f"{key}.{inner}" for inner in value)] if isinstance(value, dict) else [key])
+    return {"format": "api page", "envelope": envelope, "row_keys": sorted(keys)}
+
+
+def _csv_rows(head: bytes) -> list[list[str]]:
+    """The first lines of a CSV as cells (BOM dropped, line endings alike), trailing empty cells dropped."""
+    text = head.decode("utf-8-sig", errors="replace")
+    rows = []
+    for cells in csv.reader(io.StringIO(text, newline="")):
+        while cells and cells[-1] == "":
+            cells = cells[:-1]
+        rows.append(cells)
+    return rows or [[]]
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,25 @@ import csv
 import io
 import json
 import zipfile
+from pathlib import Path
 from typing import Any
 
+from unionstat.settings import Settings
+
 GDP = "NY.GDP.MKTP.KD.ZG"
+
+
+def live_settings(tmp_path: Path, source: str, base_url: str, **endpoints: str) -> Settings:
+    """Live-mode settings against a local stand-in of `source` (no pacing): `base_url` is its site, each of
+    `endpoints` another of its base URLs (api=... sets UNIONSTAT_<SOURCE>_API_BASE_URL)."""
+    env = {
+        "UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+        "UNIONSTAT_MODE": "live",
+        "UNIONSTAT_MIN_REQUEST_INTERVAL_S": "0",
+        f"UNIONSTAT_{source.upper()}_BASE_URL": base_url,
+    }
+    env.update({f"UNIONSTAT_{source.upper()}_{kind.upper()}_BASE_URL": url for kind, url in endpoints.items()})
+    return Settings.from_env(env)
 
 
 def worldbank_page(rows: list[dict[str, Any]], page: int = 1, pages: int = 1, lastupdated: str = "2025-07-01") -> bytes:

@@ -103,7 +103,8 @@ def test_every_raw_table_a_source_loads_is_created_by_its_ddl() -> None:
         for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
     }
     # raw.snapshots, raw.fetch_log and raw.loads record fetches and loads; worldbank_bulk_files, each bulk file's years;
-    # snapshot_quarantine and snapshot_retractions, the snapshots kept out of loads and out of the marts.
+    # snapshot_quarantine and snapshot_retractions, the snapshots kept out of loads and out of the marts;
+    # snapshot_layouts, each loaded snapshot's structural fingerprint.
     assert created - RAW_TABLES == {
         "raw.snapshots",
         "raw.fetch_log",
@@ -111,6 +112,7 @@ def test_every_raw_table_a_source_loads_is_created_by_its_ddl() -> None:
         "raw.worldbank_bulk_files",
         "raw.snapshot_quarantine",
         "raw.snapshot_retractions",
+        "raw.snapshot_layouts",
     }
 
 

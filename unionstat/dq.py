@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from scrapers.base import SourceConfig, layout_differences
 from unionstat import warehouse
 from unionstat.settings import Settings
 
@@ -228,6 +232,7 @@ def _unquoted(relation: str) -> str:
 
 
 FRESHNESS_STATES = (
+    "withdrawn",
     "fresh",
     "no new release yet",
     "overdue",
@@ -236,13 +241,21 @@ FRESHNESS_STATES = (
     "fetch broken",
     "never fetched",
 )
+#: A fetch error saying the page is gone: a hint to record a withdrawal, never one by itself (a moved page says so too).
+GONE = re.compile(r"\bHTTP (?:404|410)\b")
 #: Snapshots that are no publisher release: their dates say nothing about the publisher's calendar.
 NOT_RELEASES = ("compiled_from_paper", "synthetic")
 
 
-def freshness(settings: Settings, today: datetime | None = None) -> list[dict[str, Any]]:
+def freshness(
+    settings: Settings, today: datetime | None = None, registry: Mapping[str, SourceConfig] | None = None
+) -> list[dict[str, Any]]:
     """Per source: is its data as fresh as its publisher's release calendar promises, and is fetching working?
 
+    Datasets the registry marks `withdrawn` (the publisher stopped publishing them) are listed in `withdrawn` and
+    their releases do not count: they never make a source overdue.
+
+    - withdrawn: every dataset of the source is withdrawn (nothing more will come);
     - fetch broken: the source's last fetch attempt failed (since when, and why);
     - never fetched: no snapshot in the published warehouse;
     - paper only: every snapshot is compiled from the paper (no publisher release to be fresh or stale);
@@ -253,16 +266,18 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
     """
     import scrapers
 
+    registry = registry if registry is not None else scrapers.registry()
+    gone = [[name, dataset] for name, config in registry.items() for dataset in config.withdrawn]
     now = today or datetime.now(UTC)
     latest: dict[str, tuple[Any, Any]] = {}
     paper_only: set[str] = set()
     if settings.published_db.exists():
         with warehouse.connection(settings.published_db, read_only=True) as con:
             for source, release, fetched, releases in con.execute(
-                "select source, max(release_date) filter (where origin not in ?), max(fetched_at), "
-                "count(*) filter (where origin not in ?) "
-                "from raw.snapshots group by source",
-                [list(NOT_RELEASES), list(NOT_RELEASES)],
+                "select source, max(release_date) filter (where origin not in $paper), max(fetched_at), "
+                "count(*) filter (where origin not in $paper) "
+                "from raw.snapshots where not list_contains($gone, [source, dataset]) group by source",
+                {"paper": list(NOT_RELEASES), "gone": gone},
             ).fetchall():
                 latest[source] = (release, fetched)
                 if releases == 0:
@@ -275,7 +290,7 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
             ).fetchall():
                 attempts.setdefault(source, []).append((at, outcome, message))
     rows = []
-    for name, config in scrapers.registry().items():
+    for name, config in registry.items():
         history = attempts.get(name, [])
         release, fetched = latest.get(name, (None, None))
         broken_since = None
@@ -285,9 +300,16 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
             broken_since = at
         age = (now.date() - release).days if release else None
         reason = None
-        if history and history[0][1] == "error":
+        withdrawn = [f"{d} (since {w['since']}: {w['evidence']})" for d, w in config.withdrawn.items()]
+        if len(config.withdrawn) == len(config.datasets):
+            state = "withdrawn"
+            reason = "the publisher stopped publishing every dataset: " + "; ".join(withdrawn)
+        elif history and history[0][1] == "error":
             state = "fetch broken"
             reason = f"since {broken_since:%Y-%m-%d %H:%M} UTC" if broken_since else None
+            if GONE.search(str(history[0][2] or "")):
+                hint = "answered 404/410: moved, or withdrawn? If the publisher withdrew it, record it in sources.json"
+                reason = f"{reason}; {hint}" if reason else hint
         elif name not in latest:
             state = "never fetched"
             reason = "no snapshot in the published warehouse"
@@ -303,10 +325,12 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
             state = "no new release yet"
         else:
             state = "overdue"
-        if age is not None and state != "fetch broken":
+        if age is not None and state not in ("fetch broken", "withdrawn"):
             reason = (
                 f"last release {release:%Y-%m-%d}, {age} days ago; expected every {config.release_cadence_days} days"
             )
+        if withdrawn and state != "withdrawn":
+            reason = "; ".join([*([reason] if reason else []), "withdrawn by the publisher: " + "; ".join(withdrawn)])
         rows.append(
             {
                 "source": name,
@@ -320,9 +344,73 @@ def freshness(settings: Settings, today: datetime | None = None) -> list[dict[st
                 "last_attempt": history[0][0] if history else None,
                 "broken_since": broken_since,
                 "last_error": history[0][2] if history and history[0][1] == "error" else None,
+                "withdrawn": withdrawn,
             }
         )
     return rows
+
+
+def layout_changes(con: duckdb.DuckDBPyConnection, shas: Iterable[str]) -> list[dict[str, Any]]:
+    """For each subject these snapshots belong to (a dataset, or a file across renames): its newest loaded
+    snapshot's layout against the one before, where their fingerprints differ, with what changed in words. Newest:
+    the latest release date (else first fetch); retracted snapshots do not count. A changed layout loads all the
+    same: its rows still have to pass the critical expectations, the gate before anything publishes."""
+    rows = con.execute(
+        """
+        with layouts as (
+            select
+                l.source, l.subject, l.dataset, l.sha256, l.fingerprint, l.layout, l.release_date,
+                min(s.fetched_at) as first_fetched,
+                arg_min(s.request_url, s.fetched_at) as request_url
+            from raw.snapshot_layouts l
+            inner join raw.snapshots s on s.sha256 = l.sha256
+            where l.sha256 in (select sha256 from raw.loads)
+              and l.sha256 not in (
+                  select sha256 from raw.snapshot_retractions
+                  qualify row_number() over (partition by sha256 order by recorded_at desc) = 1 and action = 'retract'
+              )
+            group by all
+        ),
+        touched as (select distinct source, subject from layouts where list_contains($shas, sha256))
+        select l.source, l.subject, l.dataset, l.sha256, l.fingerprint, l.layout, l.release_date, l.request_url
+        from layouts l
+        inner join touched t on l.source = t.source and l.subject = t.subject
+        qualify row_number() over (
+            partition by l.source, l.subject
+            order by coalesce(l.release_date, cast(l.first_fetched as date)) desc, l.first_fetched desc, l.sha256 desc
+        ) <= 2
+        order by l.source, l.subject, coalesce(l.release_date, cast(l.first_fetched as date)) desc,
+            l.first_fetched desc, l.sha256 desc
+        """,
+        {"shas": sorted(set(shas))},
+    ).fetchall()
+    pairs: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for row in rows:
+        pairs.setdefault((row[0], row[1]), []).append(row)
+    changes = []
+    for (source, subject), pair in pairs.items():
+        if len(pair) < 2 or pair[0][4] == pair[1][4]:
+            continue
+        newest, before = pair
+        changes.append(
+            {
+                "source": source,
+                "dataset": newest[2],
+                "subject": subject,
+                "since": release_label(before[6], before[7], before[3]),
+                "release": release_label(newest[6], newest[7], newest[3]),
+                "changes": layout_differences(json.loads(before[5]), json.loads(newest[5])),
+            }
+        )
+    return changes
+
+
+def release_label(release_date: Any, request_url: str, sha256: str) -> str:
+    """A release as a person names it: its date, else the file or URL it came as (imports state no date)."""
+    if release_date is not None:
+        return f"{release_date:%Y-%m-%d} (snapshot {sha256[:12]})"
+    name = request_url.rstrip("/").rsplit("/", 1)[-1].removeprefix("file:")
+    return f"{name} (snapshot {sha256[:12]})"
 
 
 def latest_run(settings: Settings, built: bool = False) -> dict[str, Any] | None:

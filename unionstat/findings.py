@@ -20,7 +20,11 @@ REFERENCE_CONDITIONS = {
     "dbt:accepted_values_mart_table2_country_comparison_status",
     "dbt:accepted_values_mart_table5_correlation_status",
     "dbt:accepted_values_mart_revisions_is_large",
+    # the two real Belstat wage workbooks: January 2025's went bilingual ("Январь / January")
+    "layout:belstat:average_wages_by_activity",
 }
+#: How many of a layout's changes a finding lists (the rest are counted).
+LAYOUT_CHANGES_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Finding:
 
 def of_run(settings: Settings, summary: dict[str, Any]) -> list[Finding]:
     """Everything a run flagged that did not stop it: gaps in the reference, warning expectations, dbt warnings."""
-    found = [*_gaps(summary), *_expectations(settings, summary), *_dbt(settings, summary)]
+    found = [*_gaps(summary), *_layouts(summary), *_expectations(settings, summary), *_dbt(settings, summary)]
     reference = summary.get("mode") == "replay" and not summary.get("imported")
     return [
         Finding(
@@ -56,6 +60,22 @@ def _gaps(summary: dict[str, Any]) -> list[Finding]:
     per_source = "; ".join(f"{source} {', '.join(names)}" for source, names in sorted(gaps.items()))
     text = f"{plural(count, 'request')} not in the reference snapshot (no file and no figure for them): {per_source}"
     return [Finding("sources", text, "not recorded")]
+
+
+def _layouts(summary: dict[str, Any]) -> list[Finding]:
+    """Subjects whose newest snapshot's layout differs from the one before: said with what changed. Not a failure
+    by itself: the rows passed (or, in a failed run, failed) the critical expectations like any others."""
+    findings = []
+    for change in summary.get("layout_changes") or []:
+        listed = change["changes"][:LAYOUT_CHANGES_SHOWN]
+        more = len(change["changes"]) - len(listed)
+        what = "; ".join(listed) + (f"; and {plural(more, 'more change')}" if more > 0 else "")
+        text = (
+            f"{change['source']} {change['subject']}: layout changed since release {change['since']}, "
+            f"in {change['release']}: {what}"
+        )
+        findings.append(Finding("layouts", text, f"layout:{change['source']}:{change['dataset']}"))
+    return findings
 
 
 def _expectations(settings: Settings, summary: dict[str, Any]) -> list[Finding]:

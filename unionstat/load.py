@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -24,6 +26,8 @@ class LoadResult:
     errors: dict[str, str] = field(default_factory=dict)
     #: Per source, the snapshots put in quarantine by this run (their bytes failed the connector's checks).
     quarantined: dict[str, list[str]] = field(default_factory=dict)
+    #: Layouts that changed with this run's snapshots (dq.layout_changes; filled by the refresh's load task).
+    layout_changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_pending(
@@ -104,7 +108,8 @@ def load_snapshot(
     run_id: str,
 ) -> NativeLoad:
     """Load one snapshot (natively where the connector reads the file itself) and record it in raw.loads."""
-    native = connector.load_native(con, store.verified_path(meta.sha256), meta)
+    path = store.verified_path(meta.sha256)
+    native = connector.load_native(con, path, meta)
     if native is None:
         table = connector.config.raw_table
         rows = _insert_parsed(con, store, connector, meta, table)
@@ -114,8 +119,33 @@ def load_snapshot(
         "insert into raw.loads values (?, ?, ?, ?, ?)",
         [meta.sha256, table, rows, datetime.now(UTC), run_id],
     )
+    _record_layout(con, connector, path, meta, run_id)
     LOG.info("loaded %d rows into %s from snapshot %s", rows, table, meta.sha256[:12])
     return NativeLoad(table, rows)
+
+
+def _record_layout(
+    con: duckdb.DuckDBPyConnection, connector: Connector, path: Path, meta: SnapshotMeta, run_id: str
+) -> None:
+    """The snapshot's layout and fingerprint (the connector's description of what its parser read) beside its rows."""
+    layout = connector.layout(path, meta)
+    if layout is None:
+        LOG.warning("%s describes no layout: snapshot %s has no fingerprint", connector.name, meta.sha256[:12])
+        return
+    con.execute(
+        "insert or replace into raw.snapshot_layouts values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            meta.sha256,
+            meta.source,
+            meta.dataset,
+            layout.subject,
+            layout.fingerprint,
+            layout.text,
+            meta.release_date,
+            datetime.now(UTC),
+            run_id,
+        ],
+    )
 
 
 def _insert_parsed(

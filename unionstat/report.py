@@ -50,6 +50,8 @@ def collect(settings: Settings) -> dict[str, Any]:
         "history": str(history),
         "published": str(settings.published_db),
     }
+    build = context["build"]
+    context["layout_changes"] = (build["summary"].get("layout_changes") or []) if build else []
     if history.exists():
         with warehouse.connection(history, read_only=True) as con:
             context["runs"] = [_run_row(r) for r in _dicts(con, "select * from runs order by finished_at desc", [])][

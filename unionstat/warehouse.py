@@ -76,6 +76,21 @@ create table if not exists raw.snapshot_quarantine (
     run_id varchar not null,
     reason varchar not null
 );
+-- Each loaded snapshot's structure without its values (scrapers.base.SnapshotLayout): written by the load, in the same
+-- transaction as its rows. `unionstat dq` compares a subject's newest fingerprint with the one before ("layout
+-- changed since release X"); only rows whose snapshot is in raw.loads count (a load taken back leaves its row here,
+-- replaced when the snapshot loads again).
+create table if not exists raw.snapshot_layouts (
+    sha256 varchar primary key,
+    source varchar not null,
+    dataset varchar not null,
+    subject varchar not null,
+    fingerprint varchar not null,
+    layout varchar not null, -- canonical JSON (sorted keys): what the fingerprint hashes
+    release_date date,
+    recorded_at timestamptz not null,
+    run_id varchar not null
+);
 -- The retraction journal of the snapshot store (snapshots/retractions.duckdb), copied in by every refresh: staging
 -- leaves out the snapshots whose latest entry is a retraction.
 create table if not exists raw.snapshot_retractions (

@@ -32,7 +32,7 @@ from scrapers.belstat import (
     values_request,
     year_spans,
 )
-from tests.builders import belstat_html, belstat_sheet, belstat_xlsx
+from tests.builders import belstat_html, belstat_sheet, belstat_xlsx, live_settings
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, load, warehouse
 from unionstat.errors import NotRecorded, ParseError, SourceError
@@ -582,15 +582,7 @@ def test_api_answers_that_cannot_be_read_fail_naming_the_request(belstat: Belsta
 
 
 def _api_settings(tmp_path: Path, base: str) -> Settings:
-    return Settings.from_env(
-        {
-            "UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
-            "UNIONSTAT_MODE": "live",
-            "UNIONSTAT_MIN_REQUEST_INTERVAL_S": "0",
-            "UNIONSTAT_BELSTAT_BASE_URL": base,
-            "UNIONSTAT_BELSTAT_API_BASE_URL": f"{base}/osids-public-api",
-        }
-    )
+    return live_settings(tmp_path, "belstat", base, api=f"{base}/osids-public-api")
 
 
 def test_fetch_pages_through_the_years_and_stores_each_answer_as_sent(

@@ -44,6 +44,17 @@ def _settings(tmp_path: Path, base_url: str = "https://rosstat.example", **extra
     return Settings.from_env(env)
 
 
+def _fetch_error(settings: Settings) -> pytest.ExceptionInfo[SourceError]:
+    """The SourceError Rosstat's fetch of rnd_index raises against these settings' stand-in."""
+    http = HttpClient(settings)
+    try:
+        with pytest.raises(SourceError) as info:
+            scrapers.connector("rosstat", settings).fetch(http, "rnd_index", {})
+    finally:
+        http.close()
+    return info
+
+
 def _workbook() -> bytes:
     return rosstat_workbook(
         [2023.0, "20242)", "январь-август 2025 г."],
@@ -391,13 +402,7 @@ def test_a_linked_file_that_is_not_a_workbook_stops_the_fetch_naming_its_url(
         "/statistics/science", body=rosstat_section_page([("/storage/mediabank/Nauka_1.xlsx", "Научные исследования")])
     )
     routes.add("/storage/mediabank/Nauka_1.xlsx", body=body)
-    settings = _settings(tmp_path, base)
-    http = HttpClient(settings)
-    try:
-        with pytest.raises(SourceError) as info:
-            scrapers.connector("rosstat", settings).fetch(http, "rnd_index", {})
-    finally:
-        http.close()
+    info = _fetch_error(_settings(tmp_path, base))
     assert str(info.value) == (
         f"[rosstat] {base}/storage/mediabank/Nauka_1.xlsx: expected an XLSX or XLS workbook (PK or OLE2 magic bytes); "
         + found
@@ -410,13 +415,7 @@ def test_a_refusal_says_to_download_by_hand_and_import(
 ) -> None:
     base, routes = publisher_server
     routes.add("/statistics/science", status=status, body=b"Access denied")
-    settings = _settings(tmp_path, base, UNIONSTAT_HTTP_RETRIES="0")
-    http = HttpClient(settings)
-    try:
-        with pytest.raises(SourceError) as info:
-            scrapers.connector("rosstat", settings).fetch(http, "rnd_index", {})
-    finally:
-        http.close()
+    info = _fetch_error(_settings(tmp_path, base, UNIONSTAT_HTTP_RETRIES="0"))
     message = str(info.value)
     assert message.startswith(f"[rosstat] {base}/statistics/science: expected HTTP 200; found HTTP {status} ")
     assert message.endswith("download the file by hand and run `unionstat import FILE`")

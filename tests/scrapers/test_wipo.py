@@ -12,7 +12,7 @@ import pytest
 import scrapers
 from scrapers.base import NotConfigured, SnapshotMeta
 from scrapers.wipo import Wipo, parse_profile, parse_table_export
-from tests.builders import wipo_profile, wipo_table_export, worldbank_bulk_csv
+from tests.builders import live_settings, wipo_profile, wipo_table_export, worldbank_bulk_csv
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, warehouse
 from unionstat.errors import ParseError
@@ -281,15 +281,7 @@ def test_reference_recordings_are_in_the_real_layout() -> None:
 
 
 def _live_settings(tmp_path: Path, base_url: str) -> Settings:
-    return Settings.from_env(
-        {
-            "UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
-            "UNIONSTAT_MODE": "live",
-            "UNIONSTAT_MIN_REQUEST_INTERVAL_S": "0",
-            "UNIONSTAT_WIPO_BASE_URL": base_url,
-            "UNIONSTAT_WIPO_BACKEND_BASE_URL": f"{base_url}{BACKEND}",
-        }
-    )
+    return live_settings(tmp_path, "wipo", base_url, backend=f"{base_url}{BACKEND}")
 
 
 #: The Data Center backend's paths under the stand-in (SOURCES.md); the bodies are synthetic.

@@ -304,6 +304,7 @@ def test_the_closing_block_of_the_reference_run_is_the_readmes(
     assert "Table 2: Share of Women Inventors: no data — the paper states no period for this figure" in noted
     assert "raw.worldbank_bulk, column value: 75 of 17,024 rows — annual GDP growth beyond +-30%" in noted
     assert "13 requests not in the reference snapshot" in noted
+    assert "belstat average_wages_by_activity: layout changed since release nach_sr_zarplata-2412.xlsx" in noted
 
 
 def test_the_closing_block_says_as_of_and_why_everything_was_rebuilt(tmp_path) -> None:  # type: ignore[no-untyped-def]

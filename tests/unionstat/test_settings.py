@@ -29,6 +29,8 @@ def test_env_example_lists_every_setting() -> None:
     fields = {f"UNIONSTAT_{name.upper()}" for name in Settings.model_fields if name not in NOT_FROM_ENV}
     assert fields - listed == set()
     assert "UNIONSTAT_WORLDBANK_BASE_URL" in listed  # the per-source overrides, by example
+    # and the other endpoints connectors read (belstat.py, wipo.py: settings.base_url("<source>_<kind>", ...))
+    assert {"UNIONSTAT_BELSTAT_API_BASE_URL", "UNIONSTAT_WIPO_BACKEND_BASE_URL"} <= listed
 
 
 def test_env_example_states_the_defaults_the_settings_have() -> None:
