@@ -121,3 +121,45 @@ def test_an_expectation_on_the_table_columns_reads_every_column() -> None:
         "a",
         "b",
     ]
+
+
+def test_batches_of_rows_fail_the_same_expectations_as_the_whole_table(
+    loaded: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UNIONSTAT_VALIDATE_BATCH_ROWS=2048: three batches; the faults sit in different ones and the duplicate key's
+    rows (100 and 5500) in two; the outcomes and the quarantine are those of one whole-table batch."""
+    import great_expectations as gx
+
+    batched = loaded.model_copy(update={"validate_batch_rows": 2_048})
+    caplog.set_level("INFO", logger=validate.__name__)
+    with warehouse.connection(batched.build_db) as con:
+        report = validate.validate_new_rows(batched, con, {TABLE: [SHA]}, "batched")
+    assert f"validate {TABLE}: batch 3, 1904 rows" in caplog.text  # 2,048 + 2,048 + 1,904
+    with warehouse.connection(batched.build_db) as con:
+        whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
+        context = validate._context(gx, batched)
+        suite = validate.Suite.read(batched.expectations_dir, TABLE)
+        expected, expected_quarantine = validate._run_suite(gx, context, suite, whole, "whole")
+
+    suite_outcomes = [o for o in report.outcomes if o.suite == TABLE]
+    assert sorted(map(_outcome_key, suite_outcomes)) == sorted(map(_outcome_key, expected))
+    assert len(suite_outcomes) == len(suite.spec["expectations"])
+    assert {o.snapshots == [SHA] for o in suite_outcomes} == {True}
+    quarantined = sorted((q["expectation_type"], q["column"] or "", q["row_number"]) for q in report.quarantined)
+    assert quarantined == sorted(
+        (q["expectation_type"], q["column"] or "", q["row_number"]) for q in expected_quarantine
+    )
+    assert ("expect_compound_columns_to_be_unique", "", 100) in quarantined
+    assert ("expect_compound_columns_to_be_unique", "", 5500) in quarantined
+    by_row = {q["row_number"]: q for q in report.quarantined}
+    assert by_row[4000]["row"]["date"] == "1850" and by_row[4000]["row"]["country_name"] == "Country 0"
+    assert by_row[4000]["snapshot_sha256"] == SHA
+
+
+def test_a_batch_of_rows_needs_more_than_one_vector_and_derives_from_the_memory_limit() -> None:
+    assert Settings.from_env({}).validate_batch_rows_effective == 1_000_000  # 4GB: an eighth, at 500 B a row
+    assert Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "1GB"}).validate_batch_rows_effective == 250_000
+    assert Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "1MB"}).validate_batch_rows_effective == 2_048
+    assert Settings.from_env({"UNIONSTAT_VALIDATE_BATCH_ROWS": "5000"}).validate_batch_rows_effective == 5_000
+    with pytest.raises(ValueError, match="UNIONSTAT_VALIDATE_BATCH_ROWS: expected a value greater than or equal"):
+        Settings.from_env({"UNIONSTAT_VALIDATE_BATCH_ROWS": "100"})
