@@ -6,6 +6,7 @@ import copy
 import itertools
 import json
 import logging
+import math
 import re
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from pandas.api.types import union_categoricals
 from unionstat import warehouse
 from unionstat.data_docs_assets import localize_site
 from unionstat.errors import ValidationFailed
-from unionstat.settings import Settings
+from unionstat.settings import VALIDATE_BATCH_SHARE, Settings
 
 LOG = logging.getLogger(__name__)
 DATASOURCE = "unionstat_warehouse"
@@ -177,7 +178,7 @@ UNIQUENESS = ("expect_compound_columns_to_be_unique", "expect_column_values_to_b
 
 def _validate_table(
     gx_run: _GxRun, con: duckdb.DuckDBPyConnection, suite: Suite, shas: list[str], batch_rows: int
-) -> tuple[list[ExpectationOutcome], list[dict[str, Any]], int]:
+) -> tuple[list[ExpectationOutcome], list[dict[str, Any]], int]:  # noqa: PLR0914 (one table's whole validation)
     """A table's new rows through its suite: (outcomes, quarantined rows, rows validated).
 
     Rows that fit in one batch go through the whole suite at once. More rows stream from DuckDB batch by batch:
@@ -186,12 +187,15 @@ def _validate_table(
     count is judged on the summed count. A suite with any other expectation over the whole set is validated in
     one batch, as before (none of the suites in expectations/ has one)."""
     columns, keep_as_text = _suite_columns(suite.spec, suite.rows.columns(con))
-    sql = _batch_sql(suite.rows, suite.compare, columns)
     entries = list(suite.spec.get("expectations", []))
+    parts = 1
     if not all(_row_wise(e) or e.get("type") in (ROW_COUNT, *UNIQUENESS) for e in entries):
         LOG.info("validate %s: an expectation over the whole set; validated in one batch", suite.table)
         batch_rows = sys.maxsize
-    frames = _frames(con.execute(sql, {"shas": shas}), keep_as_text, batch_rows)
+    elif suite.compare:
+        parts = _comparison_parts(con, suite.rows, shas, gx_run.settings)
+    sqls = [_batch_sql(suite.rows, suite.compare, columns, (suite.split_by, parts, part)) for part in range(parts)]
+    frames = _frames_of(con, sqls, shas, keep_as_text, batch_rows)
     first = next(frames)
     second = next(frames, None)
     if second is None:  # one batch: the whole suite, at once
@@ -219,7 +223,7 @@ def _validate_table(
         if entry.get("type") == ROW_COUNT:
             found[index] = _row_count(suite, entry, total)
         elif entry.get("type") in UNIQUENESS:
-            suspects = _duplicates(con, sql, shas, entry, keep_as_text)
+            suspects = _duplicates(con, sqls, suite.split_by, shas, entry, keep_as_text)
             results = gx_run.results(suite, _spec_of(suite.spec, [(index, entry)]), suspects)
             outcomes, failing = _outcomes(results, suite, suspects)
             outcomes[0].element_count = total  # GX saw only the suspects; the set DuckDB searched had `total` rows
@@ -228,6 +232,36 @@ def _validate_table(
     if quarantined:
         quarantined = _with_full_rows(con, suite.rows, quarantined)
     return [found[i] for i in range(len(entries))], quarantined, total
+
+
+# What the anti-join of new rows against earlier ones holds per earlier row (measured at 10M earlier rows of
+# raw.worldbank_bulk: 1,240 MB above the process before it, DuckDB's hash table of the compared columns).
+ANTI_JOIN_ROW_BYTES = 125
+
+
+def _comparison_parts(con: duckdb.DuckDBPyConnection, rows: RawRows, shas: list[str], settings: Settings) -> int:
+    """In how many parts the new rows are compared with the earlier ones, so that the earlier rows of one part fit
+    in validation's share of the memory limit (each part holds the rows whose `split_by` values hash to it)."""
+    earlier, is_earlier = rows.earlier()
+    row = con.execute(f"select count(*) from {earlier} where {is_earlier}", {"shas": shas}).fetchone()  # noqa: S608
+    budget = settings.memory_limit_bytes * VALIDATE_BATCH_SHARE
+    parts = max(1, math.ceil((int(row[0]) if row else 0) * ANTI_JOIN_ROW_BYTES / budget))
+    if parts > 1:
+        LOG.info("validate %s: compared with %s earlier rows in %d parts", rows.table, row[0] if row else 0, parts)
+    return parts
+
+
+def _frames_of(
+    con: duckdb.DuckDBPyConnection, sqls: list[str], shas: list[str], keep_as_text: set[str], max_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The frames of each query in turn (one runs once the one before is read whole); empty frames only when no
+    query has a row (then one)."""
+    found = False
+    for sql in sqls:
+        for frame in _frames(con.execute(sql, {"shas": shas}), keep_as_text, max_rows):
+            if len(frame) or (not found and sql is sqls[-1]):
+                found = True
+                yield frame
 
 
 def _row_wise(entry: dict[str, Any]) -> bool:
@@ -298,19 +332,38 @@ def _row_count(suite: Suite, entry: dict[str, Any], rows: int) -> ExpectationOut
 
 
 def _duplicates(
-    con: duckdb.DuckDBPyConnection, sql: str, shas: list[str], entry: dict[str, Any], keep_as_text: set[str]
+    con: duckdb.DuckDBPyConnection,
+    sqls: list[str],
+    split_by: list[str],
+    shas: list[str],
+    entry: dict[str, Any],
+    keep_as_text: set[str],
 ) -> pd.DataFrame:
     """The new rows whose key (the uniqueness expectation's columns) another new row has too: DuckDB finds them,
     and GX judges them (its row conditions and missing-value rules apply there). A unique row can never fail a
-    uniqueness expectation, so GX sees every row it could report."""
+    uniqueness expectation, so GX sees every row it could report. Part by part when the key holds the columns the
+    parts are split by (rows with the same key are then in the same part), else over every part at once."""
     kwargs = entry.get("kwargs") or {}
     key = list(kwargs.get("column_list") or [kwargs["column"]])
     partition = ", ".join(f'"{c}"' for c in key)
-    found = con.execute(
-        f"select * from ({sql}) as batch qualify count(*) over (partition by {partition}) > 1 order by row_number",  # noqa: S608
-        {"shas": shas},
-    )
-    return next(_frames(found, keep_as_text, sys.maxsize))
+    if not set(split_by) <= set(key):
+        sqls = [" union all ".join(f"({sql})" for sql in sqls)]
+    frames = [
+        next(
+            _frames(
+                con.execute(
+                    f"select * from ({sql}) as batch qualify count(*) over (partition by {partition}) > 1",  # noqa: S608
+                    {"shas": shas},
+                ),
+                keep_as_text,
+                sys.maxsize,
+            )
+        )
+        for sql in sqls
+    ]
+    found = [frame for frame in frames if len(frame)] or frames[:1]
+    suspects = found[0] if len(found) == 1 else pd.concat(found, ignore_index=True)
+    return suspects.sort_values(list(RAW_INDEX), ignore_index=True)
 
 
 RAW_INDEX = ("snapshot_sha256", "row_number")
@@ -327,14 +380,16 @@ MACRO_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 class Suite:
     """A raw table's suite (expectations/<table>.json), read once: the GX suite itself (`spec`) and what its
     `meta` asks of this module: where its rows are read (`rows_macro`), the columns that make a loaded row the
-    same figure and value (`changed_rows.compare_columns`) and the row-count floor against the previous release
-    (`row_count_vs_previous_vintage.min_ratio`, default 0.5; null turns the check off)."""
+    same figure and value (`changed_rows.compare_columns`), those of them the comparison may be split by
+    (`changed_rows.split_by`, default all: rows that can match share them) and the row-count floor against the
+    previous release (`row_count_vs_previous_vintage.min_ratio`, default 0.5; null turns the check off)."""
 
     table: str
     spec: dict[str, Any]
     rows: RawRows
     compare: list[str]
     row_count_floor: float | None
+    split_by: list[str] = field(default_factory=list)
 
     @classmethod
     def read(cls, expectations_dir: Path, table: str) -> Suite:
@@ -352,9 +407,12 @@ class Suite:
         compare = meta.get("changed_rows", {}).get("compare_columns", [])
         if not all(isinstance(c, str) and c.isidentifier() for c in compare):
             raise ValidationFailed(f"{path}: meta.changed_rows.compare_columns must be column names, found {compare}")
+        split_by = meta.get("changed_rows", {}).get("split_by", compare)
+        if not set(split_by) <= set(compare) or (compare and not split_by):
+            raise ValidationFailed(f"{path}: meta.changed_rows.split_by must be some of {compare}, found {split_by}")
         floor = meta.get("row_count_vs_previous_vintage", {"min_ratio": ROW_COUNT_FLOOR})
         min_ratio = None if floor is None or floor.get("min_ratio") is None else float(floor["min_ratio"])
-        return cls(table, spec, RawRows.of(table, spec), list(compare), min_ratio)
+        return cls(table, spec, RawRows.of(table, spec), list(compare), min_ratio, list(split_by))
 
 
 @dataclass(frozen=True)
@@ -468,17 +526,25 @@ def _context(gx: Any, settings: Settings) -> Any:
     return context
 
 
-def _batch_sql(rows: RawRows, compare: list[str], columns: list[str]) -> str:
+def _batch_sql(
+    rows: RawRows, compare: list[str], columns: list[str], part: tuple[list[str], int, int] | None = None
+) -> str:
     """The query of the rows of the snapshots `$shas` this run loaded; with `compare` columns, only those no earlier
     snapshot of the table already holds with the same values (new figures and revised values): a new release of a
     large dataset is validated by the size of what changed. DuckDB finds them with one anti-join.
 
-    Only `columns` are read (those the suite's expectations and the failing-row index use)."""
+    Only `columns` are read (those the suite's expectations and the failing-row index use). `part` (columns,
+    parts, number): only the rows, new and earlier, whose values of those columns hash to part `number` of `parts`
+    (rows that can match have the same values there: the anti-join then holds a part of the earlier rows)."""
     select = ", ".join(f"loaded.{c}" for c in columns)
     loaded, is_loaded = rows.loaded()
     if not compare:
         return f"select {select} from {loaded} where {is_loaded}"  # noqa: S608
     earlier, is_earlier = rows.earlier()
+    if part is not None and part[1] > 1:
+        split, parts, number = part
+        is_loaded += f" and hash({', '.join(f'loaded.{c}' for c in split)}) % {parts} = {number}"
+        is_earlier += f" and hash({', '.join(f'earlier.{c}' for c in split)}) % {parts} = {number}"
     same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
     return f"""
         select {select} from {loaded}

@@ -163,3 +163,54 @@ def test_a_batch_of_rows_needs_more_than_one_vector_and_derives_from_the_memory_
     assert Settings.from_env({"UNIONSTAT_VALIDATE_BATCH_ROWS": "5000"}).validate_batch_rows_effective == 5_000
     with pytest.raises(ValueError, match="UNIONSTAT_VALIDATE_BATCH_ROWS: expected a value greater than or equal"):
         Settings.from_env({"UNIONSTAT_VALIDATE_BATCH_ROWS": "100"})
+
+
+REVISED = "b" * 64
+# The next release: every row again under REVISED, 300 values revised, two of them faulty (a negative population,
+# a GDP growth of 45), and one row whose key repeats another revised row's.
+REVISION_SQL = [
+    f"""insert into {TABLE} select '{REVISED}', row_number, indicator_id, indicator_name, country_iso2,
+        countryiso3code, country_name, date, case when row_number % 20 = 7 then value + 1 else value end, unit,
+        obs_status, decimal, lastupdated from {TABLE} where snapshot_sha256 = '{SHA}'""",
+    f"update {TABLE} set indicator_id = 'SP.POP.TOTL', value = -7 where snapshot_sha256 = '{REVISED}' "
+    "and row_number = 1007",
+    f"update {TABLE} set indicator_id = 'NY.GDP.MKTP.KD.ZG', value = 45 where snapshot_sha256 = '{REVISED}' "
+    "and row_number = 2007",
+    f"""update {TABLE} as t set indicator_id = s.indicator_id, countryiso3code = s.countryiso3code, date = s.date
+        from {TABLE} as s where s.snapshot_sha256 = '{REVISED}' and t.snapshot_sha256 = '{REVISED}'
+        and s.row_number = 27 and t.row_number = 4027""",
+]
+
+
+def test_a_revision_compared_in_parts_finds_what_one_comparison_finds(
+    loaded: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UNIONSTAT_MEMORY_LIMIT=1MB: the 6,000 earlier rows do not fit validation's share, so new rows are compared
+    with earlier ones in parts (by indicator and country); the rows found, the outcomes and the quarantine are
+    those of one comparison."""
+    with warehouse.connection(loaded.build_db) as con:
+        for sql in REVISION_SQL:
+            con.execute(sql)
+        whole = validate.validate_new_rows(loaded, con, {TABLE: [REVISED]}, "one-comparison")
+    small = loaded.model_copy(update={"memory_limit": "1MB", "validate_batch_rows": 2_048})
+    caplog.set_level("INFO", logger=validate.__name__)
+    with warehouse.connection(small.build_db) as con:
+        parted = validate.validate_new_rows(small, con, {TABLE: [REVISED]}, "in-parts")
+    assert f"validate {TABLE}: compared with 6000 earlier rows in 6 parts" in caplog.text  # 6,000 x 125 B / 125 kB
+
+    def changed(report: validate.ValidationReport) -> Any:
+        return next(o.observed for o in report.outcomes if o.expectation_type == "changed_rows_validated")
+
+    assert changed(parted) == changed(whole) and changed(whole)["new_or_revised"] == 300
+    ours = [o for o in parted.outcomes if o.suite == TABLE]
+    assert sorted(map(_outcome_key, ours)) == sorted(map(_outcome_key, [o for o in whole.outcomes if o.suite == TABLE]))
+    failed = sorted((o.expectation_type, o.column or "", o.unexpected_count) for o in parted.failed)
+    assert failed == [
+        ("expect_column_values_to_be_between", "value", 1),  # SP.POP.TOTL at -7
+        ("expect_column_values_to_be_between", "value", 1),  # GDP growth 45
+        ("expect_compound_columns_to_be_unique", "", 2),  # rows 27 and 4027
+    ]
+    key = sorted((q["expectation_type"], q["row_number"]) for q in parted.quarantined)
+    assert key == sorted((q["expectation_type"], q["row_number"]) for q in whole.quarantined)
+    assert {q["row_number"] for q in parted.quarantined} == {1007, 2007, 27, 4027}
+    assert {q["snapshot_sha256"] for q in parted.quarantined} == {REVISED}
