@@ -188,13 +188,14 @@ def _validate_table(
     one batch, as before (none of the suites in expectations/ has one)."""
     columns, keep_as_text = _suite_columns(suite.spec, suite.rows.columns(con))
     entries = list(suite.spec.get("expectations", []))
-    parts = 1
+    parts, compare = 1, suite.compare
     if not all(_row_wise(e) or e.get("type") in (ROW_COUNT, *UNIQUENESS) for e in entries):
         LOG.info("validate %s: an expectation over the whole set; validated in one batch", suite.table)
         batch_rows = sys.maxsize
-    elif suite.compare:
-        parts = _comparison_parts(con, suite.rows, shas, gx_run.settings)
-    sqls = [_batch_sql(suite.rows, suite.compare, columns, (suite.split_by, parts, part)) for part in range(parts)]
+    elif suite.split_by:
+        parts, earlier_rows = _parts(con, suite.rows, shas, gx_run.settings)
+        compare = compare if earlier_rows else []  # no earlier rows: every row is new, no anti-join to run
+    sqls = [_batch_sql(suite.rows, compare, columns, (suite.split_by, parts, part)) for part in range(parts)]
     frames = _frames_of(con, sqls, shas, keep_as_text, batch_rows)
     first = next(frames)
     second = next(frames, None)
@@ -234,21 +235,29 @@ def _validate_table(
     return [found[i] for i in range(len(entries))], quarantined, total
 
 
-# What the anti-join of new rows against earlier ones holds per earlier row (measured at 10M earlier rows of
-# raw.worldbank_bulk: 1,240 MB above the process before it, DuckDB's hash table of the compared columns).
-ANTI_JOIN_ROW_BYTES = 125
+# What DuckDB holds per row when it compares new rows with earlier ones (an anti-join: measured 1,240 MB above
+# the process before it at 10M earlier rows of raw.worldbank_bulk) or looks for repeated keys among them (a window
+# over the new rows: 2,100 MB at 10M new rows).
+PART_ROW_BYTES = 210
 
 
-def _comparison_parts(con: duckdb.DuckDBPyConnection, rows: RawRows, shas: list[str], settings: Settings) -> int:
-    """In how many parts the new rows are compared with the earlier ones, so that the earlier rows of one part fit
-    in validation's share of the memory limit (each part holds the rows whose `split_by` values hash to it)."""
+def _parts(con: duckdb.DuckDBPyConnection, rows: RawRows, shas: list[str], settings: Settings) -> tuple[int, int]:
+    """In how many parts DuckDB compares the new rows with the earlier ones and looks for repeated keys, so that
+    one part's rows fit in validation's share of the memory limit (each part holds the rows whose `split_by`
+    values hash to it); and how many earlier rows there are."""
     earlier, is_earlier = rows.earlier()
-    row = con.execute(f"select count(*) from {earlier} where {is_earlier}", {"shas": shas}).fetchone()  # noqa: S608
+    loaded, is_loaded = rows.loaded()
+    row = con.execute(
+        f"select (select count(*) from {earlier} where {is_earlier}), "  # noqa: S608
+        f"(select count(*) from {loaded} where {is_loaded})",
+        {"shas": shas},
+    ).fetchone()
+    earlier_rows, loaded_rows = (int(row[0]), int(row[1])) if row else (0, 0)
     budget = settings.memory_limit_bytes * VALIDATE_BATCH_SHARE
-    parts = max(1, math.ceil((int(row[0]) if row else 0) * ANTI_JOIN_ROW_BYTES / budget))
+    parts = max(1, math.ceil(max(earlier_rows, loaded_rows) * PART_ROW_BYTES / budget))
     if parts > 1:
-        LOG.info("validate %s: compared with %s earlier rows in %d parts", rows.table, row[0] if row else 0, parts)
-    return parts
+        LOG.info("validate %s: %d new rows, %d earlier rows, in %d parts", rows.table, loaded_rows, earlier_rows, parts)
+    return parts, earlier_rows
 
 
 def _frames_of(
@@ -538,13 +547,13 @@ def _batch_sql(
     (rows that can match have the same values there: the anti-join then holds a part of the earlier rows)."""
     select = ", ".join(f"loaded.{c}" for c in columns)
     loaded, is_loaded = rows.loaded()
-    if not compare:
-        return f"select {select} from {loaded} where {is_loaded}"  # noqa: S608
     earlier, is_earlier = rows.earlier()
     if part is not None and part[1] > 1:
         split, parts, number = part
         is_loaded += f" and hash({', '.join(f'loaded.{c}' for c in split)}) % {parts} = {number}"
         is_earlier += f" and hash({', '.join(f'earlier.{c}' for c in split)}) % {parts} = {number}"
+    if not compare:
+        return f"select {select} from {loaded} where {is_loaded}"  # noqa: S608
     same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
     return f"""
         select {select} from {loaded}

@@ -196,7 +196,7 @@ def test_a_revision_compared_in_parts_finds_what_one_comparison_finds(
     caplog.set_level("INFO", logger=validate.__name__)
     with warehouse.connection(small.build_db) as con:
         parted = validate.validate_new_rows(small, con, {TABLE: [REVISED]}, "in-parts")
-    assert f"validate {TABLE}: compared with 6000 earlier rows in 6 parts" in caplog.text  # 6,000 x 125 B / 125 kB
+    assert f"validate {TABLE}: 6000 new rows, 6000 earlier rows, in 11 parts" in caplog.text  # 6,000 x 210 B / 125 kB
 
     def changed(report: validate.ValidationReport) -> Any:
         return next(o.observed for o in report.outcomes if o.expectation_type == "changed_rows_validated")
