@@ -196,7 +196,7 @@ def _validate_table(
         parts, earlier_rows = _parts(con, suite.rows, shas, gx_run.settings)
         compare = compare if earlier_rows else []  # no earlier rows: every row is new, no anti-join to run
     sqls = [_batch_sql(suite.rows, compare, columns, (suite.split_by, parts, part)) for part in range(parts)]
-    frames = _frames_of(con, sqls, shas, keep_as_text, batch_rows)
+    frames = _gathered(_frames_of(con, sqls, shas, keep_as_text, batch_rows), batch_rows)
     first = next(frames)
     second = next(frames, None)
     if second is None:  # one batch: the whole suite, at once
@@ -271,6 +271,21 @@ def _frames_of(
             if len(frame) or (not found and sql is sqls[-1]):
                 found = True
                 yield frame
+
+
+def _gathered(frames: Iterator[pd.DataFrame], max_rows: int) -> Iterator[pd.DataFrame]:
+    """Consecutive frames joined while together they hold at most `max_rows` rows: the parts of a revision's few
+    changed rows make one batch (the whole suite at once), not one per part."""
+    held: list[pd.DataFrame] = []
+    rows = 0
+    for frame in frames:
+        if held and rows + len(frame) > max_rows:
+            yield held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
+            held, rows = [], 0
+        held.append(frame)
+        rows += len(frame)
+    if held:
+        yield held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
 
 
 def _row_wise(entry: dict[str, Any]) -> bool:

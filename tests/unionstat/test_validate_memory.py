@@ -123,18 +123,24 @@ def test_an_expectation_on_the_table_columns_reads_every_column() -> None:
     ]
 
 
+@pytest.mark.parametrize("memory", ["4GB", "1MB"])
 def test_batches_of_rows_fail_the_same_expectations_as_the_whole_table(
-    loaded: Settings, caplog: pytest.LogCaptureFixture
+    loaded: Settings, caplog: pytest.LogCaptureFixture, memory: str
 ) -> None:
     """UNIONSTAT_VALIDATE_BATCH_ROWS=2048: three batches; the faults sit in different ones and the duplicate key's
-    rows (100 and 5500) in two; the outcomes and the quarantine are those of one whole-table batch."""
+    rows (100 and 5500) in two; the outcomes and the quarantine are those of one whole-table batch. At 1MB the rows
+    are also read in 11 parts (by indicator and country), and repeated keys looked for part by part."""
     import great_expectations as gx
 
-    batched = loaded.model_copy(update={"validate_batch_rows": 2_048})
+    batched = loaded.model_copy(update={"validate_batch_rows": 2_048, "memory_limit": memory})
     caplog.set_level("INFO", logger=validate.__name__)
     with warehouse.connection(batched.build_db) as con:
         report = validate.validate_new_rows(batched, con, {TABLE: [SHA]}, "batched")
-    assert f"validate {TABLE}: batch 3, 1904 rows" in caplog.text  # 2,048 + 2,048 + 1,904
+    if memory == "4GB":
+        assert f"validate {TABLE}: batch 3, 1904 rows" in caplog.text  # 2,048 + 2,048 + 1,904
+    else:
+        assert f"validate {TABLE}: 6000 new rows, 0 earlier rows, in 11 parts" in caplog.text
+        assert f"validate {TABLE}: batch 4," in caplog.text  # parts of ~545 rows, gathered up to 2,048
     with warehouse.connection(batched.build_db) as con:
         whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
         context = validate._context(gx, batched)
@@ -197,6 +203,7 @@ def test_a_revision_compared_in_parts_finds_what_one_comparison_finds(
     with warehouse.connection(small.build_db) as con:
         parted = validate.validate_new_rows(small, con, {TABLE: [REVISED]}, "in-parts")
     assert f"validate {TABLE}: 6000 new rows, 6000 earlier rows, in 11 parts" in caplog.text  # 6,000 x 210 B / 125 kB
+    assert "batch 1," not in caplog.text  # the parts' 300 changed rows, gathered: one batch, the whole suite
 
     def changed(report: validate.ValidationReport) -> Any:
         return next(o.observed for o in report.outcomes if o.expectation_type == "changed_rows_validated")
