@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -34,11 +35,23 @@ THIRD_PARTY_QUIET = {
     # busy two-core machine (measured while benchmarking), so wait longer unless the user chose otherwise.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
-# DuckDB's own default is 80% of the machine's RAM per database instance, and a refresh opens two at once (the
-# flow's connection and dbt-duckdb's); a fixed cap makes DuckDB spill to disk instead of growing with the data.
-# 2 GB fits the 10M-observation benchmark's largest DuckDB step with room to spare and leaves most of a shared
-# machine free; raise it on a dedicated host (UNIONSTAT_DUCKDB_MEMORY_LIMIT, any size DuckDB accepts).
-DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+# One memory setting for a whole refresh (UNIONSTAT_MEMORY_LIMIT, a size as DuckDB writes it: 4GB, 1536MiB, ...).
+# Its parts: DuckDB gets half, per database (DuckDB's own default is 80% of the machine's RAM per database, and a
+# refresh can have two open: the flow's and dbt-duckdb's); beyond it DuckDB spills to a directory inside the
+# warehouse instead of growing. Great Expectations validates new rows in batches of at most
+# VALIDATE_BATCH_SHARE of the limit, at VALIDATE_ROW_BYTES a row (measured: pandas' frame plus what GX's metrics
+# allocate beside it). 4 GB: DuckDB's 2 GB fit the 10M-observation benchmark's largest step with room to spare.
+DEFAULT_MEMORY_LIMIT = "4GB"
+DUCKDB_SHARE = 0.5
+VALIDATE_BATCH_SHARE = 0.125
+VALIDATE_ROW_BYTES = 500
+VALIDATE_BATCH_ROWS_BOUNDS = (2_048, 1_000_000)  # one DuckDB vector at least; beyond 1M rows GX gains nothing
+SIZE_UNITS = {  # DuckDB's units (KB = 1000 bytes, KiB = 1024)
+    "b": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}  # fmt: skip
+SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
 DuckDBConfig = dict[str, str | bool | int | float | list[str]]  # what duckdb.connect(config=...) takes
 #: Settings set in code, never from the environment (the checkout a module runs from; the per-source overrides,
 #: which are gathered from UNIONSTAT_<SOURCE>_BASE_URL by `Settings.from_env`).
@@ -75,7 +88,13 @@ class Settings(BaseSettings):
     max_line_bytes: int = Field(2 * 1024 * 1024, gt=0)
     lock_timeout_s: float = Field(0.0, ge=0)
     webhook_url: str | None = None
-    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    #: DuckDB's part of the memory limit, per database: half of UNIONSTAT_MEMORY_LIMIT unless set on its own
+    #: (UNIONSTAT_DUCKDB_MEMORY_LIMIT, the setting before UNIONSTAT_MEMORY_LIMIT existed: it still wins for DuckDB).
+    duckdb_memory_limit: str = ""
+    #: Rows of new data Great Expectations validates at a time (UNIONSTAT_VALIDATE_BATCH_ROWS); derived from the
+    #: memory limit when unset (`validate_batch_rows_effective`).
+    validate_batch_rows: int | None = Field(None, ge=VALIDATE_BATCH_ROWS_BOUNDS[0])
     duckdb_threads: int | None = Field(None, ge=1)
     duckdb_temp_dir: Path | None = None
     docs: bool = True
@@ -118,16 +137,32 @@ class Settings(BaseSettings):
         return path.resolve() if path is not None else None
 
     @field_validator(
-        "ca_bundle", "webhook_url", "duckdb_threads", "duckdb_temp_dir", "dbt_parse_cache_dir", mode="before"
+        "ca_bundle",
+        "webhook_url",
+        "duckdb_threads",
+        "duckdb_temp_dir",
+        "dbt_parse_cache_dir",
+        "validate_batch_rows",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    @field_validator("duckdb_memory_limit", mode="before")
+    @field_validator("memory_limit", mode="before")
     @classmethod
-    def _empty_is_default_limit(cls, value: Any) -> Any:
-        return DEFAULT_DUCKDB_MEMORY_LIMIT if value == "" else value
+    def _a_size(cls, value: Any) -> Any:
+        if value == "":
+            return DEFAULT_MEMORY_LIMIT
+        size_bytes(str(value))  # raises ValueError naming what a size looks like
+        return value
+
+    @model_validator(mode="after")
+    def _duckdb_part(self) -> Settings:
+        """DuckDB's limit: UNIONSTAT_DUCKDB_MEMORY_LIMIT when given, else DUCKDB_SHARE of UNIONSTAT_MEMORY_LIMIT."""
+        if not self.duckdb_memory_limit:
+            object.__setattr__(self, "duckdb_memory_limit", share_of(self.memory_limit, DUCKDB_SHARE))
+        return self
 
     @field_validator("fetch_retry_delays_s", mode="before")
     @classmethod
@@ -154,6 +189,19 @@ class Settings(BaseSettings):
     def duckdb_spill_dir(self) -> Path:
         """Where DuckDB spills what does not fit in its memory limit (beside the build, on the warehouse's disk)."""
         return self.duckdb_temp_dir or self.build_dir / "duckdb_tmp"
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        return size_bytes(self.memory_limit)
+
+    @property
+    def validate_batch_rows_effective(self) -> int:
+        """UNIONSTAT_VALIDATE_BATCH_ROWS, else VALIDATE_BATCH_SHARE of the memory limit at VALIDATE_ROW_BYTES a row
+        (4GB: 1,000,000 rows), within VALIDATE_BATCH_ROWS_BOUNDS."""
+        if self.validate_batch_rows is not None:
+            return self.validate_batch_rows
+        low, high = VALIDATE_BATCH_ROWS_BOUNDS
+        return max(low, min(high, int(self.memory_limit_bytes * VALIDATE_BATCH_SHARE) // VALIDATE_ROW_BYTES))
 
     @property
     def dbt_parse_cache(self) -> Path:
@@ -207,6 +255,25 @@ class Settings(BaseSettings):
     def base_url(self, source: str, default: str) -> str:
         """The publisher's base URL, or the UNIONSTAT_<SOURCE>_BASE_URL override."""
         return self.base_urls.get(source, default).rstrip("/")
+
+
+def size_bytes(text: str) -> int:
+    """'4GB' -> 4,000,000,000; '1536MiB' -> 1,610,612,736 (DuckDB's units; a bare number is bytes)."""
+    match = SIZE.match(text)
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in SIZE_UNITS and unit != "":
+        raise ValueError(f"a size such as 4GB or 1536MiB (units {', '.join(SIZE_UNITS)})")
+    return int(float(match.group(1)) * SIZE_UNITS[unit or "b"])
+
+
+def share_of(size: str, share: float) -> str:
+    """A share of a size, written in the largest of DuckDB's units that keeps it whole ('4GB' x 0.5 -> '2GB')."""
+    part = int(size_bytes(size) * share)
+    binary = "i" in size.lower()
+    for unit in ("tib", "gib", "mib", "kib") if binary else ("tb", "gb", "mb", "kb"):
+        if part % SIZE_UNITS[unit] == 0:
+            return f"{part // SIZE_UNITS[unit]}{unit.upper().replace('I', 'i')}"
+    return f"{part}B"
 
 
 class _EnvironSource(EnvSettingsSource):

@@ -1,11 +1,15 @@
-"""Great Expectations on what changed: new raw rows are validated as pandas batches before dbt runs."""
+"""Great Expectations on what changed: new raw rows are validated in row-bounded pandas batches before dbt runs."""
 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import logging
+import math
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +22,7 @@ from pandas.api.types import union_categoricals
 from unionstat import warehouse
 from unionstat.data_docs_assets import localize_site
 from unionstat.errors import ValidationFailed
-from unionstat.settings import Settings
+from unionstat.settings import VALIDATE_BATCH_SHARE, Settings
 
 LOG = logging.getLogger(__name__)
 DATASOURCE = "unionstat_warehouse"
@@ -105,24 +109,34 @@ class ValidationReport:
 def validate_new_rows(
     settings: Settings, con: duckdb.DuckDBPyConnection, new_rows: dict[str, list[str]], run_id: str
 ) -> ValidationReport:
-    """Validate the rows of newly loaded snapshots, table by table, and compare row counts with the last vintage."""
+    """Validate the rows of newly loaded snapshots, table by table, and compare row counts with the last vintage.
+
+    The rows reach Great Expectations in batches of at most `settings.validate_batch_rows_effective` rows (derived
+    from UNIONSTAT_MEMORY_LIMIT): memory stays flat as the data grows (`_validate_table`)."""
     batches = {table: shas for table, shas in new_rows.items() if shas}
     report = ValidationReport()
     if not batches:
         LOG.info("validate: nothing new to validate")
         return report
     suites = {table: Suite.read(settings.expectations_dir, table) for table in sorted(batches)}
-    frames: dict[str, tuple[pd.DataFrame, list[str]]] = {}
+    gx_run = _GxRun(settings, run_id)
     changes: list[ExpectationOutcome] = []
     for table, suite in suites.items():
         shas = batches[table]
-        columns, keep_as_text = _suite_columns(suite.spec, suite.rows.columns(con))
-        batch = _batch(con, suite.rows, shas, suite.compare, columns, keep_as_text)
+        outcomes, quarantined, validated = _validate_table(
+            gx_run, con, suite, shas, settings.validate_batch_rows_effective
+        )
         if suite.compare:
-            changes.append(_changed_rows_outcome(con, suite.rows, shas, suite.compare, len(batch)))
-        if len(batch) or not suite.compare:
-            frames[table] = (batch, shas)
-    report = _validate(settings, con, suites, frames, run_id)
+            changes.append(_changed_rows_outcome(con, suite.rows, shas, suite.compare, validated))
+        for outcome in outcomes:
+            outcome.snapshots = sorted(shas)
+        _store(con, outcomes, run_id)
+        report.outcomes.extend(outcomes)
+        report.quarantined.extend(quarantined)
+    if gx_run.context is not None and settings.docs:  # UNIONSTAT_DOCS=false: no Data Docs (results kept all the same)
+        gx_run.context.build_data_docs(site_names=[DOCS_SITE])
+        localize_site(settings.reports_dir / "data_docs")  # offline: local copies of GX's CDN assets
+        report.docs_index = settings.reports_dir / "data_docs" / "index.html"
     _store(con, changes, run_id)
     report.outcomes.extend(changes)
     for table, suite in suites.items():
@@ -130,6 +144,250 @@ def validate_new_rows(
         _store(con, drops, run_id)
         report.outcomes.extend(drops)
     return report
+
+
+class _GxRun:
+    """Great Expectations for one validation run: imported and its context made only when a batch has rows."""
+
+    def __init__(self, settings: Settings, run_id: str) -> None:
+        self.settings = settings
+        self.run_id = run_id
+        self.context: Any = None
+        self._gx: Any = None
+
+    @property
+    def gx(self) -> Any:
+        if self._gx is None:
+            import great_expectations as gx  # heavy import, only when there is work
+
+            self._gx = gx
+        return self._gx
+
+    def results(self, suite: Suite, spec: dict[str, Any], batch: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:
+        if self.context is None:
+            self.context = _context(self.gx, self.settings)
+        return _checkpoint_results(self.gx, self.context, suite, spec, batch, self.run_id)
+
+
+# Expectations judged row by row: a batch's result is the rows' results, and the whole set's is their sum.
+ROW_WISE_PREFIXES = ("expect_column_values_to_",)
+# Expectations over the whole set of new rows, and how they are checked when it comes in several batches.
+ROW_COUNT = "expect_table_row_count_to_be_between"  # on the summed count of the batches
+UNIQUENESS = ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique")  # see _duplicates
+
+
+def _validate_table(
+    gx_run: _GxRun, con: duckdb.DuckDBPyConnection, suite: Suite, shas: list[str], batch_rows: int
+) -> tuple[list[ExpectationOutcome], list[dict[str, Any]], int]:  # noqa: PLR0914 (one table's whole validation)
+    """A table's new rows through its suite: (outcomes, quarantined rows, rows validated).
+
+    Rows that fit in one batch go through the whole suite at once. More rows stream from DuckDB batch by batch:
+    row-by-row expectations run on each batch and their results are summed (`_merge`); uniqueness runs in GX on
+    the rows DuckDB finds sharing a key with another new row (`_duplicates`: the only rows it can fail); the row
+    count is judged on the summed count. A suite with any other expectation over the whole set is validated in
+    one batch, as before (none of the suites in expectations/ has one)."""
+    columns, keep_as_text = _suite_columns(suite.spec, suite.rows.columns(con))
+    entries = list(suite.spec.get("expectations", []))
+    parts, compare = 1, suite.compare
+    if not all(_row_wise(e) or e.get("type") in (ROW_COUNT, *UNIQUENESS) for e in entries):
+        LOG.info("validate %s: an expectation over the whole set; validated in one batch", suite.table)
+        batch_rows = sys.maxsize
+    elif suite.split_by:
+        parts, earlier_rows = _parts(con, suite.rows, shas, gx_run.settings)
+        compare = compare if earlier_rows else []  # no earlier rows: every row is new, no anti-join to run
+    sqls = [_batch_sql(suite.rows, compare, columns, (suite.split_by, parts, part)) for part in range(parts)]
+    frames = _gathered(_frames_of(con, sqls, shas, keep_as_text, batch_rows), batch_rows)
+    first = next(frames)
+    second = next(frames, None)
+    if second is None:  # one batch: the whole suite, at once
+        if not len(first) and suite.compare:
+            return [], [], 0  # nothing new or revised: validated before
+        outcomes, quarantined = _outcomes(gx_run.results(suite, suite.spec, first), suite, first)
+        if quarantined and list(first.columns) != suite.rows.columns(con):
+            quarantined = _with_full_rows(con, suite.rows, quarantined)  # the batch held only the suite's columns
+        return outcomes, quarantined, len(first)
+    row_wise = [(i, e) for i, e in enumerate(entries) if _row_wise(e)]
+    row_spec = _spec_of(suite.spec, row_wise)
+    merged: dict[int, list[tuple[Any, dict[str, Any]]]] = {i: [] for i, _ in row_wise}
+    quarantined = []
+    total = 0
+    for number, frame in enumerate(itertools.chain([first, second], frames)):
+        LOG.info("validate %s: batch %d, %d rows", suite.table, number + 1, len(frame))
+        results = gx_run.results(suite, row_spec, frame)
+        for config, details in results:
+            merged[int(config.meta["unionstat_index"])].append((config, details))
+        quarantined += _outcomes(results, suite, frame)[1]
+        total += len(frame)
+    del first, second, frame
+    found: dict[int, ExpectationOutcome] = {i: _merge(suite, e, merged[i]) for i, e in row_wise}
+    for index, entry in enumerate(entries):
+        if entry.get("type") == ROW_COUNT:
+            found[index] = _row_count(suite, entry, total)
+        elif entry.get("type") in UNIQUENESS:
+            suspects = _duplicates(con, sqls, suite.split_by, shas, entry, keep_as_text)
+            results = gx_run.results(suite, _spec_of(suite.spec, [(index, entry)]), suspects)
+            outcomes, failing = _outcomes(results, suite, suspects)
+            outcomes[0].element_count = total  # GX saw only the suspects; the set DuckDB searched had `total` rows
+            found[index] = outcomes[0]
+            quarantined += failing
+    if quarantined:
+        quarantined = _with_full_rows(con, suite.rows, quarantined)
+    return [found[i] for i in range(len(entries))], quarantined, total
+
+
+# What DuckDB holds per row when it compares new rows with earlier ones (an anti-join: measured 1,240 MB above
+# the process before it at 10M earlier rows of raw.worldbank_bulk) or looks for repeated keys among them (a window
+# over the new rows: 2,100 MB at 10M new rows).
+PART_ROW_BYTES = 210
+
+
+def _parts(con: duckdb.DuckDBPyConnection, rows: RawRows, shas: list[str], settings: Settings) -> tuple[int, int]:
+    """In how many parts DuckDB compares the new rows with the earlier ones and looks for repeated keys, so that
+    one part's rows fit in validation's share of the memory limit (each part holds the rows whose `split_by`
+    values hash to it); and how many earlier rows there are."""
+    earlier, is_earlier = rows.earlier()
+    loaded, is_loaded = rows.loaded()
+    row = con.execute(
+        f"select (select count(*) from {earlier} where {is_earlier}), "  # noqa: S608
+        f"(select count(*) from {loaded} where {is_loaded})",
+        {"shas": shas},
+    ).fetchone()
+    earlier_rows, loaded_rows = (int(row[0]), int(row[1])) if row else (0, 0)
+    budget = settings.memory_limit_bytes * VALIDATE_BATCH_SHARE
+    parts = max(1, math.ceil(max(earlier_rows, loaded_rows) * PART_ROW_BYTES / budget))
+    if parts > 1:
+        LOG.info("validate %s: %d new rows, %d earlier rows, in %d parts", rows.table, loaded_rows, earlier_rows, parts)
+    return parts, earlier_rows
+
+
+def _frames_of(
+    con: duckdb.DuckDBPyConnection, sqls: list[str], shas: list[str], keep_as_text: set[str], max_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The frames of each query in turn (one runs once the one before is read whole); empty frames only when no
+    query has a row (then one)."""
+    found = False
+    for sql in sqls:
+        for frame in _frames(con.execute(sql, {"shas": shas}), keep_as_text, max_rows):
+            if len(frame) or (not found and sql is sqls[-1]):
+                found = True
+                yield frame
+
+
+def _gathered(frames: Iterator[pd.DataFrame], max_rows: int) -> Iterator[pd.DataFrame]:
+    """Consecutive frames joined while together they hold at most `max_rows` rows: the parts of a revision's few
+    changed rows make one batch (the whole suite at once), not one per part."""
+    held: list[pd.DataFrame] = []
+    rows = 0
+    for frame in frames:
+        if held and rows + len(frame) > max_rows:
+            yield held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
+            held, rows = [], 0
+        held.append(frame)
+        rows += len(frame)
+    if held:
+        yield held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
+
+
+def _row_wise(entry: dict[str, Any]) -> bool:
+    kind = str(entry.get("type", ""))
+    return kind.startswith(ROW_WISE_PREFIXES) and kind not in UNIQUENESS
+
+
+def _spec_of(spec: dict[str, Any], entries: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    """The suite with only `entries`, each marked with its place in the whole suite (meta.unionstat_index)."""
+    part = copy.deepcopy({k: v for k, v in spec.items() if k != "expectations"})
+    part["expectations"] = [
+        copy.deepcopy(entry) | {"meta": dict(entry.get("meta") or {}) | {"unionstat_index": index}}
+        for index, entry in entries
+    ]
+    return part
+
+
+def _merge(suite: Suite, entry: dict[str, Any], parts: list[tuple[Any, dict[str, Any]]]) -> ExpectationOutcome:
+    """A row-by-row expectation's outcome over every batch: counts summed, the first examples kept, and success
+    as GX decides it (every batch passed; with `mostly` below 1, the share of unexpected among the non-missing
+    values of all batches)."""
+    outcomes = [_outcome(suite, config, details, bool(details["__success__"])) for config, details in parts]
+
+    def total(key: str) -> int | None:
+        values = [int(details[key]) for _, details in parts if details.get(key) is not None]
+        return sum(values) if values else None
+
+    elements, unexpected, missing = total("element_count"), total("unexpected_count"), total("missing_count")
+    mostly = (entry.get("kwargs") or {}).get("mostly")
+    success = all(o.success for o in outcomes)
+    if mostly is not None and float(mostly) < 1 and elements is not None and unexpected is not None:
+        present = elements - (missing or 0)
+        success = present == 0 or 1 - unexpected / present >= float(mostly)
+    examples = [example for o in outcomes for example in o.examples][:5]
+    observed = next((o.observed for o in outcomes if o.observed is not None), None)
+    return ExpectationOutcome(
+        suite=outcomes[0].suite,
+        table=suite.table,
+        expectation_type=outcomes[0].expectation_type,
+        column=outcomes[0].column,
+        severity=outcomes[0].severity,
+        success=success,
+        element_count=elements,
+        unexpected_count=unexpected,
+        examples=examples,
+        observed=observed,
+    )
+
+
+def _row_count(suite: Suite, entry: dict[str, Any], rows: int) -> ExpectationOutcome:
+    """expect_table_row_count_to_be_between on the rows of every batch (what GX reports: observed_value)."""
+    kwargs = entry.get("kwargs") or {}
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    ok = (low is None or (rows > low if kwargs.get("strict_min") else rows >= low)) and (
+        high is None or (rows < high if kwargs.get("strict_max") else rows <= high)
+    )
+    return ExpectationOutcome(
+        suite=str(suite.spec.get("name", suite.table)),
+        table=suite.table,
+        expectation_type=ROW_COUNT,
+        column=None,
+        severity=str(entry.get("severity") or "critical"),
+        success=ok,
+        element_count=None,
+        unexpected_count=None,
+        observed=rows,
+    )
+
+
+def _duplicates(
+    con: duckdb.DuckDBPyConnection,
+    sqls: list[str],
+    split_by: list[str],
+    shas: list[str],
+    entry: dict[str, Any],
+    keep_as_text: set[str],
+) -> pd.DataFrame:
+    """The new rows whose key (the uniqueness expectation's columns) another new row has too: DuckDB finds them,
+    and GX judges them (its row conditions and missing-value rules apply there). A unique row can never fail a
+    uniqueness expectation, so GX sees every row it could report. Part by part when the key holds the columns the
+    parts are split by (rows with the same key are then in the same part), else over every part at once."""
+    kwargs = entry.get("kwargs") or {}
+    key = list(kwargs.get("column_list") or [kwargs["column"]])
+    partition = ", ".join(f'"{c}"' for c in key)
+    if not set(split_by) <= set(key):
+        sqls = [" union all ".join(f"({sql})" for sql in sqls)]
+    frames = [
+        next(
+            _frames(
+                con.execute(
+                    f"select * from ({sql}) as batch qualify count(*) over (partition by {partition}) > 1",  # noqa: S608
+                    {"shas": shas},
+                ),
+                keep_as_text,
+                sys.maxsize,
+            )
+        )
+        for sql in sqls
+    ]
+    found = [frame for frame in frames if len(frame)] or frames[:1]
+    suspects = found[0] if len(found) == 1 else pd.concat(found, ignore_index=True)
+    return suspects.sort_values(list(RAW_INDEX), ignore_index=True)
 
 
 RAW_INDEX = ("snapshot_sha256", "row_number")
@@ -146,14 +404,16 @@ MACRO_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 class Suite:
     """A raw table's suite (expectations/<table>.json), read once: the GX suite itself (`spec`) and what its
     `meta` asks of this module: where its rows are read (`rows_macro`), the columns that make a loaded row the
-    same figure and value (`changed_rows.compare_columns`) and the row-count floor against the previous release
-    (`row_count_vs_previous_vintage.min_ratio`, default 0.5; null turns the check off)."""
+    same figure and value (`changed_rows.compare_columns`), those of them the comparison may be split by
+    (`changed_rows.split_by`, default all: rows that can match share them) and the row-count floor against the
+    previous release (`row_count_vs_previous_vintage.min_ratio`, default 0.5; null turns the check off)."""
 
     table: str
     spec: dict[str, Any]
     rows: RawRows
     compare: list[str]
     row_count_floor: float | None
+    split_by: list[str] = field(default_factory=list)
 
     @classmethod
     def read(cls, expectations_dir: Path, table: str) -> Suite:
@@ -171,9 +431,12 @@ class Suite:
         compare = meta.get("changed_rows", {}).get("compare_columns", [])
         if not all(isinstance(c, str) and c.isidentifier() for c in compare):
             raise ValidationFailed(f"{path}: meta.changed_rows.compare_columns must be column names, found {compare}")
+        split_by = meta.get("changed_rows", {}).get("split_by", compare)
+        if not set(split_by) <= set(compare) or (compare and not split_by):
+            raise ValidationFailed(f"{path}: meta.changed_rows.split_by must be some of {compare}, found {split_by}")
         floor = meta.get("row_count_vs_previous_vintage", {"min_ratio": ROW_COUNT_FLOOR})
         min_ratio = None if floor is None or floor.get("min_ratio") is None else float(floor["min_ratio"])
-        return cls(table, spec, RawRows.of(table, spec), list(compare), min_ratio)
+        return cls(table, spec, RawRows.of(table, spec), list(compare), min_ratio, list(split_by))
 
 
 @dataclass(frozen=True)
@@ -213,36 +476,6 @@ class RawRows:
         names = [str(d[0]) for d in empty.description or []]
         empty.fetchall()  # finish the (empty) result: DuckDB refuses other work on a connection with one pending
         return names
-
-
-def _validate(
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection,
-    suites: dict[str, Suite],
-    batches: dict[str, tuple[pd.DataFrame, list[str]]],
-    run_id: str,
-) -> ValidationReport:
-    import great_expectations as gx  # heavy import, only when there is work
-
-    report = ValidationReport()
-    if not batches:
-        return report
-    context = _context(gx, settings)
-    for table, (batch, shas) in batches.items():
-        suite = suites[table]
-        outcomes, quarantined = _run_suite(gx, context, suite, batch, run_id)
-        if quarantined and list(batch.columns) != suite.rows.columns(con):
-            quarantined = _with_full_rows(con, suite.rows, quarantined)  # the batch held only the suite's columns
-        for outcome in outcomes:
-            outcome.snapshots = sorted(shas)
-        _store(con, outcomes, run_id)
-        report.outcomes.extend(outcomes)
-        report.quarantined.extend(quarantined)
-    if settings.docs:  # UNIONSTAT_DOCS=false: no Data Docs (the results are in the history and the report all the same)
-        context.build_data_docs(site_names=[DOCS_SITE])
-        localize_site(settings.reports_dir / "data_docs")  # offline: local copies of GX's CDN assets
-        report.docs_index = settings.reports_dir / "data_docs" / "index.html"
-    return report
 
 
 def _row_count_drops(
@@ -317,6 +550,36 @@ def _context(gx: Any, settings: Settings) -> Any:
     return context
 
 
+def _batch_sql(
+    rows: RawRows, compare: list[str], columns: list[str], part: tuple[list[str], int, int] | None = None
+) -> str:
+    """The query of the rows of the snapshots `$shas` this run loaded; with `compare` columns, only those no earlier
+    snapshot of the table already holds with the same values (new figures and revised values): a new release of a
+    large dataset is validated by the size of what changed. DuckDB finds them with one anti-join.
+
+    Only `columns` are read (those the suite's expectations and the failing-row index use). `part` (columns,
+    parts, number): only the rows, new and earlier, whose values of those columns hash to part `number` of `parts`
+    (rows that can match have the same values there: the anti-join then holds a part of the earlier rows)."""
+    select = ", ".join(f"loaded.{c}" for c in columns)
+    loaded, is_loaded = rows.loaded()
+    earlier, is_earlier = rows.earlier()
+    if part is not None and part[1] > 1:
+        split, parts, number = part
+        is_loaded += f" and hash({', '.join(f'loaded.{c}' for c in split)}) % {parts} = {number}"
+        is_earlier += f" and hash({', '.join(f'earlier.{c}' for c in split)}) % {parts} = {number}"
+    if not compare:
+        return f"select {select} from {loaded} where {is_loaded}"  # noqa: S608
+    same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
+    return f"""
+        select {select} from {loaded}
+        where {is_loaded}
+          and not exists (
+            select 1 from {earlier}
+            where {is_earlier} and {same}
+          )
+        """  # noqa: S608
+
+
 def _batch(
     con: duckdb.DuckDBPyConnection,
     rows: RawRows,
@@ -325,54 +588,52 @@ def _batch(
     columns: list[str],
     keep_as_text: set[str],
 ) -> pd.DataFrame:
-    """The rows of the snapshots this run loaded; with `compare` columns, only those no earlier snapshot of the
-    table already holds with the same values (new figures and revised values): a new release of a large
-    dataset is validated by the size of what changed. DuckDB finds them with one anti-join.
-
-    Only `columns` are read (those the suite's expectations and the failing-row index use), and text columns
-    with repeated values become categoricals (one Python string per distinct value, not one per row)."""
-    select = ", ".join(f"loaded.{c}" for c in columns)
-    loaded, is_loaded = rows.loaded()
-    if not compare:
-        sql = f"select {select} from {loaded} where {is_loaded}"  # noqa: S608
-    else:
-        earlier, is_earlier = rows.earlier()
-        same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
-        sql = f"""
-            select {select} from {loaded}
-            where {is_loaded}
-              and not exists (
-                select 1 from {earlier}
-                where {is_earlier} and {same}
-              )
-            """  # noqa: S608
-    return _compact_frame(con.execute(sql, {"shas": shas}), keep_as_text)
+    """Every row `_batch_sql` gives, as one compact frame (text columns with repeated values as categoricals)."""
+    return _compact_frame(con.execute(_batch_sql(rows, compare, columns), {"shas": shas}), keep_as_text)
 
 
 BATCH_CHUNK_VECTORS = 64  # DuckDB vectors (2,048 rows each) converted to pandas at a time: ~131k rows
 CATEGORICAL_MAX_SHARE = 0.5  # a text column becomes categorical when its first chunk repeats values this much
 
 
+VECTOR_ROWS = 2_048  # rows in a DuckDB vector
+
+
 def _compact_frame(result: duckdb.DuckDBPyConnection, keep_as_text: set[str]) -> pd.DataFrame:
-    """The query's rows as pandas, chunk by chunk; repetitive VARCHAR columns as categoricals.
+    """The query's rows as one pandas frame (see `_frames`)."""
+    return next(_frames(result, keep_as_text, sys.maxsize))
+
+
+def _frames(result: duckdb.DuckDBPyConnection, keep_as_text: set[str], max_rows: int) -> Iterator[pd.DataFrame]:
+    """The query's rows as pandas frames of about `max_rows` rows (whole DuckDB vectors; the first frame always,
+    empty when the query has no rows), read chunk by chunk; repetitive VARCHAR columns as categoricals.
 
     Converting a whole result at once holds a Python string per row and column (at 10M rows, gigabytes) before
-    anything could be compacted; chunks bound that to one chunk. Columns in `keep_as_text` stay strings (a type
-    expectation reads their dtype)."""
+    anything could be compacted; chunks bound that to one chunk, and frames bound what GX holds to one frame.
+    Columns in `keep_as_text` stay strings (a type expectation reads their dtype)."""
     text = {str(name) for name, kind, *_ in result.description or [] if str(kind) == "VARCHAR"} - keep_as_text
-    first = result.fetch_df_chunk(BATCH_CHUNK_VECTORS)
-    categorical = [c for c in first.columns if c in text and _repetitive(first[c])]
-    chunks: list[pd.DataFrame] = []
-    chunk = first
-    while len(chunk):
-        for column in categorical:
-            chunk[column] = chunk[column].astype("category")
-        chunks.append(chunk)
-        chunk = result.fetch_df_chunk(BATCH_CHUNK_VECTORS)
-    if len(chunks) <= 1:
-        return (chunks or [first])[0].reset_index(drop=True)
+    vectors = max(1, min(BATCH_CHUNK_VECTORS, max_rows // VECTOR_ROWS))
+    chunk = result.fetch_df_chunk(vectors)
+    yielded = False
+    while len(chunk) or not yielded:
+        categorical = [c for c in chunk.columns if c in text and _repetitive(chunk[c])]
+        chunks: list[pd.DataFrame] = []
+        rows = 0
+        while len(chunk) and rows < max_rows:
+            for column in categorical:
+                chunk[column] = chunk[column].astype("category")
+            chunks.append(chunk)
+            rows += len(chunk)
+            chunk = result.fetch_df_chunk(vectors)
+        yield _combined(chunks or [chunk], categorical)
+        yielded = True
+
+
+def _combined(chunks: list[pd.DataFrame], categorical: list[str]) -> pd.DataFrame:
+    if len(chunks) == 1:
+        return chunks[0].reset_index(drop=True)
     combined: dict[str, pd.Series] = {}
-    for column in list(first.columns):
+    for column in list(chunks[0].columns):
         parts = [chunk.pop(column) for chunk in chunks]
         if column in categorical:
             combined[column] = pd.Series(union_categoricals(parts), name=column)
@@ -452,7 +713,16 @@ def _changed_rows_outcome(
 def _run_suite(
     gx: Any, context: Any, suite_file: Suite, batch: pd.DataFrame, run_id: str
 ) -> tuple[list[ExpectationOutcome], list[dict[str, Any]]]:
-    suite = context.suites.add_or_update(gx.ExpectationSuite(**copy.deepcopy(suite_file.spec)))
+    """The whole suite on one batch: its outcomes and the batch's failing rows."""
+    return _outcomes(_checkpoint_results(gx, context, suite_file, suite_file.spec, batch, run_id), suite_file, batch)
+
+
+def _checkpoint_results(
+    gx: Any, context: Any, suite_file: Suite, spec: dict[str, Any], batch: pd.DataFrame, run_id: str
+) -> list[tuple[Any, dict[str, Any]]]:
+    """GX's checkpoint of `spec` (the suite, or part of it) on one batch: each expectation's config and result
+    dict (with its success under `__success__`)."""
+    suite = context.suites.add_or_update(gx.ExpectationSuite(**copy.deepcopy(spec)))
     source = context.data_sources.add_or_update_pandas(DATASOURCE)
     asset_name = suite_file.table.replace(".", "__")
     asset = next((a for a in source.assets if a.name == asset_name), None) or source.add_dataframe_asset(asset_name)
@@ -469,29 +739,38 @@ def _run_suite(
         )
     )
     result = checkpoint.run(batch_parameters={"dataframe": batch}, run_id=gx.RunIdentifier(run_name=run_id))
+    return [
+        (res.expectation_config, dict(res.result or {}) | {"__success__": bool(res.success)})
+        for validation_result in result.run_results.values()
+        for res in validation_result.results
+    ]
+
+
+def _outcome(suite_file: Suite, config: Any, details: dict[str, Any], success: bool) -> ExpectationOutcome:
+    severity = getattr(config, "severity", None)
+    return ExpectationOutcome(
+        suite=str(suite_file.spec.get("name", suite_file.table)),
+        table=suite_file.table,
+        expectation_type=config.type,
+        column=config.kwargs.get("column"),
+        severity=str(getattr(severity, "value", severity) or "critical"),
+        success=success,
+        element_count=details.get("element_count"),
+        unexpected_count=details.get("unexpected_count"),
+        examples=list(details.get("partial_unexpected_list") or [])[:5],
+        observed=details.get("observed_value"),
+    )
+
+
+def _outcomes(
+    results: list[tuple[Any, dict[str, Any]]], suite_file: Suite, batch: pd.DataFrame
+) -> tuple[list[ExpectationOutcome], list[dict[str, Any]]]:
     outcomes: list[ExpectationOutcome] = []
     quarantined: list[dict[str, Any]] = []
-    for validation_result in result.run_results.values():
-        for res in validation_result.results:
-            config = res.expectation_config
-            details = res.result or {}
-            severity = getattr(config, "severity", None)
-            outcomes.append(
-                ExpectationOutcome(
-                    suite=suite.name,
-                    table=suite_file.table,
-                    expectation_type=config.type,
-                    column=config.kwargs.get("column"),
-                    severity=str(getattr(severity, "value", severity) or "critical"),
-                    success=bool(res.success),
-                    element_count=details.get("element_count"),
-                    unexpected_count=details.get("unexpected_count"),
-                    examples=list(details.get("partial_unexpected_list") or [])[:5],
-                    observed=details.get("observed_value"),
-                )
-            )
-            if not res.success:
-                quarantined.extend(_quarantine(batch, outcomes[-1], details.get("unexpected_index_list") or []))
+    for config, details in results:
+        outcomes.append(_outcome(suite_file, config, details, bool(details["__success__"])))
+        if not outcomes[-1].success:
+            quarantined.extend(_quarantine(batch, outcomes[-1], details.get("unexpected_index_list") or []))
     return outcomes, quarantined
 
 

@@ -121,3 +121,103 @@ def test_an_expectation_on_the_table_columns_reads_every_column() -> None:
         "a",
         "b",
     ]
+
+
+@pytest.mark.parametrize("memory", ["4GB", "1MB"])
+def test_batches_of_rows_fail_the_same_expectations_as_the_whole_table(
+    loaded: Settings, caplog: pytest.LogCaptureFixture, memory: str
+) -> None:
+    """UNIONSTAT_VALIDATE_BATCH_ROWS=2048: three batches; the faults sit in different ones and the duplicate key's
+    rows (100 and 5500) in two; the outcomes and the quarantine are those of one whole-table batch. At 1MB the rows
+    are also read in 11 parts (by indicator and country), and repeated keys looked for part by part."""
+    import great_expectations as gx
+
+    batched = loaded.model_copy(update={"validate_batch_rows": 2_048, "memory_limit": memory})
+    caplog.set_level("INFO", logger=validate.__name__)
+    with warehouse.connection(batched.build_db) as con:
+        report = validate.validate_new_rows(batched, con, {TABLE: [SHA]}, "batched")
+    if memory == "4GB":
+        assert f"validate {TABLE}: batch 3, 1904 rows" in caplog.text  # 2,048 + 2,048 + 1,904
+    else:
+        assert f"validate {TABLE}: 6000 new rows, 0 earlier rows, in 11 parts" in caplog.text
+        assert f"validate {TABLE}: batch 4," in caplog.text  # parts of ~545 rows, gathered up to 2,048
+    with warehouse.connection(batched.build_db) as con:
+        whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
+        context = validate._context(gx, batched)
+        suite = validate.Suite.read(batched.expectations_dir, TABLE)
+        expected, expected_quarantine = validate._run_suite(gx, context, suite, whole, "whole")
+
+    suite_outcomes = [o for o in report.outcomes if o.suite == TABLE]
+    assert sorted(map(_outcome_key, suite_outcomes)) == sorted(map(_outcome_key, expected))
+    assert len(suite_outcomes) == len(suite.spec["expectations"])
+    assert {o.snapshots == [SHA] for o in suite_outcomes} == {True}
+    quarantined = sorted((q["expectation_type"], q["column"] or "", q["row_number"]) for q in report.quarantined)
+    assert quarantined == sorted(
+        (q["expectation_type"], q["column"] or "", q["row_number"]) for q in expected_quarantine
+    )
+    assert ("expect_compound_columns_to_be_unique", "", 100) in quarantined
+    assert ("expect_compound_columns_to_be_unique", "", 5500) in quarantined
+    by_row = {q["row_number"]: q for q in report.quarantined}
+    assert by_row[4000]["row"]["date"] == "1850" and by_row[4000]["row"]["country_name"] == "Country 0"
+    assert by_row[4000]["snapshot_sha256"] == SHA
+
+
+def test_a_batch_of_rows_needs_more_than_one_vector_and_derives_from_the_memory_limit() -> None:
+    assert Settings.from_env({}).validate_batch_rows_effective == 1_000_000  # 4GB: an eighth, at 500 B a row
+    assert Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "1GB"}).validate_batch_rows_effective == 250_000
+    assert Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "1MB"}).validate_batch_rows_effective == 2_048
+    assert Settings.from_env({"UNIONSTAT_VALIDATE_BATCH_ROWS": "5000"}).validate_batch_rows_effective == 5_000
+    with pytest.raises(ValueError, match="UNIONSTAT_VALIDATE_BATCH_ROWS: expected a value greater than or equal"):
+        Settings.from_env({"UNIONSTAT_VALIDATE_BATCH_ROWS": "100"})
+
+
+REVISED = "b" * 64
+# The next release: every row again under REVISED, 300 values revised, two of them faulty (a negative population,
+# a GDP growth of 45), and one row whose key repeats another revised row's.
+REVISION_SQL = [
+    f"""insert into {TABLE} select '{REVISED}', row_number, indicator_id, indicator_name, country_iso2,
+        countryiso3code, country_name, date, case when row_number % 20 = 7 then value + 1 else value end, unit,
+        obs_status, decimal, lastupdated from {TABLE} where snapshot_sha256 = '{SHA}'""",
+    f"update {TABLE} set indicator_id = 'SP.POP.TOTL', value = -7 where snapshot_sha256 = '{REVISED}' "
+    "and row_number = 1007",
+    f"update {TABLE} set indicator_id = 'NY.GDP.MKTP.KD.ZG', value = 45 where snapshot_sha256 = '{REVISED}' "
+    "and row_number = 2007",
+    f"""update {TABLE} as t set indicator_id = s.indicator_id, countryiso3code = s.countryiso3code, date = s.date
+        from {TABLE} as s where s.snapshot_sha256 = '{REVISED}' and t.snapshot_sha256 = '{REVISED}'
+        and s.row_number = 27 and t.row_number = 4027""",
+]
+
+
+def test_a_revision_compared_in_parts_finds_what_one_comparison_finds(
+    loaded: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """UNIONSTAT_MEMORY_LIMIT=1MB: the 6,000 earlier rows do not fit validation's share, so new rows are compared
+    with earlier ones in parts (by indicator and country); the rows found, the outcomes and the quarantine are
+    those of one comparison."""
+    with warehouse.connection(loaded.build_db) as con:
+        for sql in REVISION_SQL:
+            con.execute(sql)
+        whole = validate.validate_new_rows(loaded, con, {TABLE: [REVISED]}, "one-comparison")
+    small = loaded.model_copy(update={"memory_limit": "1MB", "validate_batch_rows": 2_048})
+    caplog.set_level("INFO", logger=validate.__name__)
+    with warehouse.connection(small.build_db) as con:
+        parted = validate.validate_new_rows(small, con, {TABLE: [REVISED]}, "in-parts")
+    assert f"validate {TABLE}: 6000 new rows, 6000 earlier rows, in 11 parts" in caplog.text  # 6,000 x 210 B / 125 kB
+    assert "batch 1," not in caplog.text  # the parts' 300 changed rows, gathered: one batch, the whole suite
+
+    def changed(report: validate.ValidationReport) -> Any:
+        return next(o.observed for o in report.outcomes if o.expectation_type == "changed_rows_validated")
+
+    assert changed(parted) == changed(whole) and changed(whole)["new_or_revised"] == 300
+    ours = [o for o in parted.outcomes if o.suite == TABLE]
+    assert sorted(map(_outcome_key, ours)) == sorted(map(_outcome_key, [o for o in whole.outcomes if o.suite == TABLE]))
+    failed = sorted((o.expectation_type, o.column or "", o.unexpected_count) for o in parted.failed)
+    assert failed == [
+        ("expect_column_values_to_be_between", "value", 1),  # SP.POP.TOTL at -7
+        ("expect_column_values_to_be_between", "value", 1),  # GDP growth 45
+        ("expect_compound_columns_to_be_unique", "", 2),  # rows 27 and 4027
+    ]
+    key = sorted((q["expectation_type"], q["row_number"]) for q in parted.quarantined)
+    assert key == sorted((q["expectation_type"], q["row_number"]) for q in whole.quarantined)
+    assert {q["row_number"] for q in parted.quarantined} == {1007, 2007, 27, 4027}
+    assert {q["snapshot_sha256"] for q in parted.quarantined} == {REVISED}

@@ -21,8 +21,9 @@ def add_p_value(statistics: pd.DataFrame) -> pd.DataFrame:
     p_values = [pearson_p_value(r, n) for r, n in zip(frame["r_unrounded"], frame["n"], strict=True)]
     # Typed columns: an all-null object column would reach DuckDB as type NULL.
     frame["p_value"] = pd.Series(p_values, index=frame.index, dtype="Float64")
-    for column in frame.columns[frame.dtypes == object]:
-        frame[column] = frame[column].astype("string")
+    for column in frame.columns:
+        if pd.api.types.is_object_dtype(frame[column]):
+            frame[column] = frame[column].astype("string")
     return frame
 
 
