@@ -16,7 +16,7 @@ from tests.flows.vintages import (
     GDP_2023_RUS,
     TABLE2,
     assert_equals_a_full_build,
-    tests_new_snapshots_only,
+    checks_new_snapshots_only,
 )
 from unionstat.settings import Settings
 
@@ -28,7 +28,7 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(
     assert full["build_selection"] == "everything"
     assert full["dbt_docs_generated"] is True
     # A full build's data tests check every row; a selective build's, only what it changed (below).
-    assert not tests_new_snapshots_only(warehouse_env)
+    assert not checks_new_snapshots_only(warehouse_env)
     docs = warehouse_env.reports_dir / "dbt_docs" / "index.html"
     published_docs = file_digest(docs)
     # Synthetic values (not World Bank figures): they only need to differ from the reference vintage.
@@ -54,7 +54,7 @@ def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(
         )
     }
     assert {"model.unionstat.int_observations__vintaged", "model.unionstat.mart_table2_country_comparison"} <= built
-    assert tests_new_snapshots_only(warehouse_env)
+    assert checks_new_snapshots_only(warehouse_env)
     # The vintages' tests check the rows this build wrote: the figures of the new release, not the older rows.
     stamps = "select count(distinct taken_in_at) from intermediate.int_observations__vintaged"
     assert query(warehouse_env.published_db, stamps) == [(2,)]

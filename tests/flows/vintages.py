@@ -28,7 +28,7 @@ GDP_2023 = (
 )
 
 
-def tests_new_snapshots_only(settings: Settings) -> bool:
+def checks_new_snapshots_only(settings: Settings) -> bool:
     """Whether the last build's uniqueness test on World Bank staging rows was limited to the snapshots not taken in
     yet (the SQL it ran, from the build's run results)."""
     results = json.loads((settings.build_dir / transform.BUILD_RESULTS).read_text())["results"]
