@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from filelock import FileLock
 
 from unionstat.settings import PROJECT_ROOT, Settings, quiet_third_party_telemetry
 
@@ -43,9 +44,7 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     os.environ["PREFECT_HOME"] = str(home)
     # dbt's parse of the project, shared by every build of the session (each test's warehouse has its own path,
     # which voids dbt's own partial parse): one folder for all pytest-xdist workers, written atomically.
-    shared = tmp_path_factory.getbasetemp()
-    shared = shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
-    os.environ["UNIONSTAT_DBT_PARSE_CACHE_DIR"] = str(shared / "dbt-parse-cache")
+    os.environ["UNIONSTAT_DBT_PARSE_CACHE_DIR"] = str(session_folder(tmp_path_factory) / "dbt-parse-cache")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from prefect.testing.utilities import prefect_test_harness
 
@@ -73,17 +72,51 @@ def warehouse_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return replay_env(monkeypatch, tmp_path / "warehouse")
 
 
+def session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of the whole test session, shared by its pytest-xdist workers (each worker's own
+    basetemp is a subfolder of it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], dict[str, Any]]
+) -> dict[str, Any]:
+    """Build into `<session folder>/<name>` once per test session, by whichever pytest-xdist worker asks first; the
+    others wait for it (a file lock) and read what it returned (kept as JSON beside the build). Every worker reads
+    the same folder: callers copy it before changing anything in it.
+
+    A build that raises leaves nothing behind: the next worker to ask builds again (and fails the same way)."""
+    shared = session_folder(tmp_path_factory)
+    folder, done = shared / name, shared / f"{name}.json"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            result = build(folder)
+            partial = shared / f"{name}.json.partial"
+            partial.write_text(json.dumps(result, default=str), encoding="utf-8")
+            partial.replace(done)
+    built: dict[str, Any] = json.loads(done.read_text(encoding="utf-8"))
+    return built
+
+
 @pytest.fixture(scope="session")
 def reference_build(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict[str, Any]:
-    """The reference snapshot refreshed once per test session: its published warehouse directory and the run's
-    summary. Tests copy it (`published_reference`) instead of paying for a refresh of their own."""
-    from flows.refresh import refresh
+    """The reference snapshot refreshed once per test session (by the first pytest-xdist worker that needs it): its
+    published warehouse directory, with both documentation sites, and the run's summary. Tests copy it
+    (`published_reference`) instead of paying for a refresh of their own; nothing writes into it."""
 
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        settings = replay_env(monkeypatch, tmp_path_factory.mktemp("reference-build") / "warehouse")
-        monkeypatch.setenv("UNIONSTAT_DOCS", "true")
-        summary = refresh()
-    return {"warehouse_dir": settings.warehouse_dir, "summary": summary}
+    def build(folder: Path) -> dict[str, Any]:
+        from flows.refresh import refresh
+
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            replay_env(monkeypatch, folder / "warehouse")
+            monkeypatch.setenv("UNIONSTAT_DOCS", "true")
+            return {"summary": refresh()}
+
+    built = built_once(tmp_path_factory, "reference-build", build)
+    return {"warehouse_dir": session_folder(tmp_path_factory) / "reference-build" / "warehouse", **built}
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from flows.refresh import refresh
 from tests.builders import worldbank_bulk_csv, worldbank_page, worldbank_row
 from tests.conftest import file_digest, plant_recording, query
+from tests.flows.vintages import GDP_2023_BLR, GDP_2023_RUS, GDP_RELEASE, TABLE2
 from unionstat import load, transform, warehouse
 from unionstat.errors import StageFailed
 from unionstat.settings import Settings
@@ -20,21 +20,6 @@ from unionstat.settings import Settings
 GDP_PAGE = (
     "https://api.worldbank.org/v2/country/RUS;BLR/indicator/NY.GDP.MKTP.KD.ZG"
     "?format=json&date=2010:2024&per_page=1000&page=1"
-)
-TABLE2 = (
-    "select metric_id, russia_value, belarus_value, pct_difference, higher_in, russia_vintage, status "
-    "from marts.mart_table2_country_comparison order by display_order"
-)
-
-
-# Read by hand from warehouse/reference/files/worldbank/API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_2788350.csv (the real
-# World Bank release of 2024-06-28): the 2023 cells of the lines "Russian Federation","RUS" and "Belarus","BLR".
-GDP_2023_RUS = 3.60000000000001
-GDP_2023_BLR = 3.88624214456901
-GDP_RELEASE = date(2024, 6, 28)
-GDP_2023 = (
-    "select country_iso3, cast(vintage as varchar), value, is_current from intermediate.int_observations__vintaged "
-    "where indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023' and country_iso3 in ('RUS', 'BLR') order by 1, 2"
 )
 
 
@@ -145,182 +130,8 @@ def test_second_refresh_adds_no_snapshot_and_leaves_marts_identical(published_re
     assert query(db, "select count(*) from ops.runs") == [(2,)]
 
 
-def test_import_of_a_bulk_csv_adds_a_vintage_and_as_of_selects_one(
-    reference_build: dict[str, Any], published_reference: Settings, tmp_path: Path
-) -> None:
-    full, warehouse_env = reference_build["summary"], published_reference  # the session's `refresh()`
-    assert full["build_selection"] == "everything"
-    assert full["dbt_docs_generated"] is True
-    # A full build's data tests check every row; a selective build's, only what it changed (below).
-    assert not _tests_new_snapshots_only(warehouse_env)
-    docs = warehouse_env.reports_dir / "dbt_docs" / "index.html"
-    published_docs = file_digest(docs)
-    # Synthetic values (not World Bank figures): they only need to differ from the reference vintage.
-    csv_path = tmp_path / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
-    csv_path.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "1.25"}, "BLR": {"2023": "2.5"}}, "2025-07-01"))
-
-    summary = refresh(import_paths=[str(csv_path)])
-
-    assert summary["imported"][0]["new"] is True
-    assert summary["imported"][0]["dataset"] == "NY.GDP.MKTP.KD.ZG"
-    # Only the World Bank changed: dbt rebuilds what it feeds and leaves the news marts as published.
-    assert summary["build_selection"] == "source:worldbank+"
-    assert 0 < summary["dbt_models"] < full["dbt_models"]
-    # Same code as the published build: its docs stand (not generated again, not replaced by a stale page).
-    assert summary["dbt_docs_generated"] is False
-    assert file_digest(docs) == published_docs
-    built = {
-        node
-        for (node,) in query(
-            warehouse_env.warehouse_dir / "dq_history.duckdb",
-            "select unique_id from dbt_results where run_id = ? and resource_type = 'model'",
-            [summary["run_id"]],
-        )
-    }
-    assert {"model.unionstat.int_observations__vintaged", "model.unionstat.mart_table2_country_comparison"} <= built
-    assert _tests_new_snapshots_only(warehouse_env)
-    # The vintages' tests check the rows this build wrote: the figures of the new release, not the older rows.
-    stamps = "select count(distinct taken_in_at) from intermediate.int_observations__vintaged"
-    assert query(warehouse_env.published_db, stamps) == [(2,)]
-    assert not {"model.unionstat.mart_news_items", "model.unionstat.stg_osw__articles"} & built
-    # The data tests of what was rebuilt ran again; the unit tests (code only, same code) did not.
-    kinds = {
-        run: dict(
-            query(
-                warehouse_env.warehouse_dir / "dq_history.duckdb",
-                "select resource_type, count(*) from dbt_results where run_id = ? group by all",
-                [run],
-            )
-        )
-        for run in (full["run_id"], summary["run_id"])
-    }
-    assert kinds[full["run_id"]].get("unit_test", 0) > 0
-    assert kinds[summary["run_id"]].get("test", 0) > 0
-    assert "unit_test" not in kinds[summary["run_id"]]
-    # The marts' dbt tests run on the rebuilt marts only: the news marts were tested when they were built.
-    tested = {
-        model
-        for (model,) in query(
-            warehouse_env.warehouse_dir / "dq_history.duckdb",
-            "select distinct model from dbt_results where run_id = ? and resource_type = 'test'",
-            [summary["run_id"]],
-        )
-    }
-    assert "mart_table2_country_comparison" in tested
-    assert "mart_news_items" not in tested
-    db = warehouse_env.published_db
-    assert query(db, "select count(*) from marts.mart_news_items")[0][0] > 0
-    assert query(db, GDP_2023) == [
-        ("BLR", "2024-06-28", GDP_2023_BLR, False),
-        ("BLR", "2025-07-01", 2.5, True),
-        ("RUS", "2024-06-28", GDP_2023_RUS, False),
-        ("RUS", "2025-07-01", 1.25, True),
-    ]
-    newest = {r[0]: r[1:3] for r in query(db, TABLE2)}
-    assert newest["gdp_growth"] == (1.25, 2.5)
-    _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build")
-    revision = (
-        "select vintage, previous_value, value from marts.mart_revisions "
-        "where country_iso3 = 'RUS' and indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023'"
-    )
-    assert [(str(v), a, b) for v, a, b in query(db, revision)] == [("2025-07-01", GDP_2023_RUS, 1.25)]
-
-    # The same release fetched again with Russia's value back at 3.6 (the real file wrote 3.60000000000001: the same
-    # value at the precision printed, no revision): the later fetch settles the vintage, and the incremental models
-    # drop the revision it no longer has (rows a figure loses, not only rows it gains).
-    csv_path.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "3.6"}, "BLR": {"2023": "2.5"}}, "2025-07-01"))
-    assert refresh(import_paths=[str(csv_path)])["build_selection"] == "source:worldbank+"
-    assert query(db, revision) == []
-    _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build-2")
-
-    refresh(as_of="2024-12-31")
-    as_of = {r[0]: r[1:3] for r in query(db, TABLE2)}
-    assert as_of["gdp_growth"] == (GDP_2023_RUS, GDP_2023_BLR)
-
-
-def test_vintages_hold_changes_only_and_a_late_release_is_recomputed(
-    published_reference: Settings, tmp_path: Path
-) -> None:
-    """A release that repeats a value adds no row; one that arrives after a newer release is recomputed."""
-    warehouse_env = published_reference  # the reference: the real World Bank release of 2024-06-28
-    db = warehouse_env.published_db
-    rows = GDP_2023
-    # Synthetic values (not World Bank figures), only to differ from the reference or repeat it.
-    newer = tmp_path / "newer" / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
-    newer.parent.mkdir()
-    newer.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "3.6"}, "BLR": {"2023": "4.0"}}, "2025-07-01"))
-    assert refresh(import_paths=[str(newer)])["build_selection"] == "source:worldbank+"
-    assert query(db, rows) == [
-        ("BLR", "2024-06-28", GDP_2023_BLR, False),
-        ("BLR", "2025-07-01", 4.0, True),
-        ("RUS", "2024-06-28", GDP_2023_RUS, True),  # repeated in 2025-07-01 (as 3.6, the same value): no row
-    ]
-    releases = (
-        "select count(*) from intermediate.int_observations__published "
-        "where indicator_code = 'NY.GDP.MKTP.KD.ZG' and period = '2023' and country_iso3 = 'RUS'"
-    )
-    assert query(db, releases) == [(2,)]  # both releases, whole
-    _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build")
-
-    # A release dated between the two arrives last: Russia's repeat becomes a change back, Belarus's a repeat.
-    older = tmp_path / "older" / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv"
-    older.parent.mkdir()
-    older.write_bytes(worldbank_bulk_csv({"RUS": {"2023": "5.0"}, "BLR": {"2023": "4.0"}}, "2025-01-15"))
-    assert refresh(import_paths=[str(older)])["build_selection"] == "source:worldbank+"
-    assert query(db, rows) == [
-        ("BLR", "2024-06-28", GDP_2023_BLR, False),
-        ("BLR", "2025-01-15", 4.0, True),
-        ("RUS", "2024-06-28", GDP_2023_RUS, False),
-        ("RUS", "2025-01-15", 5.0, False),
-        ("RUS", "2025-07-01", 3.6, True),
-    ]
-    revisions = (
-        "select country_iso3, cast(previous_vintage as varchar), cast(vintage as varchar), previous_value, value "
-        "from marts.mart_revisions where period = '2023' and indicator_code = 'NY.GDP.MKTP.KD.ZG' "
-        "and country_iso3 in ('RUS', 'BLR') order by 1, 3"
-    )
-    assert query(db, revisions) == [
-        ("BLR", "2024-06-28", "2025-01-15", GDP_2023_BLR, 4.0),
-        ("RUS", "2024-06-28", "2025-01-15", GDP_2023_RUS, 5.0),
-        ("RUS", "2025-01-15", "2025-07-01", 5.0, 3.6),
-    ]
-    _assert_equals_a_full_build(warehouse_env, db, tmp_path / "full-build-2")
-
-
 def last_run(history: Path) -> str:
     return str(query(history, "select run_id from runs order by finished_at desc limit 1")[0][0])
-
-
-def _tests_new_snapshots_only(settings: Settings) -> bool:
-    """Whether the last build's uniqueness test on World Bank staging rows was limited to the snapshots not taken in
-    yet (the SQL it ran, from the build's run results)."""
-    results = json.loads((settings.build_dir / transform.BUILD_RESULTS).read_text())["results"]
-    (test,) = [
-        r
-        for r in results
-        if r["unique_id"].startswith("test.unionstat.unique_combination_of_columns_stg_worldbank__observations_")
-    ]
-    return "not in (select held.snapshot_sha256 from" in test["compiled_code"]
-
-
-def _assert_equals_a_full_build(settings: Settings, published: Path, folder: Path) -> None:
-    """The incremental models after a selective build hold what a build from scratch of the same inputs holds."""
-    copy = folder / published.name  # the same database name: dbt's parse of the published build is reused
-    folder.mkdir()
-    shutil.copy2(published, copy)
-    transform.dbt_build(settings, copy, select=None)
-    relations = query(
-        published,
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('intermediate', 'marts') and table_type = 'BASE TABLE' order by 1",
-    )
-    assert ("intermediate.int_observations__as_of",) in relations and ("marts.mart_revisions",) in relations
-    for (relation,) in relations:
-        # taken_in_at says which build inserted a row: it differs by design.
-        sql = f"select * exclude (taken_in_at) from {relation} order by all"
-        if not query(published, f"select 1 from (describe {relation}) where column_name = 'taken_in_at'"):
-            sql = f"select * from {relation} order by all"
-        assert query(published, sql) == query(copy, sql), relation
 
 
 def test_import_rejects_a_file_no_connector_recognises(warehouse_env: Settings, tmp_path: Path) -> None:
