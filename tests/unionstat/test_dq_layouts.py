@@ -18,10 +18,9 @@ from flows.refresh import refresh
 from scrapers import REGISTRY_PATH, load_registry
 from scrapers.base import SourceConfig
 from tests.builders import worldbank_bulk_csv
-from tests.conftest import file_digest, query
+from tests.conftest import query
 from unionstat import dq, report, warehouse
 from unionstat.cli import main
-from unionstat.errors import StageFailed
 from unionstat.settings import Settings
 
 #: The two real Belstat wage workbooks of the reference snapshot (PROVENANCE.md: sha256 first 16 4f7ae662d41cd023
@@ -71,21 +70,26 @@ def test_the_reference_run_reports_belstats_bilingual_workbook_as_a_layout_chang
     assert f'<td class="warn">{DECEMBER}</td>' in html and "Nominal gross" in html
 
 
-def test_a_changed_layout_with_bad_rows_does_not_publish(
+def test_a_changed_layout_with_bad_rows_is_quarantined_not_published(
     published_reference: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = published_reference
-    before = file_digest(settings.published_db)
     # synthetic release of SP.POP.TOTL: a new "Data Note" preamble line (a layout change) and a negative population
     body = worldbank_bulk_csv({"RUS": {"2023": "-5"}, "BLR": {"2023": "9200000"}}, "2026-08-01", "SP.POP.TOTL")
     text = body.decode("utf-8-sig").replace('"Last Updated Date"', '"Data Note","synthetic",\n\n"Last Updated Date"')
     path = tmp_path / "API_SP.POP.TOTL_DS2_en_csv_v2_1.csv"
     path.write_text(text, encoding="utf-8-sig")
 
-    with pytest.raises(StageFailed, match=r"stage 'validate'.*raw\.worldbank_bulk: expect_column_values_to_be_between"):
-        refresh(import_paths=[str(path)])
+    result = refresh(import_paths=[str(path)])
 
-    assert file_digest(settings.published_db) == before  # the critical check is still the gate
+    # the critical check is still the gate: the release is quarantined and none of its rows is published
+    assert result["status"] == "partial"
+    assert "raw.worldbank_bulk: expect_column_values_to_be_between" in result["failed_sources"]["worldbank"]
+    [(sha, reason)] = query(settings.published_db, "select sha256, reason from raw.snapshot_quarantine")
+    assert "expect_column_values_to_be_between on column 'value'" in reason
+    assert query(settings.published_db, "select count(*) from raw.worldbank_bulk where snapshot_sha256 = ?", [sha]) == [
+        (0,)
+    ]
     (summary,) = query(dq.history_path(settings), "select summary from runs order by finished_at desc limit 1")[0]
     (change,) = json.loads(summary)["layout_changes"]
     # the reference's real SP.POP.TOTL CSV (Last Updated 2024-05-30, sha256 6c0fdd286849...) is the one before
