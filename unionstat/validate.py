@@ -710,13 +710,6 @@ def _changed_rows_outcome(
     )
 
 
-def _run_suite(
-    gx: Any, context: Any, suite_file: Suite, batch: pd.DataFrame, run_id: str
-) -> tuple[list[ExpectationOutcome], list[dict[str, Any]]]:
-    """The whole suite on one batch: its outcomes and the batch's failing rows."""
-    return _outcomes(_checkpoint_results(gx, context, suite_file, suite_file.spec, batch, run_id), suite_file, batch)
-
-
 def _checkpoint_results(
     gx: Any, context: Any, suite_file: Suite, spec: dict[str, Any], batch: pd.DataFrame, run_id: str
 ) -> list[tuple[Any, dict[str, Any]]]:

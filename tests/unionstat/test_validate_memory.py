@@ -49,6 +49,20 @@ def _outcome_key(outcome: validate.ExpectationOutcome) -> tuple[Any, ...]:
     )
 
 
+def _whole_table(
+    settings: Settings, con: Any
+) -> tuple[validate.Suite, pd.DataFrame, list[validate.ExpectationOutcome], list[dict[str, Any]]]:
+    """The reference result: the whole suite in one Great Expectations run on every row of the snapshot at once."""
+    import great_expectations as gx
+
+    whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
+    context = validate._context(gx, settings)
+    suite = validate.Suite.read(settings.expectations_dir, TABLE)
+    results = validate._checkpoint_results(gx, context, suite, suite.spec, whole, "whole")
+    expected, expected_quarantine = validate._outcomes(results, suite, whole)
+    return suite, whole, expected, expected_quarantine
+
+
 @pytest.fixture
 def loaded(warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setattr(validate, "BATCH_CHUNK_VECTORS", 1)  # 2,048-row chunks: several at this size
@@ -61,14 +75,9 @@ def loaded(warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings
 
 
 def test_the_compact_batch_fails_the_same_expectations_as_the_whole_table(loaded: Settings, tmp_path: Path) -> None:
-    import great_expectations as gx
-
     with warehouse.connection(loaded.build_db) as con:
         report = validate.validate_new_rows(loaded, con, {TABLE: [SHA]}, "compact")
-        whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
-        context = validate._context(gx, loaded)
-        suite = validate.Suite.read(loaded.expectations_dir, TABLE)
-        expected, expected_quarantine = validate._run_suite(gx, context, suite, whole, "whole")
+        suite, whole, expected, expected_quarantine = _whole_table(loaded, con)
 
     suite_outcomes = [o for o in report.outcomes if o.suite == TABLE]
     assert sorted(map(_outcome_key, suite_outcomes)) == sorted(map(_outcome_key, expected))
@@ -130,8 +139,6 @@ def test_batches_of_rows_fail_the_same_expectations_as_the_whole_table(
     """UNIONSTAT_VALIDATE_BATCH_ROWS=2048: three batches; the faults sit in different ones and the duplicate key's
     rows (100 and 5500) in two; the outcomes and the quarantine are those of one whole-table batch. At 1MB the rows
     are also read in 11 parts (by indicator and country), and repeated keys looked for part by part."""
-    import great_expectations as gx
-
     batched = loaded.model_copy(update={"validate_batch_rows": 2_048, "memory_limit": memory})
     caplog.set_level("INFO", logger=validate.__name__)
     with warehouse.connection(batched.build_db) as con:
@@ -142,10 +149,7 @@ def test_batches_of_rows_fail_the_same_expectations_as_the_whole_table(
         assert f"validate {TABLE}: 6000 new rows, 0 earlier rows, in 11 parts" in caplog.text
         assert f"validate {TABLE}: batch 4," in caplog.text  # parts of ~545 rows, gathered up to 2,048
     with warehouse.connection(batched.build_db) as con:
-        whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
-        context = validate._context(gx, batched)
-        suite = validate.Suite.read(batched.expectations_dir, TABLE)
-        expected, expected_quarantine = validate._run_suite(gx, context, suite, whole, "whole")
+        suite, _, expected, expected_quarantine = _whole_table(batched, con)
 
     suite_outcomes = [o for o in report.outcomes if o.suite == TABLE]
     assert sorted(map(_outcome_key, suite_outcomes)) == sorted(map(_outcome_key, expected))
