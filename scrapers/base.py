@@ -314,6 +314,14 @@ class Connector(ABC):
     def base_url(self) -> str:
         return self.settings.base_url(self.name, self.config.base_url)
 
+    def serves_reference(self, http: HttpClient) -> bool:
+        """Whether a reference-only URL is answered here: a path under `base_url` that only the reference snapshot
+        serves (a file compiled from the paper, or an endpoint no public client was seen calling; the registry names
+        such options `reference_...`). It is in a replay (`not http.live`) and from a stand-in serving the snapshot's
+        recordings (UNIONSTAT_<SOURCE>_BASE_URL is set); against the publisher itself it is not, and the connector
+        raises NotConfigured with the registry's reason instead of requesting it (never a 404)."""
+        return not http.live or self.name in self.settings.base_urls
+
     @abstractmethod
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
         """Request one dataset; return what to store. An empty list means nothing changed upstream."""

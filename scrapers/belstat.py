@@ -204,12 +204,12 @@ class Belstat(Connector):
 
     def fetchable_path(self, http: HttpClient, dataset: str) -> bool:
         """A file path to GET: a publisher path, or a `reference_path` (a file compiled from the paper that only the
-        reference snapshot serves: in a replay, or from a stand-in serving its recordings at UNIONSTAT_BELSTAT_BASE_URL;
-        against belstat.gov.by itself such a dataset is not configured, never a 404)."""
+        reference snapshot serves, see Connector.serves_reference; against belstat.gov.by itself such a dataset is
+        not configured, never a 404)."""
         opts = self.config.options
         if f"{dataset}.path" in opts:
             return True
-        return f"{dataset}.reference_path" in opts and (not http.live or self.name in self.settings.base_urls)
+        return f"{dataset}.reference_path" in opts and self.serves_reference(http)
 
     def url(self, dataset: str) -> str:
         if dataset not in self.config.datasets:
