@@ -127,7 +127,18 @@ class Wipo(Connector):
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
         """The export as sent. Its release date: the Data Center backend's `last-updated` stamp (each stamp a
         vintage) for an export whose Source line names WIPO's database, else the preamble's "Last updated"; where
-        neither is a date (a recording compiled from the paper), the response's Last-Modified."""
+        neither is a date (a recording compiled from the paper), the response's Last-Modified. A country profile's
+        URL is reference-only (no public client was seen calling a profile export): against WIPO itself it is not
+        configured and nothing is requested."""
+        if dataset.startswith(PROFILE_PREFIX) and not self.serves_reference(http):
+            raise NotConfigured(
+                self.name,
+                dataset,
+                "options",
+                "a country-profile export that public clients call (profile.reference_url is served only by the "
+                "reference snapshot)",
+                self.config.options["profile.not_configured"],
+            )
         url = self.export_url(dataset)
         backend = url.startswith(self.backend_url)
         stamp = self.release_stamp(http) if backend else None
@@ -165,10 +176,11 @@ class Wipo(Connector):
         return stamp_date(self.name, url, fetched.body)
 
     def export_url(self, dataset: str) -> str:
+        """A table export's backend URL; a country profile's reference-only URL (`profile.reference_url`)."""
         opts = self.config.options
         if dataset.startswith(PROFILE_PREFIX):
             origin = dataset[len(PROFILE_PREFIX) :]
-            return opts["profile_export_url"].format(base_url=self.base_url, origin=origin)
+            return opts["profile.reference_url"].format(base_url=self.base_url, origin=origin)
         if dataset not in TABLE_INDICATORS:
             raise KeyError(
                 f"wipo: unknown dataset {dataset!r}; expected one of {sorted(TABLE_INDICATORS)} or profile.XX"

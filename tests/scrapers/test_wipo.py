@@ -369,7 +369,54 @@ def test_an_indicator_without_a_known_backend_id_is_not_configured(tmp_path: Pat
         scrapers.connector("wipo", settings).fetch(None, "pct_women_inventors_share", {})  # type: ignore[arg-type]
 
 
+class _NoRequests:
+    """A live HTTP client that must not be asked: any request fails the test."""
+
+    live = True
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get(self, source: str, url: str, **kwargs: Any) -> Any:
+        self.asked.append(url)
+        raise AssertionError(f"requested {url}")
+
+    post_json = get
+
+
+@pytest.mark.parametrize("dataset", ["profile.RU", "profile.BY"])
+def test_a_country_profile_is_not_configured_against_wipo_itself(tmp_path: Path, dataset: str) -> None:
+    """No public client was seen calling a country-profile export: live, without a stand-in at
+    UNIONSTAT_WIPO_BASE_URL, the dataset is not configured (the registry's reason, the import route), not requested."""
+    settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path), "UNIONSTAT_MODE": "live"})
+    http = _NoRequests()
+    with pytest.raises(NotConfigured) as info:
+        scrapers.connector("wipo", settings).fetch(http, dataset, {})  # type: ignore[arg-type]
+    assert str(info.value).startswith(
+        f"[wipo] sources.json wipo.options.{dataset}: expected a country-profile export that public clients call "
+        "(profile.reference_url is served only by the reference snapshot); found not configured: no public client "
+        "was seen calling a country-profile export"
+    )
+    assert "`unionstat import FILE`" in str(info.value)
+    assert http.asked == []
+
+
+def test_a_country_profile_is_replayed_from_the_reference_recording(tmp_path: Path) -> None:
+    """In a replay the reference-only URL is served: the recording compiled from the paper, byte for byte."""
+    settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path), "UNIONSTAT_MODE": "replay"})
+    http = HttpClient(settings)
+    try:
+        captures = scrapers.connector("wipo", settings).fetch(http, "profile.RU", {})
+    finally:
+        http.close()
+    assert [(c.dataset, c.fetched.url) for c in captures] == [
+        ("profile.RU", "https://www3.wipo.int/ipstats/export/country-profile.csv?origin=RU")
+    ]
+    assert captures[0].fetched.body == (REFERENCE_DIR / "responses" / "wipo" / "country-profile.RU.csv").read_bytes()
+
+
 def test_fetch_fails_loudly_when_the_web_app_answers_html(tmp_path: Path, publisher_server: tuple[str, Routes]) -> None:
+    """A stand-in at UNIONSTAT_WIPO_BASE_URL serves the reference-only profile URL: it is requested there."""
     base, routes = publisher_server
     routes.add("/export/country-profile.csv", body=b"<html><body>app shell</body></html>")
     settings = _live_settings(tmp_path, base)
