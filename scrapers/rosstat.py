@@ -19,6 +19,7 @@ from scrapers.base import (
     Capture,
     Connector,
     ImportedFile,
+    NotConfigured,
     Previous,
     SnapshotLayout,
     SnapshotMeta,
@@ -33,6 +34,8 @@ from unionstat.http import Fetched, HttpClient
 LOG = logging.getLogger(__name__)
 RAW_COLUMNS = ["document_kind", "file_url", "link_text", *CELL_COLUMNS]  # section-page links sit beside cells
 MEDIABANK = "/storage/mediabank/"
+#: Registry options naming a dataset's catalogue page: one public clients call, or one only the reference serves.
+SECTION_PAGE, REFERENCE_PAGE = "section_page.", "reference_section_page."
 #: The first bytes of a workbook: XLSX is a zip ("PK"), XLS an OLE2 compound file (BIFF inside).
 WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 #: Answers that mean "not from here, not by a script": a person downloads the file and imports it.
@@ -93,6 +96,18 @@ class Rosstat(Connector):
 
     # -- fetch: the section page, then the file(s) it links to, as sent --------------------------
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
+        """The section page, then this release's file(s) it links. A `reference_section_page` (a page no public
+        client was seen calling) is served only by the reference snapshot: against Rosstat itself the dataset is not
+        configured (`<dataset>.not_configured` says why) and nothing is requested."""
+        if f"{REFERENCE_PAGE}{dataset}" in self.config.options and not self.serves_reference(http):
+            raise NotConfigured(
+                self.name,
+                dataset,
+                "options",
+                f"a catalogue page that public clients call ({REFERENCE_PAGE}{dataset} is served only by the "
+                "reference snapshot)",
+                self.config.options[f"{dataset}.not_configured"],
+            )
         if http.live:
             self.trust_national_ca(http)
         page = self._get(http, self.section_url(dataset), previous)
@@ -140,10 +155,11 @@ class Rosstat(Connector):
             raise
 
     def section_url(self, dataset: str) -> str:
-        key = f"section_page.{dataset}"
-        if key not in self.config.options:
-            raise KeyError(f"rosstat: no {key!r} in sources.json options for dataset {dataset!r}")
-        return self.base_url + self.config.options[key]
+        """The dataset's catalogue page: `section_page.<dataset>` (verified), else its reference-only page."""
+        for key in (f"{SECTION_PAGE}{dataset}", f"{REFERENCE_PAGE}{dataset}"):
+            if key in self.config.options:
+                return self.base_url + self.config.options[key]
+        raise KeyError(f"rosstat: no '{SECTION_PAGE}{dataset}' in sources.json options for dataset {dataset!r}")
 
     def file_links(self, page_url: str, body: bytes, dataset: str) -> list[str]:
         """This release's file(s) for the dataset: mediabank links whose text matches; XLSX, then XLS preferred."""

@@ -30,6 +30,25 @@ def live_settings(tmp_path: Path, source: str, base_url: str, **endpoints: str) 
     return Settings.from_env(env)
 
 
+class NoRequests:
+    """A live HTTP client that must not be asked (a dataset that is not configured makes no request): any request
+    is recorded in `asked` and fails the test."""
+
+    live = True
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get(self, source: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self.asked.append(url)
+        raise AssertionError(f"{source}: requested {url}")
+
+    post_json = get
+
+    def trust_for_hosts(self, *args: Any) -> None:
+        """Trusting a CA is no request."""
+
+
 def worldbank_page(rows: list[dict[str, Any]], page: int = 1, pages: int = 1, lastupdated: str = "2025-07-01") -> bytes:
     """An Indicators API JSON page: [header, rows]."""
     header = {

@@ -17,10 +17,10 @@ import pytest
 from openpyxl import load_workbook
 
 import scrapers
-from scrapers.base import SnapshotMeta
+from scrapers.base import NotConfigured, SnapshotMeta
 from scrapers.rosstat import Rosstat, _period, file_key, parse_section_page, parse_workbook
 from scrapers.tls import PEM_BLOCK, fingerprint, pinned_bundle
-from tests.builders import belstat_xlsx, rosstat_section_page, rosstat_workbook
+from tests.builders import NoRequests, belstat_xlsx, rosstat_section_page, rosstat_workbook
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, load, warehouse
 from unionstat.errors import ParseError, SourceError
@@ -312,6 +312,45 @@ def test_fetch_stores_the_section_page_and_the_file_it_links(
     assert [c.release_date for c in captures] == [None, date(2025, 8, 6)]
     meta = SnapshotMeta("0" * 64, "rosstat", "rnd_index", captures[1].fetched.url, None, date(2025, 8, 6))
     assert connector.parse(workbook, meta)["value"].dropna().tolist() == [110.5, 132.7, 101.2, 99.0]
+
+
+def test_the_software_index_page_is_not_configured_against_rosstat_itself(tmp_path: Path) -> None:
+    """No public client was seen calling /statistics/infocommunity: live, without a stand-in at
+    UNIONSTAT_ROSSTAT_BASE_URL, the dataset is not configured (the registry's reason, the import route), not
+    requested; rnd_index's verified page is unaffected."""
+    settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path), "UNIONSTAT_MODE": "live"})
+    connector = scrapers.connector("rosstat", settings)
+    http = NoRequests()
+    with pytest.raises(NotConfigured) as info:
+        connector.fetch(http, "software_development_index", {})  # type: ignore[arg-type]
+    message = str(info.value)
+    assert message.startswith(
+        "[rosstat] sources.json rosstat.options.software_development_index: expected a catalogue page that public "
+        "clients call (reference_section_page.software_development_index is served only by the reference "
+        "snapshot); found not configured: no public client was seen calling /statistics/infocommunity"
+    )
+    assert "132.7" in message and "`unionstat import FILE`" in message
+    assert http.asked == []
+    with pytest.raises(AssertionError, match=r"requested https://rosstat.gov.ru/statistics/science$"):
+        connector.fetch(http, "rnd_index", {})  # type: ignore[arg-type]  # verified: requested
+
+
+def test_the_software_index_is_replayed_from_the_reference_recordings(tmp_path: Path) -> None:
+    """In a replay the reference-only page is served: the compiled page and the workbook it links, byte for byte."""
+    settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path), "UNIONSTAT_MODE": "replay"})
+    http = HttpClient(settings)
+    try:
+        captures = scrapers.connector("rosstat", settings).fetch(http, "software_development_index", {})
+    finally:
+        http.close()
+    responses = REFERENCE_DIR / "responses" / "rosstat"
+    assert [(c.fetched.url, c.fetched.body) for c in captures] == [
+        ("https://rosstat.gov.ru/statistics/infocommunity", (responses / "section-infocommunity.html").read_bytes()),
+        (
+            "https://rosstat.gov.ru/storage/mediabank/unionstat-reference-compiled-from-paper-software.xlsx",
+            (responses / "unionstat-reference-compiled-from-paper-software.xlsx").read_bytes(),
+        ),
+    ]
 
 
 def test_a_file_served_as_html_fails_at_parse_naming_the_url(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 import scrapers
 from scrapers.base import NotConfigured, SnapshotMeta
 from scrapers.wipo import Wipo, parse_profile, parse_table_export
-from tests.builders import live_settings, wipo_profile, wipo_table_export, worldbank_bulk_csv
+from tests.builders import NoRequests, live_settings, wipo_profile, wipo_table_export, worldbank_bulk_csv
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, warehouse
 from unionstat.errors import ParseError
@@ -369,27 +369,12 @@ def test_an_indicator_without_a_known_backend_id_is_not_configured(tmp_path: Pat
         scrapers.connector("wipo", settings).fetch(None, "pct_women_inventors_share", {})  # type: ignore[arg-type]
 
 
-class _NoRequests:
-    """A live HTTP client that must not be asked: any request fails the test."""
-
-    live = True
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def get(self, source: str, url: str, **kwargs: Any) -> Any:
-        self.asked.append(url)
-        raise AssertionError(f"requested {url}")
-
-    post_json = get
-
-
 @pytest.mark.parametrize("dataset", ["profile.RU", "profile.BY"])
 def test_a_country_profile_is_not_configured_against_wipo_itself(tmp_path: Path, dataset: str) -> None:
     """No public client was seen calling a country-profile export: live, without a stand-in at
     UNIONSTAT_WIPO_BASE_URL, the dataset is not configured (the registry's reason, the import route), not requested."""
     settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path), "UNIONSTAT_MODE": "live"})
-    http = _NoRequests()
+    http = NoRequests()
     with pytest.raises(NotConfigured) as info:
         scrapers.connector("wipo", settings).fetch(http, dataset, {})  # type: ignore[arg-type]
     assert str(info.value).startswith(

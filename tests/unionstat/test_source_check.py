@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import scrapers
-from tests.builders import rosstat_section_page, rosstat_workbook, worldbank_page, worldbank_row
+from tests.builders import NoRequests, rosstat_section_page, rosstat_workbook, worldbank_page, worldbank_row
 from tests.conftest import Routes
 from unionstat import cli, source_check
 from unionstat.http import HttpClient
@@ -178,6 +178,29 @@ def test_a_dataset_that_is_not_configured_says_so_without_a_request(tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize(
+    ("source", "dataset", "reason"),
+    [
+        ("wipo", "profile.RU", "no public client was seen calling a country-profile export"),
+        ("wipo", "profile.BY", "no public client was seen calling a country-profile export"),
+        ("rosstat", "software_development_index", "no public client was seen calling /statistics/infocommunity"),
+    ],
+)
+def test_a_reference_only_url_is_not_configured_against_the_real_publisher(
+    tmp_path: Path, source: str, dataset: str, reason: str
+) -> None:
+    """Live with no stand-in base URL for the source: a dataset whose URL only the reference snapshot serves is
+    reported 'not configured' with the registry's reason, and nothing is requested (never a 404)."""
+    settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path), "UNIONSTAT_MODE": "live"})
+    http = NoRequests()
+    checked = source_check.check_dataset(scrapers.connector(source, settings), http, dataset)  # type: ignore[arg-type]
+    assert (checked.status, checked.url) == ("not configured", f"sources.json {source}.options.{dataset}")
+    assert checked.found.startswith(f"not configured: {reason}")
+    assert "`unionstat import FILE`" in checked.found
+    assert http.asked == []
+    assert source_check.all_ok([checked])  # not configured is no failure of a schedule
+
+
 def test_the_whole_check_reports_each_dataset_and_a_summary(
     tmp_path: Path, publisher_server: tuple[str, Routes]
 ) -> None:
@@ -186,6 +209,7 @@ def test_the_whole_check_reports_each_dataset_and_a_summary(
     routes.add(FILE, body=rosstat_workbook([2024.0], [["M 72", "Научные исследования и разработки", 107.3]]))
     results = source_check.check_sources(_settings(tmp_path, base), ["rosstat"])
     lines = source_check.report_lines(results)
+    # a stand-in at UNIONSTAT_ROSSTAT_BASE_URL serves reference-only pages: the software index's is probed (404 here)
     assert [(r.dataset, r.status) for r in results] == [("software_development_index", "moved"), ("rnd_index", "ok")]
     assert lines[0].startswith(
         f"rosstat    software_development_index               moved           {base}/statistics/infocommunity"
