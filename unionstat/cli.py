@@ -553,6 +553,8 @@ def _sql(args: argparse.Namespace) -> int:
                     _run_sql(session, "\n".join(buffer), args.format, args.output)
                 except UnionstatError as exc:
                     print(f"unionstat: {exc}", file=sys.stderr)
+                except KeyboardInterrupt:  # before DuckDB ran it (the statement's check) or while printing
+                    print("unionstat: query cancelled (Ctrl-C)", file=sys.stderr)
                 buffer = []
 
 

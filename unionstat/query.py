@@ -201,11 +201,13 @@ class Session:
         while not finished.is_set():
             try:
                 finished.wait(POLL_S)
-                if reason is None and not finished.is_set() and time.monotonic() >= deadline:
+                if reason is None and time.monotonic() >= deadline:
                     reason = f"stopped after the time limit of {self.limits.timeout_s:g} s (--timeout SECONDS)"
-                    self._interrupt()
             except KeyboardInterrupt:
-                reason = "cancelled (Ctrl-C)"
+                reason = reason or "cancelled (Ctrl-C)"
+            if reason is not None and not finished.is_set():
+                # Again at every poll until the worker ends: DuckDB's interrupt stops only a query already running,
+                # so one sent before the worker reached DuckDB (a busy machine) would be lost.
                 self._interrupt()
         if reason is not None:
             raise QueryInterrupted(f"query {reason}")

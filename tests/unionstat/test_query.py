@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -37,15 +37,16 @@ def published(published_reference: Settings) -> Iterator[Settings]:
     assert file_digest(published_reference.published_db) == digest
 
 
-def prompt(monkeypatch: pytest.MonkeyPatch, *lines: str | type[BaseException]) -> None:
-    """Feed the `sql>` prompt these lines (an exception class is raised, as the terminal would), then Ctrl-D."""
+def prompt(monkeypatch: pytest.MonkeyPatch, *lines: str | type[BaseException] | Callable[[], str]) -> None:
+    """Feed the `sql>` prompt these lines (an exception class is raised, as the terminal would; a function is called
+    for the line when the prompt asks for it), then Ctrl-D."""
     feed = iter(lines)
 
     def fake_input(text: str) -> str:
         line = next(feed, EOFError)
         if isinstance(line, type):
             raise line
-        return line
+        return line if isinstance(line, str) else line()
 
     monkeypatch.setattr("builtins.input", fake_input)
 
@@ -68,16 +69,65 @@ def test_the_session_answers_after_a_timeout(published: Settings) -> None:
 def test_ctrl_c_during_a_query_cancels_it_and_keeps_the_prompt(
     published: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    prompt(monkeypatch, ENDLESS + ";", "select 42 as answer;")
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    started = time.monotonic()
+    sent: list[float] = []
+
+    def ctrl_c() -> None:
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(1.0, ctrl_c)
+
+    def endless_then_ctrl_c() -> str:  # the terminal's Ctrl-C, a second after the query was entered
+        timer.start()
+        return ENDLESS + ";"
+
+    prompt(monkeypatch, endless_then_ctrl_c, "select 42 as answer;")
     try:
         assert main(["sql"]) == 0
     finally:
         timer.cancel()
     captured = capsys.readouterr()
-    assert time.monotonic() - started < 10
+    assert sent and time.monotonic() - sent[0] < 10  # the query stopped; it would run for minutes
+    assert "unionstat: query cancelled (Ctrl-C)" in captured.err
+    assert "42" in captured.out and "Traceback" not in captured.err
+
+
+@pytest.mark.timeout(120)
+def test_an_interrupt_sent_before_duckdb_starts_the_query_still_stops_it(
+    published: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine the time limit (or Ctrl-C) can come before the worker thread reaches DuckDB, whose interrupt
+    stops only a running query: the session interrupts again until the query ends."""
+    with analyst.Session(published, analyst.Limits(timeout_s=0.5)) as session:
+        capped = session._capped
+
+        def late(sql: str, params: list[object] | None) -> analyst.Result:
+            time.sleep(1.5)  # the worker starts the query after the time limit has passed
+            return capped(sql, params)
+
+        monkeypatch.setattr(session, "_capped", late)
+        started = time.monotonic()
+        with pytest.raises(analyst.QueryInterrupted, match="time limit of 0.5 s"):
+            session.query(ENDLESS)
+        assert time.monotonic() - started < 30  # 1.5 s, then stopped; a lost interrupt lets it run for minutes
+
+
+def test_ctrl_c_before_the_query_reaches_duckdb_cancels_it_and_keeps_the_prompt(
+    published: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    check = analyst.Session.check
+    calls: list[str] = []
+
+    def interrupted_once(self: analyst.Session, sql: str) -> None:
+        calls.append(sql)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the terminal's Ctrl-C while the statement is being checked
+        check(self, sql)
+
+    monkeypatch.setattr(analyst.Session, "check", interrupted_once)
+    prompt(monkeypatch, ENDLESS + ";", "select 42 as answer;")
+    assert main(["sql"]) == 0
+    captured = capsys.readouterr()
     assert "unionstat: query cancelled (Ctrl-C)" in captured.err
     assert "42" in captured.out and "Traceback" not in captured.err
 
