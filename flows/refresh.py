@@ -65,6 +65,8 @@ class RunSummary:
     #: Why everything was rebuilt (no published build, other code, another as-of date); None for a selective build.
     rebuild_reason: str | None = None
     dbt_docs_generated: bool | None = None
+    #: Why the build ran no dbt unit tests (a selective build; passed before for the same code); None: they ran.
+    dbt_unit_tests_skipped: str | None = None
     stage_timings: list[dict[str, Any]] = field(default_factory=list)
     #: Snapshots withdrawn with `unionstat retract` when this run started (their rows are left out of the marts).
     retracted: list[str] = field(default_factory=list)
@@ -108,9 +110,11 @@ class RunSummary:
             True: "; docs generated",
             False: "; docs kept from the published build (same code)",
         }
+        unit = f"; unit tests {self.dbt_unit_tests_skipped}" if self.build_selection == "everything" else ""
+        unit = unit if self.dbt_unit_tests_skipped else ""
         lines.append(
             f"dbt: {self.dbt_models} models, {self.dbt_tests} tests "
-            f"(built: {self.build_selection}{docs.get(self.dbt_docs_generated, '')})"
+            f"(built: {self.build_selection}{docs.get(self.dbt_docs_generated, '')}{unit})"
         )
         timings = ", ".join(f"{t['stage']} {t['seconds']} s" for t in self.stage_timings if t["seconds"] is not None)
         lines.append(f"stage wall times: {timings or 'none'}")
@@ -443,6 +447,7 @@ def _transform(run: Run) -> None:
     built = transform_task(run.settings, summary.as_of, run.select)
     summary.dbt_models, summary.dbt_tests = built.models, built.tests
     summary.dbt_docs_generated = built.docs_generated
+    summary.dbt_unit_tests_skipped = built.unit_tests_skipped
     _done(run, "transform", f"{progress.plural(built.models, 'model')}, {progress.plural(built.tests, 'test')}")
 
 

@@ -445,6 +445,22 @@ def dbt_tests(settings: Settings, run_id: str) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def broken_rules(settings: Settings, run_id: str, unique_id: str) -> list[str]:
+    """For a column_rules test (one test for a model's one-column rules): the rules its kept failing rows break,
+    as 'column (rule)', in order of first appearance."""
+    if not history_path(settings).exists():
+        return []
+    with warehouse.connection(history_path(settings), read_only=True) as con:
+        rows = con.execute(
+            "select distinct json_extract_string(row_json, '$.failed_column') || ' (' || "
+            "json_extract_string(row_json, '$.failed_rule') || ')' as broken from dbt_failures "
+            "where run_id = ? and unique_id = ? and json_extract_string(row_json, '$.failed_rule') is not null "
+            "order by all",
+            [run_id, unique_id],
+        ).fetchall()
+    return [str(broken) for (broken,) in rows]
+
+
 def notify(settings: Settings, summary: dict[str, Any]) -> bool:
     """POST a failed or partial run's summary to UNIONSTAT_WEBHOOK_URL (Slack-style `text` plus the run)."""
     if not settings.webhook_url or summary.get("status") not in ("failed", "partial"):

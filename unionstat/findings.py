@@ -105,7 +105,7 @@ def _dbt(settings: Settings, summary: dict[str, Any]) -> list[Finding]:
     return [
         Finding(
             "dbt tests",
-            _dbt_words(settings, t),
+            _dbt_words(settings, t, summary["run_id"]),
             f"dbt:{t['name']}",
             failed=t["status"] == "error" or (t["status"] == "fail" and t["severity"] != "warn"),
         )
@@ -113,7 +113,7 @@ def _dbt(settings: Settings, summary: dict[str, Any]) -> list[Finding]:
     ]
 
 
-def _dbt_words(settings: Settings, test: dict[str, Any]) -> str:
+def _dbt_words(settings: Settings, test: dict[str, Any], run_id: str) -> str:
     """The test in words: for the marts whose rows say why, the reason from the rows themselves."""
     name, failures = str(test["name"] or ""), int(test["failures"] or 0)
     reasons = {
@@ -144,8 +144,10 @@ def _dbt_words(settings: Settings, test: dict[str, Any]) -> str:
             "marts.mart_revisions where is_large"
         )
     stored = f", kept in {test['stored_failures']}" if test.get("stored_failures") else ""
+    broken = dq.broken_rules(settings, run_id, test["unique_id"]) if name.startswith("column_rules_") else []
+    which = f" breaking {', '.join(broken)}" if broken else ""
     model = test["model"] or "?"
-    return f"{model}: {name} ({test['severity'] or 'error'}): {plural(failures, 'failing row')}{stored}"
+    return f"{model}: {name} ({test['severity'] or 'error'}): {plural(failures, 'failing row')}{which}{stored}"
 
 
 def _published_rows(settings: Settings, sql: str) -> list[str]:

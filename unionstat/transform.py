@@ -9,6 +9,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ class TransformResult:
     seeds: int = 0
     statuses: dict[str, str] = field(default_factory=dict)
     docs_generated: bool = False
+    #: Why the build ran no unit tests (None: it ran them): a selection runs the published build's code, and a full
+    #: build of code whose unit tests passed before (the same project, dbt and vars: ParseCache's key) skips them.
+    unit_tests_skipped: str | None = None
 
     @property
     def docs_dir(self) -> str:
@@ -46,7 +50,9 @@ def dbt_build(
     so its docs would equal the published docs (DuckDB's catalog holds names, columns and types, no row
     statistics): they are not generated again (about 6 s at any size), unless no published docs exist; with
     `settings.docs` off (UNIONSTAT_DOCS=false) never. For the
-    same reason a selective build skips the unit tests.
+    same reason a selective build skips the unit tests. A full build skips them too when a build of the same code
+    (dbt's parse key: every file of the project, dbt's version and the vars) passed them before: unit tests read
+    fixed inputs, never the warehouse, so the same code gives the same outcome (`ParseCache.unit_tests_passed`).
     """
     dbt_vars = {"as_of": as_of, "observation_models": observation_models(settings.dbt_project_dir)}
     common = [
@@ -70,14 +76,20 @@ def dbt_build(
             # Everything: incremental models are rebuilt from scratch too (the code or the as-of date changed).
             # A selection runs the published build's code, whose unit tests (fixed inputs, no warehouse data)
             # passed when it was built: only the data tests run again.
-            selection = ["--select", *select, "--exclude-resource-type", "unit_test"] if select else ["--full-refresh"]
+            skipped = "selective build" if select else parsed.unit_tests_passed()
+            selection = ["--select", *select] if select else ["--full-refresh"]
+            if skipped:
+                selection += ["--exclude-resource-type", "unit_test"]
             outcome = parsed.runner().invoke(["--quiet", "build", *common, *selection])
             parsed.keep()
             if artifact.is_file():
                 shutil.copy2(artifact, settings.build_dir / BUILD_RESULTS)
             result = _summarise(outcome)
+            result.unit_tests_skipped = skipped or None
             if not outcome.success:
                 raise TransformFailed(_failure(result, outcome))
+            if not skipped:
+                parsed.record_unit_tests_passed()
         generated = settings.build_dir / "dbt_target" / "static_index.html"
         generated.unlink(missing_ok=True)  # publish_docs copies only docs this build generated
         if settings.docs and (select is None or not published_docs(settings).is_file()):
@@ -107,6 +119,7 @@ class ParseCache:
 
     def __init__(self, settings: Settings, key: str) -> None:
         self.path = settings.dbt_parse_cache / f"{key}.msgpack"
+        self.passed = settings.dbt_parse_cache / f"{key}.unit-tests-passed"
         self.target = settings.build_dir / "dbt_target"
         self.since = time.time()
 
@@ -124,6 +137,19 @@ class ParseCache:
         manifest.build_flat_graph()  # what a parse ends with: the `graph` context some macros read
         return dbtRunner(manifest=manifest)  # build and docs write manifest.json when they end, as after a parse
 
+    def unit_tests_passed(self) -> str | None:
+        """When a full build of this parse (the same code, dbt and vars) passed its unit tests, in words; else None."""
+        if not self.passed.is_file():
+            return None
+        return f"passed in a build of the same code at {self.passed.read_text(encoding='utf-8').strip()}"
+
+    def record_unit_tests_passed(self) -> None:
+        """Record that a full build of this parse passed every unit test (kept beside the parse, pruned with it)."""
+        self.passed.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.passed.with_name(f".{self.passed.name}.{os.getpid()}")
+        partial.write_text(datetime.now(UTC).isoformat(timespec="seconds") + "\n", encoding="utf-8")
+        os.replace(partial, self.passed)
+
     def keep(self) -> None:
         """Keep the parse dbt just wrote, if it wrote one (atomically: other warehouses' builds may share the folder).
 
@@ -138,6 +164,7 @@ class ParseCache:
         os.replace(partial, self.path)
         for stale in sorted(self.path.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime)[:-PARSE_CACHE_KEEP]:
             stale.unlink(missing_ok=True)
+            stale.with_suffix(".unit-tests-passed").unlink(missing_ok=True)
 
 
 def _parse_key(settings: Settings, dbt_vars: dict[str, Any], db_path: Path) -> str:

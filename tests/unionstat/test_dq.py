@@ -106,7 +106,7 @@ def test_a_failing_error_dbt_test_stops_the_publish_and_keeps_its_failing_rows(
     assert planted == [(1,)]
     before = file_digest(db)
 
-    with pytest.raises(StageFailed, match=r"stage 'transform'.*accepted_range_mart_table5_shares_by_year_trade_share"):
+    with pytest.raises(StageFailed, match=r"stage 'transform'.*column_rules_mart_table5_shares_by_year"):
         refresh(as_of="2030-01-01")  # a new as-of date: everything is rebuilt from the raw tables
 
     assert file_digest(db) == before
@@ -122,13 +122,20 @@ def test_a_failing_error_dbt_test_stops_the_publish_and_keeps_its_failing_rows(
     assert len(failed) == 1
     model, severity, status, failures, relation = failed[0]
     assert (model, severity, status, failures) == ("mart_table5_shares_by_year", "error", "fail", 1)
-    assert relation.startswith("dbt_test__audit.accepted_range_mart_table5_shares_by_year_trade_share")
+    assert relation == "dbt_test__audit.column_rules_mart_table5_shares_by_year"
     rows = query(history, "select row_json from dbt_failures where run_id = ? and relation = ?", [run, relation])
-    assert len(rows) == 1 and json.loads(rows[0][0])["trade_share"] == 150.0
+    assert len(rows) == 1
+    row = json.loads(rows[0][0])  # the row, and the column and the rule it breaks
+    assert (row["failed_column"], row["failed_rule"], row["period"], row["trade_share"]) == (
+        "trade_share",
+        "accepted_range",
+        "2021",
+        150.0,
+    )
     assert main(["dq"]) == 1  # the check that failed stopped the run
     out = capsys.readouterr().out
-    assert "failed: dbt tests: mart_table5_shares_by_year: accepted_range_mart_table5_shares_by_year_trade_share" in out
-    assert f"(error): 1 failing row, kept in {relation}" in out
+    assert "failed: dbt tests: mart_table5_shares_by_year: column_rules_mart_table5_shares_by_year" in out
+    assert f"(error): 1 failing row breaking trade_share (accepted_range), kept in {relation}" in out
 
 
 def test_the_report_shows_dbt_tests_beside_the_expectations(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
+from tests.conftest import query
 from unionstat import transform
 from unionstat.settings import PROJECT_ROOT, Settings
 
@@ -43,8 +45,11 @@ def test_the_parse_key_ignores_the_warehouse_folder_and_follows_what_dbt_reads(t
 
 
 def test_a_build_of_another_warehouse_reuses_the_sessions_parse(published_reference: Settings, tmp_path: Path) -> None:
-    """The session's reference build parsed the project; a build of a copy elsewhere does not parse it again."""
-    settings = published_reference
+    """The session's reference build parsed the project into its warehouse's cache folder (copied with it); a build
+    of a copy elsewhere does not parse it again."""
+    settings = published_reference.model_copy(
+        update={"dbt_parse_cache_dir": published_reference.warehouse_dir / "cache" / "dbt"}
+    )
     copy = tmp_path / "elsewhere" / "unionstat.duckdb"
     copy.parent.mkdir()
     shutil.copy2(settings.published_db, copy)
@@ -70,3 +75,34 @@ def test_a_build_with_nothing_cached_parses_and_keeps_its_parse(published_refere
 
     assert FULL_PARSE in _last_invocation_log(settings)
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"{_key(settings, copy)}.msgpack"]
+
+
+def test_a_full_build_of_code_whose_unit_tests_passed_skips_them_and_says_so(
+    reference_build: dict[str, Any], published_reference: Settings, tmp_path: Path
+) -> None:
+    """Unit tests read fixed inputs, never the warehouse: once a build of the same code (the parse key) passed them,
+    a full build of another warehouse runs every model and data test but not them again."""
+    settings = published_reference.model_copy(
+        update={"dbt_parse_cache_dir": published_reference.warehouse_dir / "cache" / "dbt"}
+    )  # the reference build's cache, copied with its warehouse: that build ran and passed the unit tests
+    ran = query(
+        settings.warehouse_dir / "dq_history.duckdb",
+        "select count(*) from dbt_results where run_id = ? and resource_type = 'unit_test' and status = 'pass'",
+        [reference_build["summary"]["run_id"]],
+    )
+    assert ran[0][0] > 0
+    copy = tmp_path / "elsewhere" / "unionstat.duckdb"
+    copy.parent.mkdir()
+    shutil.copy2(settings.published_db, copy)
+    cache = transform.ParseCache(settings, _key(settings, copy))
+    assert cache.unit_tests_passed() is not None
+
+    result = transform.dbt_build(settings, copy)
+
+    kinds = {node.split(".", 1)[0] for node in result.statuses}
+    assert {"model", "seed", "test"} <= kinds and "unit_test" not in kinds
+    assert result.models == 46 and all(s.split(":")[0] in {"success", "pass", "warn"} for s in result.statuses.values())
+    assert (result.unit_tests_skipped or "").startswith("passed in a build of the same code at ")
+    # Other code (here: another as-of date, which the models read) has no record: its unit tests run.
+    other = transform.ParseCache(settings, _key(settings, copy, as_of="2024-12-31"))
+    assert other.unit_tests_passed() is None

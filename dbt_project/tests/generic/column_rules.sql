@@ -1,0 +1,53 @@
+{#- A model's (or seed's, or source table's) single-column rules in one test: each row that breaks one, once per
+    rule it breaks, with the column (`failed_column`) and the rule (`failed_rule`) in front of the row's own columns.
+
+      not_null:        [column, ...]                          the column holds a value
+      accepted_values: {column: [value, ...]}                 the value is one of these (compared as text; nulls pass)
+      accepted_range:  {column: {min_value: 0, max_value: 100}}  within the bounds, either optional (nulls pass)
+
+    The same rules as dbt's not_null and accepted_values and the project's accepted_range, declared per model rather
+    than per column: dbt spends about 45 ms on each test it runs whatever its size, so 254 one-column tests took
+    about 11 s of a 27 s full build; one test per model takes about 2 s. A rule with its own severity or `where`
+    stays a test of its own. -#}
+{% test column_rules(model, not_null=[], accepted_values={}, accepted_range={}) %}
+    {{ config(store_failures=true) }}  {#- the failing rows, named by column and rule, outlive a failed build -#}
+    {%- set checks = [] -%}
+    {%- for column in not_null -%}
+        {%- do checks.append((column, 'not_null', 'checked.' ~ column ~ ' is null')) -%}
+    {%- endfor -%}
+    {%- for column, values in accepted_values.items() -%}
+        {%- set quoted = [] -%}
+        {%- for value in values -%}
+            {%- do quoted.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
+        {%- endfor -%}
+        {%- do checks.append((column, 'accepted_values',
+            'cast(checked.' ~ column ~ ' as varchar) not in (' ~ quoted | join(', ') ~ ')')) -%}
+    {%- endfor -%}
+    {%- for column, bounds in accepted_range.items() -%}
+        {%- set outside = [] -%}
+        {%- if bounds.get('min_value') is not none -%}
+            {%- do outside.append('checked.' ~ column ~ ' < ' ~ bounds['min_value']) -%}
+        {%- endif -%}
+        {%- if bounds.get('max_value') is not none -%}
+            {%- do outside.append('checked.' ~ column ~ ' > ' ~ bounds['max_value']) -%}
+        {%- endif -%}
+        {%- do checks.append((column, 'accepted_range', '(' ~ outside | join(' or ') ~ ')')) -%}
+    {%- endfor -%}
+    {%- if not checks -%}
+        {{ exceptions.raise_compiler_error("column_rules on " ~ model ~ ": no rule given") }}
+    {%- endif %}
+    {#- One pass over the model (a staging view is computed once), each row paired with the rules it breaks. #}
+    select rules.failed_column, rules.failed_rule, checked.*
+    from {{ model }} as checked
+    inner join (
+        {%- for column, rule, broken in checks %}
+        {% if not loop.first %}union all {% endif -%}
+        select {{ loop.index }} as rule_number, '{{ column }}' as failed_column, '{{ rule }}' as failed_rule
+        {%- endfor %}
+    ) as rules
+        on case rules.rule_number
+            {%- for column, rule, broken in checks %}
+            when {{ loop.index }} then {{ broken }}
+            {%- endfor %}
+        end
+{% endtest %}
