@@ -21,29 +21,6 @@ from unionstat.settings import PROJECT_ROOT, Settings, quiet_third_party_telemet
 REFERENCE_DIR = PROJECT_ROOT / "warehouse" / "reference"
 
 
-#: The test files that take a minute or more each (docs/TESTING.md), slowest first. They are collected first, so
-#: pytest-xdist's `loadfile` hands them out first and the run does not end on one of them with the other worker idle
-#: (longest first is the classic rule for balancing jobs on a few machines). The other files keep their order.
-SLOW_FILES_FIRST = (
-    "tests/reliability/test_crashes.py",
-    "tests/flows/test_refresh_import.py",
-    "tests/flows/test_refresh.py",
-    "tests/unionstat/test_dq.py",
-    "tests/flows/test_operations.py",
-    "tests/flows/test_refresh_vintages.py",
-    "tests/reliability/test_retraction.py",
-    "tests/flows/test_refresh_news.py",
-    "tests/reliability/test_fault_matrix.py",
-    "tests/flows/test_deployments.py",
-    "tests/reliability/test_gate_quarantine.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {path: position for position, path in enumerate(SLOW_FILES_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # a stable sort
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The reliability tests' figures, at the end of every run that ran them (with or without pytest-xdist)."""
     from tests.reliability import conftest as reliability

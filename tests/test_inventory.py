@@ -215,9 +215,3 @@ def test_the_news_sites_staging_is_one_definition() -> None:
     for site in ("osw", "rg"):
         model = (staging / site / f"stg_{site}__articles.sql").read_text().strip()
         assert model == f"{{{{ news_articles('{site}') }}}}"
-
-
-def test_the_slow_files_run_first_are_test_files() -> None:
-    from tests.conftest import SLOW_FILES_FIRST
-
-    assert all((PROJECT_ROOT / path).is_file() for path in SLOW_FILES_FIRST), SLOW_FILES_FIRST
