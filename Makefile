@@ -14,7 +14,7 @@ help: ## list the targets
 
 # uv installs the lock's 176 pinned packages in about 25 s from its cache (pip took 70 s even with its own). It
 # compiles them to bytecode as pip does: without that, every new Python process (the tests start many) compiles
-# Prefect, dbt and Great Expectations again until a cache is written, which cost about 5 min of CPU in a test run.
+# Prefect, dbt and Great Expectations again until a cache is written: about 3.5 min more CPU in a test run.
 UV_VERSION := 0.13.8
 UV_PIP := $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
 
