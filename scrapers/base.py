@@ -322,6 +322,19 @@ class Connector(ABC):
         raises NotConfigured with the registry's reason instead of requesting it (never a 404)."""
         return not http.live or self.name in self.settings.base_urls
 
+    def refuse_unless_served(self, http: HttpClient, dataset: str, option: str, what: str, reason: str) -> None:
+        """Raise NotConfigured for a dataset at a reference-only address (`option`) unless it is served here
+        (`serves_reference`): nothing is requested from the publisher, and the registry's option `reason` says why."""
+        if self.serves_reference(http):
+            return
+        raise NotConfigured(
+            self.name,
+            dataset,
+            "options",
+            f"{what} that public clients call ({option} is served only by the reference snapshot)",
+            self.config.options[reason],
+        )
+
     @abstractmethod
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:
         """Request one dataset; return what to store. An empty list means nothing changed upstream."""

@@ -19,7 +19,6 @@ from scrapers.base import (
     Capture,
     Connector,
     ImportedFile,
-    NotConfigured,
     Previous,
     SnapshotLayout,
     SnapshotMeta,
@@ -99,14 +98,9 @@ class Rosstat(Connector):
         """The section page, then this release's file(s) it links. A `reference_section_page` (a page no public
         client was seen calling) is served only by the reference snapshot: against Rosstat itself the dataset is not
         configured (`<dataset>.not_configured` says why) and nothing is requested."""
-        if f"{REFERENCE_PAGE}{dataset}" in self.config.options and not self.serves_reference(http):
-            raise NotConfigured(
-                self.name,
-                dataset,
-                "options",
-                f"a catalogue page that public clients call ({REFERENCE_PAGE}{dataset} is served only by the "
-                "reference snapshot)",
-                self.config.options[f"{dataset}.not_configured"],
+        if f"{REFERENCE_PAGE}{dataset}" in self.config.options:
+            self.refuse_unless_served(
+                http, dataset, f"{REFERENCE_PAGE}{dataset}", "a catalogue page", f"{dataset}.not_configured"
             )
         if http.live:
             self.trust_national_ca(http)

@@ -130,14 +130,9 @@ class Wipo(Connector):
         neither is a date (a recording compiled from the paper), the response's Last-Modified. A country profile's
         URL is reference-only (no public client was seen calling a profile export): against WIPO itself it is not
         configured and nothing is requested."""
-        if dataset.startswith(PROFILE_PREFIX) and not self.serves_reference(http):
-            raise NotConfigured(
-                self.name,
-                dataset,
-                "options",
-                "a country-profile export that public clients call (profile.reference_url is served only by the "
-                "reference snapshot)",
-                self.config.options["profile.not_configured"],
+        if dataset.startswith(PROFILE_PREFIX):
+            self.refuse_unless_served(
+                http, dataset, "profile.reference_url", "a country-profile export", "profile.not_configured"
             )
         url = self.export_url(dataset)
         backend = url.startswith(self.backend_url)
