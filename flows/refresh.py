@@ -110,8 +110,8 @@ class RunSummary:
             True: "; docs generated",
             False: "; docs kept from the published build (same code)",
         }
-        unit = f"; unit tests {self.dbt_unit_tests_skipped}" if self.build_selection == "everything" else ""
-        unit = unit if self.dbt_unit_tests_skipped else ""
+        skipped, everything = self.dbt_unit_tests_skipped, self.build_selection == "everything"
+        unit = f"; unit tests {skipped}" if skipped and everything else ""
         lines.append(
             f"dbt: {self.dbt_models} models, {self.dbt_tests} tests "
             f"(built: {self.build_selection}{docs.get(self.dbt_docs_generated, '')}{unit})"

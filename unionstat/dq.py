@@ -447,7 +447,7 @@ def dbt_tests(settings: Settings, run_id: str) -> list[dict[str, Any]]:
 
 def broken_rules(settings: Settings, run_id: str, unique_id: str) -> list[str]:
     """For a column_rules test (one test for a model's one-column rules): the rules its kept failing rows break,
-    as 'column (rule)', in order of first appearance."""
+    as 'column (rule)', sorted."""
     if not history_path(settings).exists():
         return []
     with warehouse.connection(history_path(settings), read_only=True) as con:

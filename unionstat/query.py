@@ -201,7 +201,7 @@ class Session:
         while not finished.is_set():
             try:
                 finished.wait(POLL_S)
-                if reason is None and time.monotonic() >= deadline:
+                if reason is None and not finished.is_set() and time.monotonic() >= deadline:
                     reason = f"stopped after the time limit of {self.limits.timeout_s:g} s (--timeout SECONDS)"
             except KeyboardInterrupt:
                 reason = reason or "cancelled (Ctrl-C)"
