@@ -416,49 +416,49 @@ def release_label(release_date: Any, request_url: str, sha256: str) -> str:
 def latest_run(settings: Settings, built: bool = False) -> dict[str, Any] | None:
     """The latest run recorded; with `built`, the latest that built something (a run that found nothing new
     builds nothing and checks nothing: the build it kept is the one before)."""
-    if not history_path(settings).exists():
-        return None
     where = "where status <> 'unchanged' " if built else ""
-    with warehouse.connection(history_path(settings), read_only=True) as con:
-        row = con.execute(
-            f"select run_id, status, failed_stage, error, summary from runs {where}"  # noqa: S608
-            "order by finished_at desc limit 1"
-        ).fetchone()
-    if row is None:
-        return None
-    return {"run_id": row[0], "status": row[1], "failed_stage": row[2], "error": row[3], "summary": json.loads(row[4])}
+    rows = history_rows(
+        settings,
+        f"select run_id, status, failed_stage, error, summary from runs {where}"  # noqa: S608
+        "order by finished_at desc limit 1",
+    )
+    return {**rows[0], "summary": json.loads(rows[0]["summary"])} if rows else None
 
 
 def dbt_tests(settings: Settings, run_id: str) -> list[dict[str, Any]]:
     """The dbt tests a run ran (data and unit tests): name, model, severity, status, failing rows and where they
     are stored; failures first."""
-    if not history_path(settings).exists():
-        return []
-    with warehouse.connection(history_path(settings), read_only=True) as con:
-        cursor = con.execute(
-            "select name, model, severity, status, failures, stored_failures, message, unique_id from dbt_results "
-            "where run_id = ? and resource_type in ('test', 'unit_test') "
-            "order by case status when 'error' then 0 when 'fail' then 1 when 'warn' then 2 else 3 end, model, name",
-            [run_id],
-        )
-        names = [str(d[0]) for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return history_rows(
+        settings,
+        "select name, model, severity, status, failures, stored_failures, message, unique_id from dbt_results "
+        "where run_id = ? and resource_type in ('test', 'unit_test') "
+        "order by case status when 'error' then 0 when 'fail' then 1 when 'warn' then 2 else 3 end, model, name",
+        [run_id],
+    )
 
 
 def broken_rules(settings: Settings, run_id: str, unique_id: str) -> list[str]:
     """For a column_rules test (one test for a model's one-column rules): the rules its kept failing rows break,
     as 'column (rule)', sorted."""
+    rows = history_rows(
+        settings,
+        "select distinct json_extract_string(row_json, '$.failed_column') || ' (' || "
+        "json_extract_string(row_json, '$.failed_rule') || ')' as broken from dbt_failures "
+        "where run_id = ? and unique_id = ? and json_extract_string(row_json, '$.failed_rule') is not null "
+        "order by all",
+        [run_id, unique_id],
+    )
+    return [str(row["broken"]) for row in rows]
+
+
+def history_rows(settings: Settings, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """A query of the data-quality history, read-only, as one dict per row; [] while no run has been recorded."""
     if not history_path(settings).exists():
         return []
     with warehouse.connection(history_path(settings), read_only=True) as con:
-        rows = con.execute(
-            "select distinct json_extract_string(row_json, '$.failed_column') || ' (' || "
-            "json_extract_string(row_json, '$.failed_rule') || ')' as broken from dbt_failures "
-            "where run_id = ? and unique_id = ? and json_extract_string(row_json, '$.failed_rule') is not null "
-            "order by all",
-            [run_id, unique_id],
-        ).fetchall()
-    return [str(broken) for (broken,) in rows]
+        cursor = con.execute(sql, params or [])
+        names = [str(d[0]) for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def notify(settings: Settings, summary: dict[str, Any]) -> bool:

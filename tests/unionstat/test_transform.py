@@ -106,3 +106,18 @@ def test_a_full_build_of_code_whose_unit_tests_passed_skips_them_and_says_so(
     # Other code (here: another as-of date, which the models read) has no record: its unit tests run.
     other = transform.ParseCache(settings, _key(settings, copy, as_of="2024-12-31"))
     assert other.unit_tests_passed() is None
+
+
+def test_the_run_summary_says_why_a_full_build_ran_no_unit_tests() -> None:
+    from flows.refresh import RunSummary
+
+    summary = RunSummary(run_id="r", mode="replay", as_of=None, started_at="2026-12-03T09:00:00+00:00")
+    summary.build_selection = "everything"
+    summary.dbt_unit_tests_skipped = "passed in a build of the same code at 2026-12-03T08:03:02+00:00"
+    assert "(built: everything; unit tests passed in a build of the same code at 2026-12-03T08:03:02+00:00)" in (
+        summary.markdown()
+    )
+    summary.dbt_unit_tests_skipped = None  # they ran
+    assert "(built: everything)" in summary.markdown()
+    summary.build_selection, summary.dbt_unit_tests_skipped = "source:worldbank+", "selective build"
+    assert "(built: source:worldbank+)" in summary.markdown()  # a selection never runs them: nothing to say
