@@ -16,6 +16,7 @@ from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import TaskRun
+from prefect.futures import PrefectFuture, as_completed
 from prefect.states import State
 
 import scrapers
@@ -355,24 +356,29 @@ def _take_in(run: Run) -> None:
 
 
 def _fetch(run: Run) -> None:
-    """Each source in its own task run: a failing source is isolated, the others go on."""
+    """Each source in its own task run, up to UNIONSTAT_FETCH_CONCURRENCY of them at once: a failing source is
+    isolated, the others go on. A source is one publisher and its requests are made one after another (each task's
+    HTTP client keeps its own pace per host), so a refresh never asks a publisher two things at once. The progress
+    lines and the summary follow the order of the sources, whatever order their fetches end in."""
     summary = run.summary
     summary.enter("fetch")
     fetch_source = fetch_with_retries(run.settings)
-    for source in [s for s in run.sources if s not in summary.failed_sources]:
-        started = time.monotonic()
-        state = fetch_source(run.settings, source, run.run_id, return_state=True)
-        if state.is_failed():
-            summary.failed_sources[source] = str(state.message or "failed")
-            progress.line("fetch", f"FAILED: {summary.failed_sources[source]}", time.monotonic() - started, source)
-            continue
-        result: fetch.FetchResult = state.result()
-        recorded = [r for r in summary.recorded if r["source"] == source]
-        summary.new_snapshots[source] = len(result.new) + sum(r["new"] for r in recorded)
-        summary.unchanged[source] = result.unchanged + sum(not r["new"] for r in recorded)
-        if result.not_recorded:
-            summary.not_recorded[source] = result.not_recorded
-        progress.line("fetch", _fetched(summary, source), time.monotonic() - started, source)
+    order = [s for s in run.sources if s not in summary.failed_sources]
+    waiting, running = list(order), dict[PrefectFuture[fetch.FetchResult], str]()
+    started: dict[str, float] = {}
+    ended: dict[str, tuple[State[fetch.FetchResult], float]] = {}
+    while waiting or running:
+        while waiting and len(running) < run.settings.fetch_concurrency:
+            source = waiting.pop(0)
+            started[source] = time.monotonic()
+            running[fetch_source.submit(run.settings, source, run.run_id)] = source
+        future = next(as_completed(list(running)))
+        future.wait()  # its final state, as the task runner returned it
+        source = running.pop(future)
+        ended[source] = (future.state, time.monotonic() - started[source])
+        while order and order[0] in ended:  # report in the sources' order, as soon as the earlier ones are done
+            first = order.pop(0)
+            _fetched(summary, first, *ended[first])
     _stop_if_every_source_failed(run)
 
 
@@ -469,11 +475,22 @@ def _done(run: Run, stage: str, text: str) -> None:
     progress.line(stage, text, time.time() - run.summary.stage_timings[-1]["started"])
 
 
-def _fetched(summary: RunSummary, source: str) -> str:
-    new, unchanged = summary.new_snapshots.get(source, 0), summary.unchanged.get(source, 0)
-    gaps = len(summary.not_recorded.get(source, []))
+def _fetched(summary: RunSummary, source: str, state: State[fetch.FetchResult], seconds: float) -> None:
+    """A source's fetch, ended: into the summary and a progress line."""
+    if state.is_failed():
+        summary.failed_sources[source] = str(state.message or "failed")
+        progress.line("fetch", f"FAILED: {summary.failed_sources[source]}", seconds, source)
+        return
+    result = state.result()
+    recorded = [r for r in summary.recorded if r["source"] == source]
+    new = summary.new_snapshots[source] = len(result.new) + sum(r["new"] for r in recorded)
+    unchanged = summary.unchanged[source] = result.unchanged + sum(not r["new"] for r in recorded)
+    if result.not_recorded:
+        summary.not_recorded[source] = result.not_recorded
     text = f"{progress.plural(new, 'new snapshot')}, {unchanged} unchanged"
-    return text + (f", {progress.plural(gaps, 'request')} not in the reference snapshot" if gaps else "")
+    gaps = len(result.not_recorded)
+    text += f", {progress.plural(gaps, 'request')} not in the reference snapshot" if gaps else ""
+    progress.line("fetch", text, seconds, source)
 
 
 def _failed(run: Run, exc: Exception) -> StageFailed:

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     http_backoff_s: float = Field(1.0, ge=0)
     min_request_interval_s: float = Field(1.0, ge=0)
     fetch_retry_delays_s: Annotated[tuple[Annotated[float, Field(ge=0)], ...], NoDecode] = (2.0, 10.0)
+    #: Sources fetched at once (UNIONSTAT_FETCH_CONCURRENCY); each source is one publisher, asked one thing at a time.
+    fetch_concurrency: int = Field(4, ge=1)
     max_response_bytes: int = Field(200 * 1024 * 1024, gt=0)
     max_import_bytes: int = Field(1024 * 1024 * 1024, gt=0)
     max_unpacked_bytes: int = Field(512 * 1024 * 1024, gt=0)

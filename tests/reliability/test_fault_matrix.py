@@ -22,9 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from prefect import flow
 
 import scrapers
-from flows.refresh import refresh
+from flows.refresh import Run, _fetch, _prepare, refresh
 from scrapers.base import NotConfigured
 from tests.builders import belstat_sheet, belstat_xlsx, rosstat_section_page, rosstat_workbook, wipo_table_export
 from tests.conftest import Routes, file_digest, query
@@ -42,7 +43,7 @@ from tests.reliability.conftest import (
 from unionstat import warehouse
 from unionstat.errors import StageFailed
 from unionstat.fetch import fetch_source
-from unionstat.http import HttpClient
+from unionstat.http import HttpClient, normalize_url
 from unionstat.load import load_pending
 from unionstat.settings import Settings
 from unionstat.snapshots import SnapshotStore
@@ -623,3 +624,58 @@ def test_a_stopped_source_is_not_retried_forever(server: tuple[str, Routes], tmp
     outcome = run_source(live_settings(tmp_path, [standin]), "worldbank", tmp_path / "w.duckdb")
     assert outcome.error is not None and "found HTTP 500" in outcome.error
     assert standin.dispatcher.count(url) == 3  # one try and UNIONSTAT_HTTP_RETRIES=2 retries
+
+
+def test_sources_are_fetched_side_by_side_and_each_publisher_is_asked_one_thing_at_a_time(
+    server: tuple[str, Routes], tmp_path: Path
+) -> None:
+    """UNIONSTAT_FETCH_CONCURRENCY=2: two publishers are asked at once, never three, never one of them twice at once;
+    the summary and the progress follow the sources' order whatever order the fetches end in."""
+    base, routes = server
+    standins = e2e_server(base, routes, {})
+    asked: dict[str, int] = {}  # source -> its requests being answered now
+    seen = {"together": 0, "twice": 0}
+    changed = threading.Condition()
+
+    def publishers_asked() -> int:
+        return sum(1 for n in asked.values() if n)
+
+    def metered(source: str, handler: Handler) -> Handler:
+        def answer(req: Any) -> None:
+            with changed:
+                asked[source] = asked.get(source, 0) + 1
+                seen["twice"] = max(seen["twice"], asked[source])
+                changed.notify_all()
+                # hold the answer until another publisher is being asked too (at most 0.6 s: the client waits 1 s),
+                # then a little longer for a third, which the limit must keep out
+                changed.wait_for(lambda: publishers_asked() >= 2, timeout=0.6)
+                changed.wait_for(lambda: publishers_asked() >= 3, timeout=0.2)
+                seen["together"] = max(seen["together"], publishers_asked())
+            try:
+                handler(req)
+            finally:
+                with changed:
+                    asked[source] -= 1
+
+        return answer
+
+    dispatcher = standins[0].dispatcher
+    for standin in standins:
+        for rec in recordings()[standin.source]:
+            key = normalize_url(standin.url(rec["url"]))
+            dispatcher.handlers[key] = metered(standin.source, dispatcher.handlers[key])
+    settings = live_settings(tmp_path, standins, UNIONSTAT_FETCH_CONCURRENCY="2")
+    # the statistics publishers (the news sites' stand-ins serve their feeds only, not their listing pages)
+    sources = [s for s in SOURCES if s not in NEWS_SITES]
+    run = Run.start(settings, sources, True, [], None)
+
+    @flow
+    def prepare_and_fetch() -> None:  # the refresh flow's first stages, on its task runner
+        _prepare(run)
+        _fetch(run)
+
+    prepare_and_fetch()
+
+    assert run.summary.failed_sources == {}
+    assert list(run.summary.new_snapshots) == sources  # the sources' order, not the order they ended in
+    assert seen == {"together": 2, "twice": 1}
