@@ -19,6 +19,11 @@ private warehouse `<out>/wh` (`UNIONSTAT_WAREHOUSE_DIR`; replay mode; `sources=[
                    dbt build of what the feed feeds (`unionstat.transform.dbt_build`, selection NEWS_DBT_SELECTION:
                    the news models with the seeds and models they read, in the empty warehouse; + dbt docs), with
                    the seconds dbt reports for each news model and the rows of the news marts.
+7. `fetch`         a live fetch of every source (the flow's prepare and fetch stages, in a Prefect flow) from local
+                   stand-ins for the publishers (bench/standin.py: the reference recordings, 304 for the rest,
+                   each answer after FETCH_LATENCY_S), once one source at a time (UNIONSTAT_FETCH_CONCURRENCY=1),
+                   once at the default concurrency, each into its own empty warehouse; with what the server saw
+                   (publishers answered at once, requests of one publisher at once).
 
 Memory: a thread samples the scenario process's resident set (/proc/self/status VmRSS) every 20 ms; samples are
 attributed to the flow's stage windows (`result["stage_timings"]`); VmHWM gives the process's true peak. Before the
@@ -53,7 +58,7 @@ from bench import generate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_ROOT / "warehouse" / "bench"
-SCENARIOS = ("duckdb", "full", "noop", "revision", "full-rebuild", "news")
+SCENARIOS = ("duckdb", "full", "noop", "revision", "full-rebuild", "news", "fetch")
 SAMPLE_INTERVAL_S = 0.02
 FAR_AS_OF = "2099-12-31"
 ROW_STAGES = ("import", "fetch", "load", "validate", "transform", "publish")  # rows/s shown
@@ -64,6 +69,8 @@ NOOP_ATTEMPTS = 3
 # The news models and everything they read (seeds, the RG staging they union with, Table 3): the empty news
 # warehouse has none of it, where the flow builds `source:osw+` on a copy of a published warehouse that has.
 NEWS_DBT_SELECTION = ["@source:osw"]
+#: A request to a publisher abroad, answered: a few hundred milliseconds from here (the stand-ins wait this long).
+FETCH_LATENCY_S = 0.3
 NEWS_MARTS = ("mart_news_items", "mart_news_item_categories", "mart_news_counts_by_sector_month")
 NEWS_TRANSFORM_NOTE = (
     "publish not run for news; transform = dbt build --select @source:osw (+ dbt docs generate) in the bench's "
@@ -126,7 +133,7 @@ def run_all(
     started = time.time()
     load_before = os.getloadavg()
     inputs = ensure_inputs(out / "data", rows, news_items, seed)
-    for owned in ("wh", "wh-news", "scenarios", "prefect-home"):
+    for owned in ("wh", "wh-news", "scenarios", "prefect-home", *(p.name for p in out.glob("wh-fetch-*"))):
         shutil.rmtree(out / owned, ignore_errors=True)
     (out / "baseline.duckdb").unlink(missing_ok=True)
     scenarios: dict[str, dict[str, Any]] = {}
@@ -243,6 +250,8 @@ def run_scenario(name: str, out: Path) -> dict[str, Any]:
     import_s = round(time.time() - began, 2)  # no longer inside the first stage that needs a module: said apart
     if name == "news":
         return news_stages() | {"stack_import_s": import_s}
+    if name == "fetch":
+        return fetch_stages(out) | {"stack_import_s": import_s}
     from flows.refresh import refresh  # after the environment is set: settings are read when the flow runs
 
     release, revision = inputs["worldbank"]["release"], inputs["worldbank"]["revision"]
@@ -374,6 +383,73 @@ def news_stages() -> dict[str, Any]:
         "stages": stages,
         **sampler.summary(),
     }
+
+
+def fetch_stages(out: Path) -> dict[str, Any]:
+    """The flow's prepare and fetch stages, live against the stand-in publishers: one source at a time, then at the
+    default UNIONSTAT_FETCH_CONCURRENCY; each fetch into an empty warehouse of its own."""
+    from bench import standin
+    from flows.refresh import Run
+    from unionstat.settings import Settings
+
+    default = Settings.from_env({}).fetch_concurrency
+    stages: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, int]] = {}
+    error = None
+    sampler = RssSampler()
+    sampler.start()
+    baseline_mb = sampler.current_mb()
+    began = time.time()
+    try:
+        for concurrency in (1, default):
+            with standin.serving(Settings.from_env().reference_dir, FETCH_LATENCY_S) as publishers:
+                env = {
+                    **{k: v for k, v in os.environ.items() if k.startswith("UNIONSTAT_")},
+                    **publishers.env,
+                    "UNIONSTAT_WAREHOUSE_DIR": str(out / f"wh-fetch-{concurrency}"),
+                    "UNIONSTAT_FETCH_CONCURRENCY": str(concurrency),
+                }
+                run = Run.start(Settings.from_env(env), standin.publishers(), True, [], None)
+                window = timed_fetch(run)
+                if run.summary.failed_sources:
+                    raise RuntimeError(f"fetch at concurrency {concurrency}: {run.summary.failed_sources}")
+                label = "fetch (one source at a time)" if concurrency == 1 else f"fetch ({concurrency} sources at once)"
+                stages.append({"stage": label, **window})
+                seen[label] = publishers.meter.figures() | {"new_snapshots": sum(run.summary.new_snapshots.values())}
+    except Exception as exc:  # reported as the scenario's result
+        error = f"{type(exc).__name__}: {exc}"
+    ended = time.time()
+    sampler.stop()
+    _attach(stages, sampler, baseline_mb)
+    return {
+        "status": "measured" if error is None else "failed",
+        "error": error,
+        "latency_s": FETCH_LATENCY_S,
+        "server_saw": seen,
+        "wall_s": round(ended - began, 3),
+        "baseline_rss_mb": baseline_mb,
+        "stages": stages,
+        **sampler.summary(),
+    }
+
+
+def timed_fetch(run: Any) -> dict[str, float]:
+    """The flow's prepare stage, then its fetch stage timed, in a Prefect flow (tasks are submitted in one)."""
+    from prefect import flow
+
+    from flows.refresh import _fetch, _prepare
+
+    window: dict[str, float] = {}
+
+    @flow(name="bench-fetch")
+    def prepare_and_fetch() -> None:
+        _prepare(run)
+        window["started"] = time.time()
+        _fetch(run)
+        window["seconds"] = time.time() - window["started"]
+
+    prepare_and_fetch()
+    return window
 
 
 def news_node_seconds(run_results: Path) -> dict[str, float]:
@@ -594,6 +670,7 @@ def targets(
                 f"{rows_before:,} ({before_stage}, {before} MB) in {earlier.get('run_at')}",
             )
         )
+    found.append(fetch_target(scenarios.get("fetch") or {}))
     found += [
         Target(
             "peak RSS / raw file size",
@@ -610,6 +687,22 @@ def targets(
         ),
     ]
     return found
+
+
+def fetch_target(fetch: dict[str, Any]) -> Target:
+    """Issue #19's fetch item: every source fetched live, side by side against one after another (no bound set)."""
+    stages = fetch.get("stages", [])
+    one = next((s["seconds"] for s in stages if "one source at a time" in s["stage"]), None)
+    many = next((s for s in stages if "sources at once" in s["stage"]), None)
+    saw = (fetch.get("server_saw") or {}).get(many["stage"] if many else "", {})
+    return Target(
+        "fetch, sources side by side / one at a time",
+        _ratio(many["seconds"] if many else None, one),
+        None,
+        f"live, every source, stand-in publishers answering after {fetch.get('latency_s')} s; "
+        f"{saw.get('most_publishers_at_once')} publishers answered at once, at most "
+        f"{saw.get('most_requests_of_one_publisher_at_once')} request of one at a time",
+    )
 
 
 MEMORY_STAGES = ("load", "validate", "transform", "publish")
