@@ -72,6 +72,17 @@ class SourceConfig:
     withdrawn: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
+    def base_urls(self) -> dict[str, str]:
+        """Every host this source asks, by the key of its UNIONSTAT_<KEY>_BASE_URL setting: the main one (the
+        source's name), WIPO's Data Center backend (`<name>_backend`), a data API (`<name>_api`)."""
+        found = {self.name: self.base_url}
+        if "backend_url" in self.options:
+            found[f"{self.name}_backend"] = self.options["backend_url"]
+        if "base_url" in self.api:
+            found[f"{self.name}_api"] = str(self.api["base_url"])
+        return found
+
+    @property
     def raw_tables(self) -> tuple[str, ...]:
         """Every raw table this source loads into; raw.loads names the one each snapshot went to."""
         return (self.raw_table, *self.more_raw_tables)

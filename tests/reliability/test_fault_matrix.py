@@ -25,6 +25,7 @@ import pytest
 from prefect import flow
 
 import scrapers
+from bench.standin import WIPO_STAMP
 from flows.refresh import Run, _fetch, _prepare, refresh
 from scrapers.base import NotConfigured
 from tests.builders import belstat_sheet, belstat_xlsx, rosstat_section_page, rosstat_workbook, wipo_table_export
@@ -134,19 +135,10 @@ class StandIn:
         raise AssertionError(f"{publisher_url} is under none of {self.bases()}")
 
 
-#: The Data Center backend's release stamp, served by WIPO's stand-in (synthetic: the layout of the real answer was
-#: not seen; a compiled export takes no stamp, so the healthy rows do not depend on it).
-WIPO_STAMP = b'"October 2024"'
-
-
 def stand_in(source: str, server: str, routes: Routes, dispatcher: Dispatcher | None = None) -> StandIn:
     """Serve every reference recording of `source` from the local server."""
     config = scrapers.registry()[source]
-    more = {}
-    if "backend_url" in config.options:
-        more[f"{source.upper()}_BACKEND"] = config.options["backend_url"]
-    if "base_url" in config.api:
-        more[f"{source.upper()}_API"] = config.api["base_url"]
+    more = {key.upper(): url for key, url in config.base_urls.items() if key != source}
     standin = StandIn(source, server, config.base_url, dispatcher or Dispatcher(server, routes), more)
     for rec in recordings()[source]:
         standin.dispatcher.add(standin.url(rec["url"]), respond(200, rec["body"], rec["headers"]))
