@@ -55,6 +55,10 @@ def test_env_example_states_the_defaults_the_settings_have() -> None:
             "UNIONSTAT_MAX_RESPONSE_BYTES: expected a value greater than 0, found '0'",
         ),
         (
+            {"UNIONSTAT_FETCH_CONCURRENCY": "0"},
+            "UNIONSTAT_FETCH_CONCURRENCY: expected a value greater than or equal to 1, found '0'",
+        ),
+        (
             {"UNIONSTAT_FETCH_RETRY_DELAYS_S": "2,later"},
             "UNIONSTAT_FETCH_RETRY_DELAYS_S: expected a valid number, found 'later'",
         ),
