@@ -19,8 +19,8 @@ private warehouse `<out>/wh` (`UNIONSTAT_WAREHOUSE_DIR`; replay mode; `sources=[
                    dbt build of what the feed feeds (`unionstat.transform.dbt_build`, selection NEWS_DBT_SELECTION:
                    the news models with the seeds and models they read, in the empty warehouse; + dbt docs), with
                    the seconds dbt reports for each news model and the rows of the news marts.
-7. `fetch`         a live fetch of every source (the flow's prepare and fetch stages, in a Prefect flow) from local
-                   stand-ins for the publishers (bench/standin.py: the reference recordings, 304 for the rest,
+7. `fetch`         a live fetch of the statistics publishers (the flow's prepare and fetch stages, in a Prefect
+                   flow) from local stand-ins (bench/standin.py: the reference recordings, 304 for the rest,
                    each answer after FETCH_LATENCY_S), once one source at a time (UNIONSTAT_FETCH_CONCURRENCY=1),
                    once at the default concurrency, each into its own empty warehouse; with what the server saw
                    (publishers answered at once, requests of one publisher at once).
