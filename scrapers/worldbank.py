@@ -66,6 +66,24 @@ BULK_CONVERSION = re.compile(
 )
 
 
+#: A bulk cell in the long shape of raw.worldbank_observations, from a line (raw.worldbank_bulk), its file's year
+#: count and release date, and the cell's position, year (`date`) and value: the select list of both table macros.
+BULK_LONG_COLUMNS = """
+            snapshot_sha256,
+            cast((line_number - 1) * year_count + position as integer) as row_number,
+            indicator_code as indicator_id,
+            indicator_name,
+            cast(null as varchar) as country_iso2,
+            country_code as countryiso3code,
+            country_name,
+            date,
+            value,
+            cast(null as varchar) as unit,
+            cast(null as varchar) as obs_status,
+            cast(null as integer) as decimal,
+            release_date as lastupdated"""
+
+
 class WorldBank(Connector):
     #: API pages parse into raw.worldbank_observations, one row per observation. A bulk CSV is loaded as published
     #: (ELT): raw.worldbank_bulk holds one row per data line with the year cells as a DOUBLE list typed by DuckDB's
@@ -74,6 +92,10 @@ class WorldBank(Connector):
     #: of every other snapshot) in the long shape of raw.worldbank_observations: the one place the year cells are
     #: unnested. Validation reads it for the new snapshots; the view raw.worldbank_bulk_observations (every
     #: snapshot) is the dbt source staging reads; parse_bulk_csv reads it for one file.
+    #: raw.worldbank_bulk_changed_rows(shas) gives, in the same shape, only the cells of `shas` that no other
+    #: snapshot holds with the same indicator, country, year and value: each line is compared with the other
+    #: snapshots' lines of its indicator and country, year by year, and only the differing cells are unnested.
+    #: Validation checks a new release by them (the anti-join of every unnested cell finds the same rows: tested).
     raw_ddl = """
     create table if not exists raw.worldbank_observations (
         snapshot_sha256 varchar not null,
@@ -114,20 +136,7 @@ class WorldBank(Connector):
         release_date date not null
     );
     create or replace macro raw.worldbank_bulk_rows(shas, loaded) as table
-        select
-            snapshot_sha256,
-            cast((line_number - 1) * year_count + position as integer) as row_number,
-            indicator_code as indicator_id,
-            indicator_name,
-            cast(null as varchar) as country_iso2,
-            country_code as countryiso3code,
-            country_name,
-            date,
-            value,
-            cast(null as varchar) as unit,
-            cast(null as varchar) as obs_status,
-            cast(null as integer) as decimal,
-            release_date as lastupdated
+        select {long_columns}
         from (
             select
                 line.*,
@@ -140,9 +149,59 @@ class WorldBank(Connector):
             inner join raw.worldbank_bulk_files as file on line.snapshot_sha256 = file.snapshot_sha256
             where list_contains(shas, line.snapshot_sha256) = loaded
         );
+    create or replace macro raw.worldbank_bulk_changed_rows(shas) as table
+        with file_pair as (
+            -- a loaded file beside each earlier one: where each year of the loaded file is in the earlier
+            select
+                new.snapshot_sha256 as new_sha256,
+                old.snapshot_sha256 as old_sha256,
+                list_transform(new.years, lambda year: list_position(old.years, year)) as old_position
+            from raw.worldbank_bulk_files as new
+            cross join raw.worldbank_bulk_files as old
+            where list_contains(shas, new.snapshot_sha256) and not list_contains(shas, old.snapshot_sha256)
+        ),
+        held as (
+            -- a loaded line beside every earlier line of its indicator and country: the positions where each of
+            -- them lacks the year or has another value (their intersection: cells no earlier line holds)
+            select
+                new.snapshot_sha256,
+                new.line_number,
+                list_reduce(
+                    list(list_filter(range(1, len(new.year_values) + 1), lambda i:
+                        pair.old_position[i] is null
+                        or new.year_values[i] is distinct from old.year_values[pair.old_position[i]])),
+                    lambda a, b: list_intersect(a, b)
+                ) as positions
+            from raw.worldbank_bulk as new
+            inner join file_pair as pair on new.snapshot_sha256 = pair.new_sha256
+            inner join raw.worldbank_bulk as old
+                on
+                    pair.old_sha256 = old.snapshot_sha256
+                    and new.indicator_code = old.indicator_code
+                    and new.country_code = old.country_code
+            group by new.snapshot_sha256, new.line_number
+        ),
+        cell as (
+            -- lines no earlier line matches: every position
+            select line.*, unnest(coalesce(held.positions, range(1, len(line.year_values) + 1))) as position
+            from raw.worldbank_bulk as line
+            left join held on line.snapshot_sha256 = held.snapshot_sha256 and line.line_number = held.line_number
+            where list_contains(shas, line.snapshot_sha256)
+        )
+        select {long_columns}
+        from (
+            select
+                cell.*,
+                len(file.years) as year_count,
+                file.release_date,
+                cell.year_values[cell.position] as value,
+                file.years[cell.position] as date
+            from cell
+            inner join raw.worldbank_bulk_files as file on cell.snapshot_sha256 = file.snapshot_sha256
+        );
     create or replace view raw.worldbank_bulk_observations as
         select * from raw.worldbank_bulk_rows(cast([] as varchar[]), false);
-    """
+    """.replace("{long_columns}", BULK_LONG_COLUMNS)
 
     # -- fetch: copy pages as sent -------------------------------------------------------------
     def fetch(self, http: HttpClient, dataset: str, previous: Mapping[str, Previous]) -> list[Capture]:

@@ -193,8 +193,8 @@ def _validate_table(
         LOG.info("validate %s: an expectation over the whole set; validated in one batch", suite.table)
         batch_rows = sys.maxsize
     elif suite.split_by:
-        parts, earlier_rows = _parts(con, suite.rows, shas, gx_run.settings)
-        compare = compare if earlier_rows else []  # no earlier rows: every row is new, no anti-join to run
+        parts, earlier = _parts(con, suite.rows, shas, gx_run.settings)
+        compare = compare if earlier else []  # no earlier rows: every row is new, no anti-join to run
     sqls = [_batch_sql(suite.rows, compare, columns, (suite.split_by, parts, part)) for part in range(parts)]
     frames = _gathered(_frames_of(con, sqls, shas, keep_as_text, batch_rows), batch_rows)
     first = next(frames)
@@ -224,6 +224,8 @@ def _validate_table(
         if entry.get("type") == ROW_COUNT:
             found[index] = _row_count(suite, entry, total)
         elif entry.get("type") in UNIQUENESS:
+            if len(sqls) < (parts := _parts_for(total, gx_run.settings)):  # read in one part: look in several
+                sqls = [_batch_sql(suite.rows, compare, columns, (suite.split_by, parts, n)) for n in range(parts)]
             suspects = _duplicates(con, sqls, suite.split_by, shas, entry, keep_as_text)
             results = gx_run.results(suite, _spec_of(suite.spec, [(index, entry)]), suspects)
             outcomes, failing = _outcomes(results, suite, suspects)
@@ -241,23 +243,30 @@ def _validate_table(
 PART_ROW_BYTES = 210
 
 
-def _parts(con: duckdb.DuckDBPyConnection, rows: RawRows, shas: list[str], settings: Settings) -> tuple[int, int]:
-    """In how many parts DuckDB compares the new rows with the earlier ones and looks for repeated keys, so that
-    one part's rows fit in validation's share of the memory limit (each part holds the rows whose `split_by`
-    values hash to it); and how many earlier rows there are."""
+def _parts(con: duckdb.DuckDBPyConnection, rows: RawRows, shas: list[str], settings: Settings) -> tuple[int, bool]:
+    """In how many parts DuckDB compares the new rows with the earlier ones, so that one part's rows fit in
+    validation's share of the memory limit (each part holds the rows whose `split_by` values hash to it); and
+    whether there are earlier rows. A changed-rows macro holds no earlier rows in an anti-join: one part."""
     earlier, is_earlier = rows.earlier()
     loaded, is_loaded = rows.loaded()
+    if rows.changed():
+        row = con.execute(f"select exists (select 1 from {earlier} where {is_earlier})", {"shas": shas}).fetchone()  # noqa: S608
+        return 1, bool(row and row[0])
     row = con.execute(
         f"select (select count(*) from {earlier} where {is_earlier}), "  # noqa: S608
         f"(select count(*) from {loaded} where {is_loaded})",
         {"shas": shas},
     ).fetchone()
     earlier_rows, loaded_rows = (int(row[0]), int(row[1])) if row else (0, 0)
-    budget = settings.memory_limit_bytes * VALIDATE_BATCH_SHARE
-    parts = max(1, math.ceil(max(earlier_rows, loaded_rows) * PART_ROW_BYTES / budget))
+    parts = _parts_for(max(earlier_rows, loaded_rows), settings)
     if parts > 1:
         LOG.info("validate %s: %d new rows, %d earlier rows, in %d parts", rows.table, loaded_rows, earlier_rows, parts)
-    return parts, earlier_rows
+    return parts, earlier_rows > 0
+
+
+def _parts_for(rows: int, settings: Settings) -> int:
+    """Parts of `rows` rows each of which fits in validation's share of the memory limit."""
+    return max(1, math.ceil(rows * PART_ROW_BYTES / (settings.memory_limit_bytes * VALIDATE_BATCH_SHARE)))
 
 
 def _frames_of(
@@ -448,13 +457,16 @@ class RawRows:
 
     table: str
     macro: str | None = None
+    changed_macro: str | None = None
 
     @classmethod
     def of(cls, table: str, spec: dict[str, Any]) -> RawRows:
-        macro = spec.get("meta", {}).get("rows_macro")
-        if macro is not None and not (isinstance(macro, str) and MACRO_NAME.match(macro)):
-            raise ValidationFailed(f"{table}: meta.rows_macro must be a schema.name of a table macro, found {macro!r}")
-        return cls(table, macro)
+        meta = spec.get("meta", {})
+        macros = {"rows_macro": meta.get("rows_macro"), "changed_rows.macro": meta.get("changed_rows", {}).get("macro")}
+        for key, macro in macros.items():
+            if macro is not None and not (isinstance(macro, str) and MACRO_NAME.match(macro)):
+                raise ValidationFailed(f"{table}: meta.{key} must be a schema.name of a table macro, found {macro!r}")
+        return cls(table, macros["rows_macro"], macros["changed_rows.macro"])
 
     def loaded(self) -> tuple[str, str]:
         """FROM item `loaded` and its condition: the rows of the snapshots `$shas`."""
@@ -467,6 +479,13 @@ class RawRows:
         if self.macro:
             return f"{self.macro}($shas, false) as earlier", "true"
         return f"{self.table} as earlier", "earlier.snapshot_sha256 not in (select unnest($shas))"
+
+    def changed(self) -> tuple[str, str] | None:
+        """FROM item `loaded` and its condition for the rows of `$shas` no earlier snapshot holds with the same values,
+        when the suite names a macro that finds them (`meta.changed_rows.macro`, `name(shas)`): a wide table
+        compares whole lines first and unnests only the cells that differ, where the anti-join of `_batch_sql`
+        unnests every cell of every snapshot. Tests hold the two equal."""
+        return (f"{self.changed_macro}($shas) as loaded", "true") if self.changed_macro else None
 
     def columns(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         if not self.macro:
@@ -561,13 +580,14 @@ def _batch_sql(
     parts, number): only the rows, new and earlier, whose values of those columns hash to part `number` of `parts`
     (rows that can match have the same values there: the anti-join then holds a part of the earlier rows)."""
     select = ", ".join(f"loaded.{c}" for c in columns)
-    loaded, is_loaded = rows.loaded()
+    changed = rows.changed() if compare else None
+    loaded, is_loaded = changed or rows.loaded()
     earlier, is_earlier = rows.earlier()
     if part is not None and part[1] > 1:
         split, parts, number = part
         is_loaded += f" and hash({', '.join(f'loaded.{c}' for c in split)}) % {parts} = {number}"
         is_earlier += f" and hash({', '.join(f'earlier.{c}' for c in split)}) % {parts} = {number}"
-    if not compare:
+    if not compare or changed:
         return f"select {select} from {loaded} where {is_loaded}"  # noqa: S608
     same = " and ".join(f"earlier.{c} is not distinct from loaded.{c}" for c in compare)
     return f"""
