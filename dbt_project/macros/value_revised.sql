@@ -5,12 +5,13 @@
     round-trip text (`number_text`), or, for a whole number (whose text shows no decimals whatever the file wrote),
     the other value's. So 0.604430019855499 -> 0.60443 and 3.60000000000001 -> 3.6 are one value written twice, while
     Russia's 2021 R&D share 0.95857 -> 0.96602, and 3.886 -> 4.0, are revisions. A value appearing or disappearing
-    is one too. -#}
+    is one too. Equal values are never a revision, and most values of a new release equal the old ones: the `<>`
+    comes first, so the decimals (two numbers written as text each) are worked out only for values that differ. -#}
 {% macro value_revised(new, old) -%}
     (
         ({{ new }} is null) <> ({{ old }} is null)
         or (
-            {{ new }} is not null
+            {{ new }} <> {{ old }}
             and abs({{ new }} - {{ old }})
             > 0.5 * power(10.0, -coalesce(least({{ printed_decimals(new) }}, {{ printed_decimals(old) }}), 17))
             * (1 + 1e-9)
