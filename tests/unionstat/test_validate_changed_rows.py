@@ -3,6 +3,7 @@ finds exactly the cells the anti-join over every unnested cell finds (new figure
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import duckdb
@@ -10,6 +11,7 @@ import pytest
 
 from scrapers.worldbank import WorldBank
 from unionstat import validate
+from unionstat.errors import ValidationFailed
 
 TABLE = "raw.worldbank_bulk"
 COMPARE = ["indicator_id", "countryiso3code", "date", "value"]
@@ -84,3 +86,15 @@ def test_comparing_lines_finds_what_the_anti_join_of_every_cell_finds(con: Any, 
     assert _changed(con, shas, lines_first=True) == expected
     in_parts = [_changed(con, shas, lines_first=True, part=(COMPARE[:2], 3, n)) for n in range(3)]
     assert sorted((row for part in in_parts for row in part), key=repr) == expected
+
+
+@pytest.mark.parametrize("key", ["rows_macro", "changed_rows.macro"])
+def test_a_suite_naming_something_else_than_a_table_macro_is_refused_by_its_key(tmp_path: Any, key: str) -> None:
+    meta: dict[str, Any] = {"changed_rows": {"compare_columns": COMPARE}}
+    if key == "rows_macro":
+        meta["rows_macro"] = "raw.rows; drop table raw.snapshots"
+    else:
+        meta["changed_rows"]["macro"] = "raw.rows; drop table raw.snapshots"
+    (tmp_path / f"{TABLE}.json").write_text(json.dumps({"name": TABLE, "meta": meta, "expectations": []}))
+    with pytest.raises(ValidationFailed, match=rf"^{TABLE}: meta\.{key} must be a schema\.name of a table macro"):
+        validate.Suite.read(tmp_path, TABLE)
