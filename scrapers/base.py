@@ -174,12 +174,12 @@ class NativeLoad:
 
 @dataclass(frozen=True)
 class ImportedFile:
-    """A file a user downloaded by hand, recognised as one of this source's formats."""
+    """A file a user downloaded by hand, recognised as one of this source's formats (stored as it is, byte for
+    byte)."""
 
     dataset: str
     release_date: date | None
     content_type: str
-    body: bytes
 
 
 #: What a layout keeps of a header or title: digit runs and month names stand for any number or month (a new
@@ -380,8 +380,9 @@ class Connector(ABC):
         connector describes no layout (a test checks every registered connector describes its recordings)."""
         return None
 
-    def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
-        """If `body` is one of this publisher's download formats, describe it; else None."""
+    def recognise_import(self, path: Path) -> ImportedFile | None:
+        """If the file at `path` is one of this publisher's download formats, describe it; else None. Read only
+        what deciding needs (the import stores the file itself, in chunks: a large file is never held whole)."""
         return None
 
     def load_native(self, con: duckdb.DuckDBPyConnection, path: Path, meta: SnapshotMeta) -> NativeLoad | None:

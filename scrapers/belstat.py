@@ -241,7 +241,7 @@ class Belstat(Connector):
     # -- import: a workbook or saved page downloaded by hand -------------------------------------
     import_formats = "a Belstat XLSX/XLS workbook or web table whose title names Belarus"
 
-    def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
+    def recognise_import(self, path: Path) -> ImportedFile | None:
         """A Belstat table: a workbook or page whose title names Belarus (Rosstat's contents sheet, a World Bank
         file are not). The dataset is the registry's whose file has this name (or matches its `file_pattern`), else
         the file's stem. Release date: none (the file states none; the vintage falls back to the import date)."""
@@ -249,7 +249,7 @@ class Belstat(Connector):
         if suffix not in IMPORT_SUFFIXES:
             return None
         try:
-            grids, _, _ = read_grids(self.name, str(path), body)
+            grids, _, _ = read_grids(self.name, str(path), path.read_bytes())
         except ParseError:
             return None
         if any(grid.name.strip().casefold() in NOT_BELSTAT_SHEETS for grid in grids):
@@ -264,7 +264,7 @@ class Belstat(Connector):
                 titles.append(layout.title or "")
         if not any(BELARUS.search(title) for title in titles):
             return None
-        return ImportedFile(self.dataset_of(path.name), None, IMPORT_SUFFIXES[suffix], body)
+        return ImportedFile(self.dataset_of(path.name), None, IMPORT_SUFFIXES[suffix])
 
     def dataset_of(self, file_name: str) -> str:
         """The registry dataset a file downloaded by hand is a release of."""

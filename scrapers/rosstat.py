@@ -185,14 +185,14 @@ class Rosstat(Connector):
     # -- import: a workbook downloaded by hand ----------------------------------------------------
     import_formats = "a Rosstat XLSX/XLS workbook (with its contents sheet)"
 
-    def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
+    def recognise_import(self, path: Path) -> ImportedFile | None:
         """A Rosstat workbook: XLSX or XLS with a contents sheet or the 'К содержанию' link. The dataset is the
         file's stem (the whole workbook); the release date is the contents sheet's update stamp, if any."""
-        kind = workbook_format(body)
+        kind = workbook_format(path)
         if kind is None:
             return None
         try:
-            sheets = read_workbook(self.name, str(path), body)
+            sheets = read_workbook(self.name, str(path), path.read_bytes())
         except ParseError:
             return None
         if not any(_is_contents(sheet) or _links_to_contents(sheet) for sheet in sheets):
@@ -202,7 +202,7 @@ class Rosstat(Connector):
             if kind == "xls"
             else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-        return ImportedFile(path.stem, update_stamp(sheets), content_type, body)
+        return ImportedFile(path.stem, update_stamp(sheets), content_type)
 
     # -- parse: stored bytes to raw rows ---------------------------------------------------------
     def parse(self, body: bytes, meta: SnapshotMeta) -> pd.DataFrame:

@@ -231,13 +231,15 @@ class Wipo(Connector):
     # -- import: an export saved from the Data Center by hand ------------------------------------
     import_formats = "a WIPO IP Statistics Data Center CSV export (table or country profile)"
 
-    def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
+    def recognise_import(self, path: Path) -> ImportedFile | None:
         """A table or country-profile export: UTF-8, a preamble whose Source line names the WIPO statistics
         database with a "Last updated" stamp, then the header of one of the two layouts. A table export whose
         indicator is a registry dataset's (with RU and BY rows) is that dataset; any other is loaded whole as
         `table:<indicator>`; a profile is `profile.<origin code>`."""
-        if WIPO_SOURCE.encode() not in body[:PREAMBLE_BYTES].lower():
-            return None
+        with open(path, "rb") as handle:
+            if WIPO_SOURCE.encode() not in handle.read(PREAMBLE_BYTES).lower():
+                return None
+        body = path.read_bytes()
         for is_header in (_is_table_header, _is_profile_header):
             try:
                 rows, preamble = _rows_and_preamble(self.name, str(path), body, is_header)
@@ -251,7 +253,7 @@ class Wipo(Connector):
                 code = items.get("origin (code)", "")
                 if not ISO2.match(code):
                     return None
-                return ImportedFile(f"{PROFILE_PREFIX}{code}", release, "text/csv", body)
+                return ImportedFile(f"{PROFILE_PREFIX}{code}", release, "text/csv")
             label = items.get("indicator")
             if not label:
                 return None
@@ -259,7 +261,7 @@ class Wipo(Connector):
             dataset = _table_indicator(label)[0]
             if dataset is None or not set(self.origins) <= codes:
                 dataset = f"{IMPORTED_TABLE_PREFIX}{label}"
-            return ImportedFile(dataset, release, "text/csv", body)
+            return ImportedFile(dataset, release, "text/csv")
         return None
 
 

@@ -7,6 +7,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook
@@ -64,13 +65,19 @@ class Sheet:
         return row, column
 
 
-def workbook_format(body: bytes) -> str | None:
-    """'xlsx' or 'xls' from the magic bytes, None for anything else (an HTML error page, a DOCX is a zip too)."""
-    if body.startswith(XLS_MAGIC):
+def workbook_format(body: bytes | Path) -> str | None:
+    """'xlsx' or 'xls' from the magic bytes, None for anything else (an HTML error page, a DOCX is a zip too). Given
+    a path, only the magic bytes and a zip's member list are read from the file."""
+    if isinstance(body, Path):
+        with open(body, "rb") as handle:
+            head = handle.read(len(XLS_MAGIC))
+    else:
+        head = body
+    if head.startswith(XLS_MAGIC):
         return "xls"
-    if body.startswith(XLSX_MAGIC):
+    if head.startswith(XLSX_MAGIC):
         try:
-            with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            with zipfile.ZipFile(body if isinstance(body, Path) else io.BytesIO(body)) as archive:
                 return "xlsx" if "xl/workbook.xml" in archive.namelist() else None
         except zipfile.BadZipFile:
             return None

@@ -293,14 +293,14 @@ class WorldBank(Connector):
         "a World Bank bulk CSV (API_<code>_DS2_en_csv_v2*.csv), the zip that holds it, or its Metadata_Country CSV"
     )
 
-    def recognise_import(self, path: Path, body: bytes) -> ImportedFile | None:
-        if body[:2] != b"PK" and _country_header(body):
-            return ImportedFile(COUNTRY_DATASET, None, "text/csv", body)
+    def recognise_import(self, path: Path) -> ImportedFile | None:
+        with open(path, "rb") as handle:
+            head = handle.read(BULK_HEAD_BYTES)
+        if head[:2] != b"PK" and _country_header(head):
+            return ImportedFile(COUNTRY_DATASET, None, "text/csv")
         with tempfile.TemporaryDirectory(prefix="unionstat-bulk-") as scratch:
-            given = Path(scratch) / "given"
-            given.write_bytes(body)
             try:
-                bulk = BulkCsv.open(self.name, str(path), given, Path(scratch))
+                bulk = BulkCsv.open(self.name, str(path), path, Path(scratch))
             except ParseError:
                 return None
             con = duckdb.connect(config=self.settings.duckdb_config())
@@ -308,8 +308,8 @@ class WorldBank(Connector):
                 codes = bulk.run(lambda sql: con.sql(sql).fetchall(), bulk.indicator_codes_sql())
             finally:
                 con.close()
-        content_type = "application/zip" if body[:2] == b"PK" else "text/csv"
-        return ImportedFile(";".join(code for (code,) in codes), bulk.release_date, content_type, body)
+        content_type = "application/zip" if head[:2] == b"PK" else "text/csv"
+        return ImportedFile(";".join(code for (code,) in codes), bulk.release_date, content_type)
 
     # -- load: DuckDB reads a stored bulk CSV itself ----------------------------------------------
     def load_native(self, con: duckdb.DuckDBPyConnection, path: Path, meta: SnapshotMeta) -> NativeLoad | None:

@@ -49,6 +49,12 @@ class NoRequests:
         """Trusting a CA is no request."""
 
 
+def written(path: Path, body: bytes) -> Path:
+    """`body` saved at `path`: a file as a user downloaded it, for a connector's `recognise_import`."""
+    path.write_bytes(body)
+    return path
+
+
 def worldbank_page(rows: list[dict[str, Any]], page: int = 1, pages: int = 1, lastupdated: str = "2025-07-01") -> bytes:
     """An Indicators API JSON page: [header, rows]."""
     header = {

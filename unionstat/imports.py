@@ -51,12 +51,11 @@ def import_file(
         raise UnionstatError(f"import: {path} is not a file")
     settings = connectors[0].settings if connectors else Settings.from_env()
     check_limits(path, settings)
-    body = path.read_bytes()
     for connector in connectors:
-        imported = connector.recognise_import(path, body)
+        imported = connector.recognise_import(path)
         if imported is None:
             continue
-        sha = store.put(imported.body)
+        sha = store.put_file(path)  # the file as given, copied in chunks: memory does not grow with its size
         url = url or path.as_uri()
         known = con.execute(
             "select count(*) from raw.snapshots where source = ? and sha256 = ?", [connector.name, sha]
@@ -73,7 +72,7 @@ def import_file(
                     origin,
                     datetime.now(UTC),
                     imported.content_type,
-                    len(imported.body),
+                    path.stat().st_size,
                     imported.release_date,
                     run_id,
                     recording_id,

@@ -17,6 +17,7 @@ from filelock import FileLock
 from unionstat.errors import UnionstatError
 
 CHUNK_BYTES = 4 * 1024 * 1024
+COPY_CHUNK_BYTES = 1024 * 1024  # put_file: what a copy holds at a time
 
 
 def sha256_of(body: bytes) -> str:
@@ -47,6 +48,29 @@ class SnapshotStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return sha
+
+    def put_file(self, path: Path) -> str:
+        """Store the file at `path` byte for byte, read in chunks (its checksum computed from the bytes copied, so
+        a file that changes meanwhile is stored as it was read): memory stays flat whatever the file's size."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
+                while chunk := source.read(COPY_CHUNK_BYTES):
+                    digest.update(chunk)
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            sha = digest.hexdigest()
+            target = self.path_for(sha)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

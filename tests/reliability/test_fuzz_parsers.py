@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 import scrapers
 from scrapers import belstat, news, rosstat, wipo
 from scrapers.base import SnapshotMeta
-from tests.builders import worldbank_bulk_csv, zipped
+from tests.builders import worldbank_bulk_csv, written, zipped
 from tests.news_builders import osw_article, rg_article
 from tests.reliability.conftest import FIGURES, recordings
 from unionstat import warehouse
@@ -223,9 +224,9 @@ def test_worldbank_api_pages(loader: Loader, body: bytes) -> None:
 )
 def test_worldbank_bulk_csv_and_zip(loader: Loader, body: bytes) -> None:
     loader.load("worldbank bulk csv", "worldbank", "NY.GDP.MKTP.KD.ZG", "file:///imports/API_x.csv", body)
-    path = Path("/nonexistent/API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv")
-    with contextlib.suppress(UnionstatError):  # a typed refusal is fine; anything else fails
-        loader.connectors["worldbank"].recognise_import(path, body)
+    with tempfile.TemporaryDirectory() as folder, contextlib.suppress(UnionstatError):  # a typed refusal is fine
+        path = written(Path(folder) / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv", body)
+        loader.connectors["worldbank"].recognise_import(path)
 
 
 @FUZZ

@@ -32,7 +32,7 @@ from scrapers.belstat import (
     values_request,
     year_spans,
 )
-from tests.builders import belstat_html, belstat_sheet, belstat_xlsx, live_settings
+from tests.builders import belstat_html, belstat_sheet, belstat_xlsx, live_settings, written
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, load, warehouse
 from unionstat.errors import NotRecorded, ParseError, SourceError
@@ -751,28 +751,28 @@ def test_selections_match_every_spelling_of_russia_and_of_the_total(belstat: Bel
 
 # -- import: files downloaded by hand ------------------------------------------------------------
 def test_real_and_built_belstat_files_are_recognised(belstat: Belstat, tmp_path: Path) -> None:
-    real = belstat.recognise_import(DECEMBER_2024, DECEMBER_2024.read_bytes())
+    real = belstat.recognise_import(DECEMBER_2024)
     assert real is not None
     assert (real.dataset, real.release_date) == (WAGES, None)
     built = belstat_xlsx([("Россия", 0, [8.0, 9.0])], group="Импорт")
-    other = belstat.recognise_import(tmp_path / "vneshn_torg.xlsx", built)
+    other = belstat.recognise_import(written(tmp_path / "vneshn_torg.xlsx", built))
     assert other is not None
-    assert (other.dataset, other.body) == ("vneshn_torg", built)
+    assert other.dataset == "vneshn_torg"
 
 
 def test_files_of_other_publishers_are_not_recognised(belstat: Belstat, tmp_path: Path) -> None:
-    assert belstat.recognise_import(tmp_path / "notes.csv", b"a,b\n1,2\n") is None
-    assert belstat.recognise_import(tmp_path / "broken.xlsx", b"PK\x03\x04 truncated") is None
+    assert belstat.recognise_import(written(tmp_path / "notes.csv", b"a,b\n1,2\n")) is None
+    assert belstat.recognise_import(written(tmp_path / "broken.xlsx", b"PK\x03\x04 truncated")) is None
     rosstat = REFERENCE_DIR / "files" / "rosstat" / "VDS_god_OKVED2.xlsx"
-    assert belstat.recognise_import(rosstat, rosstat.read_bytes()) is None
+    assert belstat.recognise_import(rosstat) is None
     # A Rosstat-like workbook that names Belarus in a label still opens on a contents sheet.
     contents = belstat_sheet(
         {"B1": "Республика Беларусь (synthetic)", "C3": "2024 г.", "B4": "Всего", "C4": 1.0},
         sheets={"Содержание": {"A1": "Содержание (synthetic)"}},
     )
-    assert belstat.recognise_import(tmp_path / "rosstat.xlsx", contents) is None
+    assert belstat.recognise_import(written(tmp_path / "rosstat.xlsx", contents)) is None
     untitled = belstat_sheet({"B1": "Численность (synthetic)", "C3": "2024 г.", "B4": "Всего", "C4": 1.0})
-    assert belstat.recognise_import(tmp_path / "untitled.xlsx", untitled) is None
+    assert belstat.recognise_import(written(tmp_path / "untitled.xlsx", untitled)) is None
 
 
 # -- live -----------------------------------------------------------------------------------------

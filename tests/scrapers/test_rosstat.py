@@ -20,7 +20,7 @@ import scrapers
 from scrapers.base import NotConfigured, SnapshotMeta
 from scrapers.rosstat import Rosstat, _period, file_key, parse_section_page, parse_workbook
 from scrapers.tls import PEM_BLOCK, fingerprint, pinned_bundle
-from tests.builders import NoRequests, belstat_xlsx, rosstat_section_page, rosstat_workbook
+from tests.builders import NoRequests, belstat_xlsx, rosstat_section_page, rosstat_workbook, written
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, load, warehouse
 from unionstat.errors import ParseError, SourceError
@@ -512,17 +512,17 @@ def test_a_ca_file_that_differs_from_its_pin_or_has_no_pin_is_refused(
 def test_import_recognises_rosstat_workbooks_only(tmp_path: Path) -> None:
     connector = scrapers.connector("rosstat", _settings(tmp_path))
 
-    real = connector.recognise_import(REAL, REAL.read_bytes())
+    real = connector.recognise_import(REAL)
     assert real is not None
     assert (real.dataset, real.release_date) == ("VDS_god_OKVED2", date(2026, 2, 6))
-    xls = connector.recognise_import(SYNTHETIC_XLS, SYNTHETIC_XLS.read_bytes())
+    xls = connector.recognise_import(SYNTHETIC_XLS)
     assert xls is not None
     assert (xls.dataset, xls.content_type) == ("rosstat-synthetic", "application/vnd.ms-excel")
     belstat = REFERENCE_DIR / "files" / "belstat" / "nach_sr_zarplata-2412.xlsx"
-    assert connector.recognise_import(belstat, belstat.read_bytes()) is None
-    assert connector.recognise_import(Path("t.xlsx"), belstat_xlsx([("Россия", 1, [47.9, 49.0])])) is None
+    assert connector.recognise_import(belstat) is None
+    assert connector.recognise_import(written(tmp_path / "t.xlsx", belstat_xlsx([("Россия", 1, [47.9, 49.0])]))) is None
     csv = next((REFERENCE_DIR / "files" / "worldbank").glob("API_*.csv"))
-    assert connector.recognise_import(csv, csv.read_bytes()) is None
+    assert connector.recognise_import(csv) is None
 
 
 def test_importing_the_real_file_loads_every_cell(tmp_path: Path) -> None:

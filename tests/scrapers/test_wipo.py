@@ -12,7 +12,7 @@ import pytest
 import scrapers
 from scrapers.base import NotConfigured, SnapshotMeta
 from scrapers.wipo import Wipo, parse_profile, parse_table_export
-from tests.builders import NoRequests, live_settings, wipo_profile, wipo_table_export, worldbank_bulk_csv
+from tests.builders import NoRequests, live_settings, wipo_profile, wipo_table_export, worldbank_bulk_csv, written
 from tests.conftest import REFERENCE_DIR, Routes
 from unionstat import imports, warehouse
 from unionstat.errors import ParseError
@@ -430,23 +430,25 @@ def _connector(tmp_path: Path) -> Wipo:
 
 def test_recognise_import_takes_table_and_profile_exports(tmp_path: Path) -> None:
     connector = _connector(tmp_path)
-    total = connector.recognise_import(tmp_path / "patent_1.csv", _table())
+    total = connector.recognise_import(written(tmp_path / "patent_1.csv", _table()))
     assert total is not None
     assert (total.dataset, total.release_date, total.content_type) == (TOTAL, date(2026, 5, 1), "text/csv")
     publications = wipo_table_export(
         [("Germany", "DE", {"2022": "5"}, "8 - Semiconductors")], indicator="4a- Patent publications by technology"
     )
-    other = connector.recognise_import(tmp_path / "x.csv", publications)
+    other = connector.recognise_import(written(tmp_path / "x.csv", publications))
     assert other is not None and other.dataset == "table:4a- Patent publications by technology"
-    without_by = connector.recognise_import(tmp_path / "x.csv", _table([("Russian Federation", "RU", {"2022": "5"})]))
+    without_by = connector.recognise_import(
+        written(tmp_path / "x.csv", _table([("Russian Federation", "RU", {"2022": "5"})]))
+    )
     assert without_by is not None and without_by.dataset.startswith("table:1 - Total patent applications")
     names = [(f"Côte d'Ivoire {i}", "CI", {"2022": str(i)}) for i in range(3000)]  # non-ASCII past any sniff
     big = _table([("Russian Federation", "RU", {"2022": "5"}), *names, ("Belarus", "BY", {"2022": "3"})])
     assert len(big) > 100_000
-    found_big = connector.recognise_import(tmp_path / "big.csv", big)
+    found_big = connector.recognise_import(written(tmp_path / "big.csv", big))
     assert found_big is not None and found_big.dataset == TOTAL
     profile = wipo_profile("BY", "Belarus", {"Resident applications per million inhabitants": {"2022": "1"}})
-    found = connector.recognise_import(tmp_path / "profile.csv", profile)
+    found = connector.recognise_import(written(tmp_path / "profile.csv", profile))
     assert found is not None and (found.dataset, found.release_date) == ("profile.BY", date(2026, 5, 1))
 
 
@@ -463,7 +465,7 @@ def test_recognise_import_claims_no_other_file(tmp_path: Path) -> None:
         b"WIPO statistics database\nSomething,else\n",  # no header of either layout
         compiled,  # unionstat's recording compiled from the paper: not a WIPO file
     ):
-        assert connector.recognise_import(tmp_path / "file.csv", body) is None, body[:60]
+        assert connector.recognise_import(written(tmp_path / "file.csv", body)) is None, body[:60]
 
 
 def test_importing_an_export_loads_every_data_cell(tmp_path: Path) -> None:

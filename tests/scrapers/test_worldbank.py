@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import scrapers
 from scrapers.base import SnapshotMeta
 from scrapers.worldbank import parse_bulk_csv
-from tests.builders import GDP, worldbank_bulk_csv, worldbank_page, worldbank_row, zipped
+from tests.builders import GDP, worldbank_bulk_csv, worldbank_page, worldbank_row, written, zipped
 from tests.conftest import Routes
+from unionstat import imports, warehouse
 from unionstat.errors import ParseError, SourceError
 from unionstat.http import HttpClient
 from unionstat.settings import Settings
+from unionstat.snapshots import SnapshotStore
 
 URL = "https://api.worldbank.org/v2/country/RUS;BLR/indicator/X?format=json"
 
@@ -144,7 +148,34 @@ def test_a_bulk_csv_without_release_date_is_refused() -> None:
 def test_import_recognises_bulk_csv_and_ignores_other_files(tmp_path: Path) -> None:
     wb = connector()
     body = worldbank_bulk_csv({"RUS": {"2023": "1"}}, "2025-07-01")
-    found = wb.recognise_import(tmp_path / "API_x.csv", body)
+    found = wb.recognise_import(written(tmp_path / "API_x.csv", body))
     assert found is not None
     assert (found.dataset, str(found.release_date), found.content_type) == (GDP, "2025-07-01", "text/csv")
-    assert wb.recognise_import(tmp_path / "other.csv", b"a,b\n1,2\n") is None
+    assert wb.recognise_import(written(tmp_path / "other.csv", b"a,b\n1,2\n")) is None
+
+
+def test_importing_a_large_bulk_csv_never_holds_the_file_in_memory(tmp_path: Path) -> None:
+    """`unionstat import` of a 13.5 MB bulk CSV (synthetic: one real-layout line repeated for 30,000 countries): every
+    connector looks at it and the store copies it, in chunks; Python's allocations stay far below the file's size
+    (tracemalloc: DuckDB's own memory, bounded by its limit, is not counted)."""
+    body = worldbank_bulk_csv({"RUS": {str(year): "1.5" for year in range(1960, 2025)}}, "2025-07-01")
+    head, line = body.rstrip(b"\n").rsplit(b"\n", 1)  # the preamble and header; the one data line
+    lines = [line.replace(b'"RUS"', f'"X{i:05d}"'.encode()) for i in range(30_000)]
+    path = written(tmp_path / "API_NY.GDP.MKTP.KD.ZG_DS2_en_csv_v2_1.csv", head + b"\n" + b"\n".join(lines) + b"\n")
+    del lines
+    assert path.stat().st_size > 13_000_000
+    settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "wh")})
+    connectors = scrapers.all_connectors(settings)
+    con = duckdb.connect()
+    warehouse.ensure_schema(con, [c.raw_ddl for c in connectors])
+    store = SnapshotStore(settings.snapshot_dir)
+    tracemalloc.start()
+    try:
+        imported = imports.import_file(con, store, connectors, path, "test-run")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        con.close()
+    assert (imported.source, imported.dataset) == ("worldbank", GDP)
+    assert store.path_for(imported.sha256).read_bytes() == path.read_bytes()
+    assert peak < path.stat().st_size / 4, f"{peak} bytes allocated by Python for a {path.stat().st_size}-byte file"

@@ -21,6 +21,18 @@ def test_put_names_the_blob_by_its_sha256_and_is_idempotent(tmp_path: Path) -> N
     assert store.read(sha) == b"publisher bytes"
 
 
+def test_put_file_stores_the_file_verbatim_under_the_sha256_of_its_bytes(tmp_path: Path) -> None:
+    given = tmp_path / "download.csv"
+    body = b"publisher bytes, " * 500_000  # 8.5 MB: several chunks
+    given.write_bytes(body)
+    store = SnapshotStore(tmp_path / "store")
+    sha = store.put_file(given)
+    assert sha == hashlib.sha256(body).hexdigest() == store.put(body)
+    assert store.read(sha) == body
+    assert store.put_file(given) == sha
+    assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == [sha]  # no temporary file left
+
+
 def test_a_corrupted_blob_is_detected(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path)
     sha = store.put(b"original")
