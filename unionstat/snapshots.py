@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,31 +38,25 @@ class SnapshotStore:
 
     def put(self, body: bytes) -> str:
         sha = sha256_of(body)
-        target = self.path_for(sha)
-        if target.exists():
+        if self.path_for(sha).exists():
             return sha
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return sha
+        return self._write((body,))
 
     def put_file(self, path: Path) -> str:
         """Store the file at `path` byte for byte, read in chunks (its checksum computed from the bytes copied, so
         a file that changes meanwhile is stored as it was read): memory stays flat whatever the file's size."""
+        with open(path, "rb") as source:
+            return self._write(iter(lambda: source.read(COPY_CHUNK_BYTES), b""))
+
+    def _write(self, chunks: Iterable[bytes]) -> str:
+        """The one write path of the store: the chunks are hashed as they are written to a temporary file beside
+        the blobs, which then takes its checksum's name (an existing blob is kept, the copy dropped)."""
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:
-            with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
-                while chunk := source.read(COPY_CHUNK_BYTES):
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
                     digest.update(chunk)
                     handle.write(chunk)
                 handle.flush()

@@ -58,9 +58,9 @@ CHILD = textwrap.dedent(
     if point == "prepare: build copied":
         kill_on_call(warehouse, "begin_build", 1)
     elif point == "fetch: first snapshot stored":
-        kill_on_call(snapshots.SnapshotStore, "put", 1)
+        kill_on_call(snapshots.SnapshotStore, "_write", 1)
     elif point == "fetch: sixth snapshot stored":
-        kill_on_call(snapshots.SnapshotStore, "put", 6)
+        kill_on_call(snapshots.SnapshotStore, "_write", 6)
     elif point == "load: third snapshot inserted":
         kill_on_call(load, "load_snapshot", 3)
     elif point == "validate: inside a GX checkpoint":
