@@ -17,7 +17,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from pandas.api.types import union_categoricals
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from unionstat import warehouse
 from unionstat.data_docs_assets import localize_site
@@ -276,7 +277,7 @@ def _frames_of(
     query has a row (then one)."""
     found = False
     for sql in sqls:
-        for frame in _frames(con.execute(sql, {"shas": shas}), keep_as_text, max_rows):
+        for frame in _frames(con, sql, shas, keep_as_text, max_rows):
             if len(frame) or (not found and sql is sqls[-1]):
                 found = True
                 yield frame
@@ -382,15 +383,11 @@ def _duplicates(
     if not set(split_by) <= set(key):
         sqls = [" union all ".join(f"({sql})" for sql in sqls)]
     frames = [
-        next(
-            _frames(
-                con.execute(
-                    f"select * from ({sql}) as batch qualify count(*) over (partition by {partition}) > 1",  # noqa: S608
-                    {"shas": shas},
-                ),
-                keep_as_text,
-                sys.maxsize,
-            )
+        _compact_frame(
+            con,
+            f"select * from ({sql}) as batch qualify count(*) over (partition by {partition}) > 1",  # noqa: S608
+            shas,
+            keep_as_text,
         )
         for sql in sqls
     ]
@@ -609,83 +606,93 @@ def _batch(
     keep_as_text: set[str],
 ) -> pd.DataFrame:
     """Every row `_batch_sql` gives, as one compact frame (text columns with repeated values as categoricals)."""
-    return _compact_frame(con.execute(_batch_sql(rows, compare, columns), {"shas": shas}), keep_as_text)
+    return _compact_frame(con, _batch_sql(rows, compare, columns), shas, keep_as_text)
 
 
-BATCH_CHUNK_VECTORS = 64  # DuckDB vectors (2,048 rows each) converted to pandas at a time: ~131k rows
-CATEGORICAL_MAX_SHARE = 0.5  # a text column becomes categorical when its first chunk repeats values this much
+BATCH_CHUNK_VECTORS = 64  # DuckDB vectors (2,048 rows each) read as one Arrow record batch: ~131k rows
+CATEGORICAL_MAX_SHARE = 0.5  # a text column becomes categorical when a frame repeats its values this much
 
 
 VECTOR_ROWS = 2_048  # rows in a DuckDB vector
 
 
-def _compact_frame(result: duckdb.DuckDBPyConnection, keep_as_text: set[str]) -> pd.DataFrame:
+def _compact_frame(con: duckdb.DuckDBPyConnection, sql: str, shas: list[str], keep_as_text: set[str]) -> pd.DataFrame:
     """The query's rows as one pandas frame (see `_frames`)."""
-    return next(_frames(result, keep_as_text, sys.maxsize))
+    return next(_frames(con, sql, shas, keep_as_text, sys.maxsize))
 
 
-def _frames(result: duckdb.DuckDBPyConnection, keep_as_text: set[str], max_rows: int) -> Iterator[pd.DataFrame]:
-    """The query's rows as pandas frames of about `max_rows` rows (whole DuckDB vectors; the first frame always,
-    empty when the query has no rows), read chunk by chunk; repetitive VARCHAR columns as categoricals.
+def _frames(
+    con: duckdb.DuckDBPyConnection, sql: str, shas: list[str], keep_as_text: set[str], max_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The query's rows as pandas frames of about `max_rows` rows (whole Arrow record batches; the first frame
+    always, empty when the query has no rows).
 
-    Converting a whole result at once holds a Python string per row and column (at 10M rows, gigabytes) before
-    anything could be compacted; chunks bound that to one chunk, and frames bound what GX holds to one frame.
-    Columns in `keep_as_text` stay strings (a type expectation reads their dtype)."""
-    text = {str(name) for name, kind, *_ in result.description or [] if str(kind) == "VARCHAR"} - keep_as_text
-    vectors = max(1, min(BATCH_CHUNK_VECTORS, max_rows // VECTOR_ROWS))
-    chunk = result.fetch_df_chunk(vectors)
-    yielded = False
-    while len(chunk) or not yielded:
-        categorical = [c for c in chunk.columns if c in text and _repetitive(chunk[c])]
-        chunks: list[pd.DataFrame] = []
-        rows = 0
-        while len(chunk) and rows < max_rows:
-            for column in categorical:
-                chunk[column] = chunk[column].astype("category")
-            chunks.append(chunk)
-            rows += len(chunk)
-            chunk = result.fetch_df_chunk(vectors)
-        yield _combined(chunks or [chunk], categorical)
-        yielded = True
-
-
-def _combined(chunks: list[pd.DataFrame], categorical: list[str]) -> pd.DataFrame:
-    if len(chunks) == 1:
-        return chunks[0].reset_index(drop=True)
-    combined: dict[str, pd.Series] = {}
-    for column in list(chunks[0].columns):
-        parts = [chunk.pop(column) for chunk in chunks]
-        if column in categorical:
-            combined[column] = pd.Series(union_categoricals(parts), name=column)
-        else:
-            combined[column] = pd.concat(parts, ignore_index=True)
-    return pd.DataFrame(combined)
+    DuckDB hands the rows over as Arrow record batches, and a frame's text columns stay Arrow strings: no Python
+    string is made per row (at 10M rows a conversion through Python objects took seconds and gigabytes), and Great
+    Expectations' regular expressions run in Arrow. A text column that repeats its values becomes a categorical
+    (a code per row), unless it is in `keep_as_text`: those an expectation reads as text (its type, or a pattern,
+    which on a categorical would first be written out as a string per row)."""
+    batch_rows = VECTOR_ROWS * max(1, min(BATCH_CHUNK_VECTORS, max_rows // VECTOR_ROWS))
+    # On a cursor (the same database, its own connection; every statement commits by itself): `con` may hold an
+    # unfinished result (a fetchone()), beside which DuckDB refuses to stream another.
+    with con.cursor() as cursor:
+        reader = cursor.sql(sql, params={"shas": shas}).to_arrow_reader(batch_rows)
+        held: list[pa.RecordBatch] = []
+        rows, yielded = 0, False
+        for batch in reader:
+            if not batch.num_rows:
+                continue
+            held.append(batch)
+            rows += batch.num_rows
+            if rows >= max_rows:
+                yield _frame(pa.Table.from_batches(held, schema=reader.schema), keep_as_text)
+                held, rows, yielded = [], 0, True
+        if held or not yielded:
+            yield _frame(pa.Table.from_batches(held, schema=reader.schema), keep_as_text)
 
 
-def _repetitive(values: pd.Series) -> bool:
-    return bool(len(values)) and values.nunique(dropna=True) <= CATEGORICAL_MAX_SHARE * len(values)
+def _frame(table: pa.Table, keep_as_text: set[str]) -> pd.DataFrame:
+    for index, column in enumerate(table.schema):
+        if column.name in keep_as_text or not pa.types.is_string(column.type) or not table.num_rows:
+            continue
+        distinct = pc.count_distinct(table.column(index), mode="all").as_py()
+        if distinct <= CATEGORICAL_MAX_SHARE * table.num_rows:
+            table = table.set_column(index, column.name, pc.dictionary_encode(table.column(index)))
+    return table.to_pandas(date_as_object=False)
 
 
 COLUMN_KWARGS = ("column", "column_A", "column_B")
-TYPE_EXPECTATIONS = ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list")
+# Expectations that read a column's dtype or its values as text: the column stays text, never a categorical.
+TEXT_EXPECTATIONS = tuple(
+    f"expect_column_{name}"
+    for name in (
+        "values_to_be_of_type", "values_to_be_in_type_list", "values_to_match_regex", "values_to_not_match_regex",
+        "values_to_match_regex_list", "values_to_not_match_regex_list", "values_to_match_like_pattern",
+        "values_to_not_match_like_pattern", "values_to_match_like_pattern_list",
+        "values_to_not_match_like_pattern_list", "values_to_match_strftime_format", "values_to_be_dateutil_parseable",
+        "values_to_be_json_parseable", "values_to_match_json_schema", "value_lengths_to_be_between",
+        "value_lengths_to_equal",
+    )
+)  # fmt: skip
 
 
 def _suite_columns(spec: dict[str, Any], table_columns: list[str]) -> tuple[list[str], set[str]]:
     """The columns a suite reads (its expectations' columns, those its row conditions name, the index columns
-    of failing-row reports) in table order, and those whose dtype an expectation checks. Every column when an
-    expectation is about the table's columns or names columns in a way not known here: never less than asked."""
+    of failing-row reports) in table order, and those an expectation reads as text (`TEXT_EXPECTATIONS`). Every
+    column, each as text, when an expectation is about the table's columns or names columns in a way not known
+    here: never less than asked."""
     wanted = set(RAW_INDEX)
-    typed: set[str] = set()
+    as_text: set[str] = set()
     for entry in spec.get("expectations", []):
         kind, kwargs = str(entry.get("type", "")), dict(entry.get("kwargs") or {})
         unknown = [k for k in kwargs if "column" in k and k not in (*COLUMN_KWARGS, "column_list")]
         if kind.startswith("expect_table_column") or unknown:
-            return list(table_columns), typed | _named(kwargs, table_columns)
+            return list(table_columns), set(table_columns)
         named = _named(kwargs, table_columns)
         wanted |= named
-        if kind in TYPE_EXPECTATIONS:
-            typed |= named
-    return [c for c in table_columns if c in wanted], typed
+        if kind in TEXT_EXPECTATIONS:
+            as_text |= named
+    return [c for c in table_columns if c in wanted], as_text
 
 
 def _named(kwargs: dict[str, Any], table_columns: list[str]) -> set[str]:
