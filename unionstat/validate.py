@@ -387,7 +387,7 @@ def _duplicates(
             con,
             f"select * from ({sql}) as batch qualify count(*) over (partition by {partition}) > 1",  # noqa: S608
             shas,
-            keep_as_text,
+            keep_as_text | set(RAW_INDEX),  # sorted below by its text (a categorical sorts by first appearance)
         )
         for sql in sqls
     ]
