@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 import json
 import logging
@@ -212,14 +213,20 @@ def _validate_table(
     merged: dict[int, list[tuple[Any, dict[str, Any]]]] = {i: [] for i, _ in row_wise}
     quarantined = []
     total = 0
-    for number, frame in enumerate(itertools.chain([first, second], frames)):
+    head = [first, second]
+    del first, second
+    for number, frame in enumerate(itertools.chain(_handed_over(head), frames)):
         LOG.info("validate %s: batch %d, %d rows", suite.table, number + 1, len(frame))
         results = gx_run.results(suite, row_spec, frame)
         for config, details in results:
             merged[int(config.meta["unionstat_index"])].append((config, details))
         quarantined += _outcomes(results, suite, frame)[1]
         total += len(frame)
-    del first, second, frame
+        del results, frame
+        # A checkpoint run leaves reference cycles that hold its batch until Python's cyclic collector runs, which
+        # at this allocation rate is rarely: measured at 10M rows, memory grew by a batch's worth per batch
+        # (850 -> 2,100 MB over ten 1M-row batches) and stayed flat (about 1,450 MB) when collected here.
+        gc.collect()
     found: dict[int, ExpectationOutcome] = {i: _merge(suite, e, merged[i]) for i, e in row_wise}
     for index, entry in enumerate(entries):
         if entry.get("type") == ROW_COUNT:
@@ -385,7 +392,9 @@ def _duplicates(
     frames = [
         _compact_frame(
             con,
-            f"select * from ({sql}) as batch qualify count(*) over (partition by {partition}) > 1",  # noqa: S608
+            f"select * from ({sql}) as batch qualify count(*) over (partition by {partition}) > 1"  # noqa: S608
+            if _hashes_repeat(con, sql, partition, shas)
+            else f"select * from ({sql}) as batch limit 0",  # noqa: S608
             shas,
             keep_as_text | set(RAW_INDEX),  # sorted below by its text (a categorical sorts by first appearance)
         )
@@ -394,6 +403,20 @@ def _duplicates(
     found = [frame for frame in frames if len(frame)] or frames[:1]
     suspects = found[0] if len(found) == 1 else pd.concat(found, ignore_index=True)
     return suspects.sort_values(list(RAW_INDEX), ignore_index=True)
+
+
+def _handed_over(frames: list[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The frames, each taken out of the list as it is handed over: none is held once validated."""
+    while frames:
+        yield frames.pop(0)
+
+
+def _hashes_repeat(con: duckdb.DuckDBPyConnection, sql: str, partition: str, shas: list[str]) -> bool:
+    """Whether two of the query's rows share the hash of their key: rows with the same key always do, so False
+    means no key repeats. A grouping on one hash is cheaper than the window over the key that finds the rows
+    (10M unique rows: 2.4-3.2 s against 4.8-5.8 s), and the window then runs only when a key may repeat."""
+    query = f"select 1 from ({sql}) as batch group by hash({partition}) having count(*) > 1 limit 1"  # noqa: S608
+    return bool(con.execute(query, {"shas": shas}).fetchall())
 
 
 RAW_INDEX = ("snapshot_sha256", "row_number")
