@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,33 @@ def test_batches_of_rows_fail_the_same_expectations_as_the_whole_table(
     by_row = {q["row_number"]: q for q in report.quarantined}
     assert by_row[4000]["row"]["date"] == "1850" and by_row[4000]["row"]["country_name"] == "Country 0"
     assert by_row[4000]["snapshot_sha256"] == SHA
+
+
+def test_a_validated_batch_is_released_before_the_next_is_validated(
+    loaded: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Great Expectations' checkpoint run leaves reference cycles that hold its batch: a batch must be gone (its
+    cycles collected, no variable left holding it) by the time the one after next reaches Great Expectations (the
+    context keeps its last batch until the next run replaces it), or memory grows by a batch per batch (measured
+    at 10M rows: 850 -> 2,100 MB over ten batches)."""
+    batched = loaded.model_copy(update={"validate_batch_rows": 2_048})
+    seen: list[weakref.ref[pd.DataFrame]] = []
+    alive_at_next: list[bool] = []
+    original = validate._GxRun.results
+
+    def results(self: validate._GxRun, suite: validate.Suite, spec: dict[str, Any], batch: pd.DataFrame) -> Any:
+        alive_at_next.extend(ref() is not None for ref in seen[-2:-1])
+        seen.append(weakref.ref(batch))
+        found = original(self, suite, spec, batch)
+        cycle: dict[str, Any] = {"batch": batch}
+        cycle["self"] = cycle  # garbage holding the batch, as GX leaves: only the cyclic collector frees it
+        return found
+
+    monkeypatch.setattr(validate._GxRun, "results", results)
+    with warehouse.connection(batched.build_db) as con:
+        validate.validate_new_rows(batched, con, {TABLE: [SHA]}, "released")
+    assert len(seen) >= 3  # three row batches of 2,048 rows at most, then the repeated-key suspects
+    assert alive_at_next == [False] * (len(seen) - 2)
 
 
 def test_a_batch_of_rows_needs_more_than_one_vector_and_derives_from_the_memory_limit() -> None:
