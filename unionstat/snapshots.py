@@ -17,8 +17,7 @@ from filelock import FileLock
 
 from unionstat.errors import UnionstatError
 
-CHUNK_BYTES = 4 * 1024 * 1024
-COPY_CHUNK_BYTES = 1024 * 1024  # put_file: what a copy holds at a time
+CHUNK_BYTES = 1024 * 1024  # what the store holds of a file at a time, copying or checking it
 
 
 def sha256_of(body: bytes) -> str:
@@ -46,7 +45,7 @@ class SnapshotStore:
         """Store the file at `path` byte for byte, read in chunks (its checksum computed from the bytes copied, so
         a file that changes meanwhile is stored as it was read): memory stays flat whatever the file's size."""
         with open(path, "rb") as source:
-            return self._write(iter(lambda: source.read(COPY_CHUNK_BYTES), b""))
+            return self._write(iter(lambda: source.read(CHUNK_BYTES), b""))
 
     def _write(self, chunks: Iterable[bytes]) -> str:
         """The one write path of the store: the chunks are hashed as they are written to a temporary file beside
