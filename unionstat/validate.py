@@ -154,6 +154,9 @@ class _GxRun:
     def __init__(self, settings: Settings, run_id: str) -> None:
         self.settings = settings
         self.run_id = run_id
+        # GX reads a run name without a time as a date when dateutil can: about one refresh run id in 2,000 read as
+        # a time at an offset beyond 24 h, which GX then failed on. Every checkpoint of the run gets its start.
+        self.run_time = datetime.now(UTC)
         self.context: Any = None
         self._gx: Any = None
 
@@ -168,7 +171,8 @@ class _GxRun:
     def results(self, suite: Suite, spec: dict[str, Any], batch: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:
         if self.context is None:
             self.context = _context(self.gx, self.settings)
-        return _checkpoint_results(self.gx, self.context, suite, spec, batch, self.run_id)
+        run = self.gx.RunIdentifier(run_name=self.run_id, run_time=self.run_time)
+        return _checkpoint_results(self.gx, self.context, suite, spec, batch, run)
 
 
 # Expectations judged row by row: a batch's result is the rows' results, and the whole set's is their sum.
@@ -763,10 +767,10 @@ def _changed_rows_outcome(
 
 
 def _checkpoint_results(
-    gx: Any, context: Any, suite_file: Suite, spec: dict[str, Any], batch: pd.DataFrame, run_id: str
+    gx: Any, context: Any, suite_file: Suite, spec: dict[str, Any], batch: pd.DataFrame, run: Any
 ) -> list[tuple[Any, dict[str, Any]]]:
-    """GX's checkpoint of `spec` (the suite, or part of it) on one batch: each expectation's config and result
-    dict (with its success under `__success__`)."""
+    """GX's checkpoint of `spec` (the suite, or part of it) on one batch, as part of `run` (a GX RunIdentifier):
+    each expectation's config and result dict (with its success under `__success__`)."""
     suite = context.suites.add_or_update(gx.ExpectationSuite(**copy.deepcopy(spec)))
     source = context.data_sources.add_or_update_pandas(DATASOURCE)
     asset_name = suite_file.table.replace(".", "__")
@@ -783,7 +787,7 @@ def _checkpoint_results(
             result_format=RESULT_FORMAT,
         )
     )
-    result = checkpoint.run(batch_parameters={"dataframe": batch}, run_id=gx.RunIdentifier(run_name=run_id))
+    result = checkpoint.run(batch_parameters={"dataframe": batch}, run_id=run)
     return [
         (res.expectation_config, dict(res.result or {}) | {"__success__": bool(res.success)})
         for validation_result in result.run_results.values()

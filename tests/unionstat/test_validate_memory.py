@@ -59,7 +59,7 @@ def _whole_table(
     whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
     context = validate._context(gx, settings)
     suite = validate.Suite.read(settings.expectations_dir, TABLE)
-    results = validate._checkpoint_results(gx, context, suite, suite.spec, whole, "whole")
+    results = validate._checkpoint_results(gx, context, suite, suite.spec, whole, gx.RunIdentifier(run_name="whole"))
     expected, expected_quarantine = validate._outcomes(results, suite, whole)
     return suite, whole, expected, expected_quarantine
 
@@ -253,3 +253,15 @@ def test_a_revision_compared_in_parts_finds_what_one_comparison_finds(
     assert key == sorted((q["expectation_type"], q["row_number"]) for q in whole.quarantined)
     assert {q["row_number"] for q in parted.quarantined} == {1007, 2007, 27, 4027}
     assert {q["snapshot_sha256"] for q in parted.quarantined} == {REVISED}
+
+
+def test_a_run_id_that_reads_as_a_date_with_an_impossible_offset_validates(loaded: Settings) -> None:
+    """Great Expectations reads a run name as a date when it can. dateutil reads this run id (the refresh's own
+    format: start time, '-', six hex digits) as 21:35:12 at UTC+62:37, and the run failed in GX's RunIdentifier
+    (about one run id in 2,000). The run's time is given, so its name is only a name."""
+    run_id = "20261203T213512Z-6197ad"
+    with warehouse.connection(loaded.build_db) as con:
+        report = validate.validate_new_rows(loaded, con, {TABLE: [SHA]}, run_id)
+        stored = con.execute("select count(*) from dq.validation_results where run_id = ?", [run_id]).fetchone()
+    assert report.outcomes
+    assert stored is not None and stored[0] == len(report.outcomes)
