@@ -64,7 +64,7 @@ CHILD = textwrap.dedent(
     elif point == "load: third snapshot inserted":
         kill_on_call(load, "load_snapshot", 3)
     elif point == "validate: inside a GX checkpoint":
-        kill_on_call(validate, "_checkpoint_results", 2)
+        kill_on_call(validate, "_results", 2)
     elif point.startswith("dbt:"):
         folder = "/models/staging/" if "staging" in point else "/models/marts/"
         run_dir = settings.build_dir / "dbt_target" / "run"

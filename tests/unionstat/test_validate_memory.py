@@ -59,7 +59,8 @@ def _whole_table(
     whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
     context = validate._context(gx, settings)
     suite = validate.Suite.read(settings.expectations_dir, TABLE)
-    results = validate._checkpoint_results(gx, context, suite, suite.spec, whole, gx.RunIdentifier(run_name="whole"))
+    checkpoint = validate._checkpoint(gx, context, suite, suite.spec)
+    results = validate._results(checkpoint, whole, gx.RunIdentifier(run_name="whole"))
     expected, expected_quarantine = validate._outcomes(results, suite, whole)
     return suite, whole, expected, expected_quarantine
 
