@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 import scrapers
 from flows.refresh import refresh
+from tests.dbt.test_postgres import DUCKDB_ONLY_UNIT_TESTS
 from unionstat.settings import PROJECT_ROOT
 
 FLOWS = {"refresh"}
@@ -143,24 +146,27 @@ def test_every_raw_table_has_an_expectation_suite_and_every_mart_its_dbt_tests()
     assert {mart for mart in MARTS if tested.get(mart, 0) == 0} == set()
 
 
-def test_every_dbt_unit_test_sits_where_dbt_reads_it() -> None:
+def test_every_dbt_unit_test_written_is_one_dbt_reads(reference_build: dict[str, Any]) -> None:
     """dbt reads `unit_tests:` at the top level of a properties file only: nested under a model's entry it is
-    ignored without a word (three were, until session 14, and never ran)."""
-    nested, top_level = [], []
+    ignored without a word (three were, until session 14, and never ran). Every unit test in the YAML is one the
+    reference build's dbt parsed (its manifest), and none is nested."""
+    written: dict[str, str] = {}
     for path in sorted((PROJECT_ROOT / "dbt_project" / "models").rglob("*.yml")):
         properties = yaml.safe_load(path.read_text()) or {}
-        top_level += properties.get("unit_tests", [])
-        nested += [f"{path.name}: {m['name']}" for m in properties.get("models", []) if "unit_tests" in m]
-    assert nested == []
-    assert len(top_level) == 23  # dbt ls --resource-type unit_test lists as many
-    # a unit test's name names a relation it builds: PostgreSQL takes 63 characters (DuckDB-only ones are exempt)
-    on_postgres = [t["name"] for t in top_level if "target.type == 'duckdb'" not in str(t.get("config", {}))]
-    assert [name for name in on_postgres if len(name) > 63] == []
+        nested = [(t, m["name"]) for m in properties.get("models", []) for t in m.get("unit_tests", [])]
+        written |= {f"{t['model']}.{t['name']}": path.name for t in properties.get("unit_tests", [])}
+        written |= {f"{model}.{t['name']}": f"{path.name}, nested" for t, model in nested}
+    manifest_path = reference_build["warehouse_dir"] / "build" / "dbt_target" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    read = {f"{t['model']}.{t['name']}" for t in manifest["unit_tests"].values()}
+    assert {name: where for name, where in written.items() if name not in read} == {}
+    assert set(written) == read
+    # a unit test's name names a relation it builds: PostgreSQL takes 63 characters (its build checks which run)
+    on_postgres = read - DUCKDB_ONLY_UNIT_TESTS
+    assert [name for name in on_postgres if len(name.split(".", 1)[1]) > 63] == []
 
 
 def test_a_long_rows_suite_repeats_the_expectations_of_its_long_twin() -> None:
-    import json
-
     suites = PROJECT_ROOT / "expectations"
     bulk = json.loads((suites / "raw.worldbank_bulk.json").read_text())
     api = json.loads((suites / "raw.worldbank_observations.json").read_text())
@@ -182,8 +188,6 @@ def test_every_mart_documents_its_grain() -> None:
 
 
 def test_every_reference_recording_says_what_it_was_compiled_from() -> None:
-    import json
-
     manifest = json.loads((PROJECT_ROOT / "warehouse" / "reference" / "manifest.json").read_text())
     assert "not fetched" in manifest["statement"].lower() or "nothing here was fetched" in manifest["statement"].lower()
     for recording in manifest["recordings"]:
@@ -195,7 +199,6 @@ def test_every_reference_recording_says_what_it_was_compiled_from() -> None:
 
 def test_every_real_file_of_the_reference_names_where_it_was_recorded() -> None:
     import hashlib
-    import json
 
     reference = PROJECT_ROOT / "warehouse" / "reference"
     manifest = json.loads((reference / "manifest.json").read_text())
