@@ -63,7 +63,7 @@ CHILD = textwrap.dedent(
         kill_on_call(snapshots.SnapshotStore, "_write", 6)
     elif point == "load: third snapshot inserted":
         kill_on_call(load, "load_snapshot", 3)
-    elif point == "validate: inside a GX checkpoint":
+    elif point == "validate: inside a GX validation":
         kill_on_call(validate, "_results", 2)
     elif point.startswith("dbt:"):
         folder = "/models/staging/" if "staging" in point else "/models/marts/"
@@ -101,7 +101,7 @@ CHAIN = [
     ("fetch: first snapshot stored", ""),
     ("fetch: sixth snapshot stored", ""),
     ("load: third snapshot inserted", ""),
-    ("validate: inside a GX checkpoint", ""),
+    ("validate: inside a GX validation", ""),
     ("dbt: a mart model running", ""),
     ("publish: os.replace, after", ""),
     ("publish: os.replace, before", "2031-01-01"),

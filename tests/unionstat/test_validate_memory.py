@@ -59,8 +59,8 @@ def _whole_table(
     whole = con.execute(f"select * from {TABLE} where snapshot_sha256 = ?", [SHA]).df()  # noqa: S608
     context = validate._context(gx, settings)
     suite = validate.Suite.read(settings.expectations_dir, TABLE)
-    checkpoint = validate._checkpoint(gx, context, suite, suite.spec)
-    results = validate._results(checkpoint, whole, gx.RunIdentifier(run_name="whole"))
+    validation = validate._validation(gx, context, suite, suite.spec)
+    results = validate._results(validation, whole, gx.RunIdentifier(run_name="whole"))
     expected, expected_quarantine = validate._outcomes(results, suite, whole)
     return suite, whole, expected, expected_quarantine
 
@@ -171,7 +171,7 @@ def test_batches_of_rows_fail_the_same_expectations_as_the_whole_table(
 def test_a_validated_batch_is_released_before_the_next_is_validated(
     loaded: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Great Expectations' checkpoint run leaves reference cycles that hold its batch: a batch must be gone (its
+    """A Great Expectations validation run leaves reference cycles that hold its batch: a batch must be gone (its
     cycles collected, no variable left holding it) by the time the one after next reaches Great Expectations (the
     context keeps its last batch until the next run replaces it), or memory grows by a batch per batch (measured
     at 10M rows: 850 -> 2,100 MB over ten batches)."""
