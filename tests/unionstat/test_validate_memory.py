@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import weakref
 from pathlib import Path
@@ -266,3 +267,4 @@ def test_a_run_id_that_reads_as_a_date_with_an_impossible_offset_validates(loade
         stored = con.execute("select count(*) from dq.validation_results where run_id = ?", [run_id]).fetchone()
     assert report.outcomes
     assert stored is not None and stored[0] == len(report.outcomes)
+    assert gc.get_freeze_count() == 0  # what the run set aside from the garbage collector is handed back
