@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -114,6 +115,22 @@ def connection(
         con.close()
 
 
+@contextlib.contextmanager
+def _ctrl_c_sets(pressed: threading.Event) -> Iterator[None]:
+    """While the block runs, Ctrl-C sets `pressed` instead of raising KeyboardInterrupt wherever the main thread is.
+    Raised inside `Thread.start()` (on a busy machine the Ctrl-C of session 15's clean-clone run landed there), it
+    left the query running in its worker, holding the connection, and the next query waited minutes for it. Off
+    the main thread, where Python never raises KeyboardInterrupt, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
 class Session:
     """One read-only connection for a run of queries; each query is bounded by `limits`."""
 
@@ -195,20 +212,21 @@ class Session:
                 finished.set()
 
         self._cancel.clear()
-        threading.Thread(target=run, daemon=True, name="unionstat-sql").start()
-        deadline = time.monotonic() + self.limits.timeout_s
+        pressed = threading.Event()
         reason = None
-        while not finished.is_set():
-            try:
+        with _ctrl_c_sets(pressed):
+            threading.Thread(target=run, daemon=True, name="unionstat-sql").start()
+            deadline = time.monotonic() + self.limits.timeout_s
+            while not finished.is_set():
                 finished.wait(POLL_S)
-                if reason is None and not finished.is_set() and time.monotonic() >= deadline:
+                if pressed.is_set():
+                    reason = reason or "cancelled (Ctrl-C)"
+                elif reason is None and not finished.is_set() and time.monotonic() >= deadline:
                     reason = f"stopped after the time limit of {self.limits.timeout_s:g} s (--timeout SECONDS)"
-            except KeyboardInterrupt:
-                reason = reason or "cancelled (Ctrl-C)"
-            if reason is not None and not finished.is_set():
-                # Again at every poll until the worker ends: DuckDB's interrupt stops only a query already running,
-                # so one sent before the worker reached DuckDB (a busy machine) would be lost.
-                self._interrupt()
+                if reason is not None and not finished.is_set():
+                    # Again at every poll until the worker ends: DuckDB's interrupt stops only a query already
+                    # running, so one sent before the worker reached DuckDB (a busy machine) would be lost.
+                    self._interrupt()
         if reason is not None:
             raise QueryInterrupted(f"query {reason}")
         if "error" in outcome:

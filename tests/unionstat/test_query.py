@@ -92,6 +92,30 @@ def test_ctrl_c_during_a_query_cancels_it_and_keeps_the_prompt(
     assert "42" in captured.out and "Traceback" not in captured.err
 
 
+@pytest.mark.timeout(300)
+def test_ctrl_c_while_the_query_thread_starts_cancels_the_query(
+    published: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C that lands inside `Thread.start()` (session 15's clean-clone run: the test above waited 208 s) must
+    stop the query, not leave it running in its worker while the next query waits for the connection."""
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        real_start(self)
+        if self.name == "unionstat-sql":
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)  # Python runs the signal's handler here, still inside start()
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    prompt(monkeypatch, ENDLESS + ";", "select 42 as answer;")
+    began = time.monotonic()
+    assert main(["sql"]) == 0
+    assert time.monotonic() - began < 30  # the query stopped; it would run for minutes
+    captured = capsys.readouterr()
+    assert "unionstat: query cancelled (Ctrl-C)" in captured.err
+    assert "42" in captured.out and "Traceback" not in captured.err
+
+
 @pytest.mark.timeout(120)
 def test_an_interrupt_sent_before_duckdb_starts_the_query_still_stops_it(
     published: Settings, monkeypatch: pytest.MonkeyPatch
