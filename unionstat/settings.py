@@ -35,14 +35,16 @@ THIRD_PARTY_QUIET = {
     # busy two-core machine (measured while benchmarking), so wait longer unless the user chose otherwise.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
-# One memory setting for a whole refresh (UNIONSTAT_MEMORY_LIMIT, a size as DuckDB writes it: 4GB, 1536MiB, ...).
-# Its parts: DuckDB gets half, per database (DuckDB's own default is 80% of the machine's RAM per database, and a
-# refresh can have two open: the flow's and dbt-duckdb's); beyond it DuckDB spills to a directory inside the
-# warehouse instead of growing. Great Expectations validates new rows in batches of at most
-# VALIDATE_BATCH_SHARE of the limit, at VALIDATE_ROW_BYTES a row (measured: pandas' frame plus what GX's metrics
-# allocate beside it). 4 GB: DuckDB's 2 GB fit the 10M-observation benchmark's largest step with room to spare.
-DEFAULT_MEMORY_LIMIT = "4GB"
-DUCKDB_SHARE = 0.5
+# One memory setting for a whole refresh (UNIONSTAT_MEMORY_LIMIT, a size as DuckDB writes it: 2GB, 1536MiB, ...).
+# Its parts: DuckDB gets a quarter, per database (DuckDB's own default is 80% of the machine's RAM per database, and
+# a refresh can have two open: the flow's and dbt-duckdb's, so the two together stay within half of the setting);
+# beyond it DuckDB spills to a directory inside the warehouse instead of growing. Great Expectations validates new
+# rows in batches of at most VALIDATE_BATCH_SHARE of the limit, at VALIDATE_ROW_BYTES a row (measured: pandas'
+# frame plus what GX's metrics allocate beside it). 2 GB (DuckDB 500 MB): at 10M observations every stage peaked
+# near 2x DuckDB's own read + unpivot of the file; DuckDB fills whatever it is given, and 2 GB of it bought the
+# first build no time (docs/PERFORMANCE.md, session 16).
+DEFAULT_MEMORY_LIMIT = "2GB"
+DUCKDB_SHARE = 0.25
 VALIDATE_BATCH_SHARE = 0.125
 VALIDATE_ROW_BYTES = 500
 VALIDATE_BATCH_ROWS_BOUNDS = (2_048, 1_000_000)  # one DuckDB vector at least; beyond 1M rows GX gains nothing
@@ -91,7 +93,7 @@ class Settings(BaseSettings):
     lock_timeout_s: float = Field(0.0, ge=0)
     webhook_url: str | None = None
     memory_limit: str = DEFAULT_MEMORY_LIMIT
-    #: DuckDB's part of the memory limit, per database: half of UNIONSTAT_MEMORY_LIMIT unless set on its own
+    #: DuckDB's part of the memory limit, per database: a quarter of UNIONSTAT_MEMORY_LIMIT unless set on its own
     #: (UNIONSTAT_DUCKDB_MEMORY_LIMIT, the setting before UNIONSTAT_MEMORY_LIMIT existed: it still wins for DuckDB).
     duckdb_memory_limit: str = ""
     #: Rows of new data Great Expectations validates at a time (UNIONSTAT_VALIDATE_BATCH_ROWS); derived from the
@@ -199,7 +201,7 @@ class Settings(BaseSettings):
     @property
     def validate_batch_rows_effective(self) -> int:
         """UNIONSTAT_VALIDATE_BATCH_ROWS, else VALIDATE_BATCH_SHARE of the memory limit at VALIDATE_ROW_BYTES a row
-        (4GB: 1,000,000 rows), within VALIDATE_BATCH_ROWS_BOUNDS."""
+        (2GB: 500,000 rows), within VALIDATE_BATCH_ROWS_BOUNDS."""
         if self.validate_batch_rows is not None:
             return self.validate_batch_rows
         low, high = VALIDATE_BATCH_ROWS_BOUNDS
