@@ -516,6 +516,9 @@ def _attach(stages: list[dict[str, Any]], sampler: RssSampler, baseline_mb: floa
         stage["peak_rss_mb"] = sampler.peak_between(stage["started"], stop)
         peak = stage["peak_rss_mb"]
         stage["peak_above_baseline_mb"] = None if peak is None else round(peak - baseline_mb, 1)
+        # what the stage found (earlier stages' leftovers count in its peak): the first sample inside it
+        first = next((mb for at, mb in sampler.samples if at >= stage["started"]), None)
+        stage["start_above_baseline_mb"] = None if first is None else round(first - baseline_mb, 1)
         seconds, rows = stage["seconds"], stage.get("rows") or 0
         stage["rows_per_s"] = round(rows / seconds) if rows and seconds >= 0.01 else None
         stage["seconds"] = round(seconds, 3)
@@ -747,11 +750,15 @@ def _noop_path(noop: dict[str, Any]) -> float | None:
     return stage_seconds(noop, "lock", "prepare", "import", "fetch", "load")
 
 
+def _mb(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
 def table_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, scenario in results["scenarios"].items():
         if scenario.get("error") and not scenario.get("stages"):
-            rows.append([name, "FAILED", "", "", "", "", str(scenario["error"])[:80]])
+            rows.append([name, "FAILED", "", "", "", "", "", str(scenario["error"])[:80]])
             continue
         for stage in scenario.get("stages", []):
             rows.append(
@@ -761,12 +768,13 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
                     f"{stage['seconds']:.2f}",
                     f"{stage['rows_per_s']:,}" if stage.get("rows_per_s") else "",
                     f"{stage['peak_rss_mb']:.0f}" if stage.get("peak_rss_mb") is not None else "",
-                    f"{stage['peak_above_baseline_mb']:.0f}" if stage.get("peak_above_baseline_mb") is not None else "",
+                    _mb(stage.get("start_above_baseline_mb")),
+                    _mb(stage.get("peak_above_baseline_mb")),
                     "",
                 ]
             )
         if scenario.get("flow_s") is not None:
-            rows.append([name, "(flow)", f"{scenario['flow_s']:.2f}", "", "", "", "first stage to finished_at"])
+            rows.append([name, "(flow)", f"{scenario['flow_s']:.2f}", "", "", "", "", "first stage to finished_at"])
         if "wall_s" in scenario:
             error = f"; error: {scenario['error']}" if scenario.get("error") else ""
             selection = f"; dbt selection {scenario['build_selection']}" if scenario.get("build_selection") else ""
@@ -776,7 +784,7 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
             note += f" (stack imported in {scenario['stack_import_s']:.1f} s)" if scenario.get("stack_import_s") else ""
             above = f"{scenario['peak_rss_mb'] - baseline:.0f}" if baseline is not None else ""
             rows.append(
-                [name, "(whole call)", f"{scenario['wall_s']:.2f}", "", f"{scenario['peak_rss_mb']:.0f}", above, note]
+                [name, "(whole call)", f"{scenario['wall_s']:.2f}", "", _mb(scenario["peak_rss_mb"]), "", above, note]
             )
     return rows
 
@@ -796,8 +804,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"news feed {news['items']:,} items, {news['bytes'] / 1e6:.1f} MB.",
         _settings_line(results),
         "",
-        "| scenario | stage | wall s | rows/s | peak RSS MB | above baseline MB | note |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| scenario | stage | wall s | rows/s | peak RSS MB | at start above baseline MB | peak above baseline MB "
+        "| note |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
     news_run = results["scenarios"].get("news") or {}

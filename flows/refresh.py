@@ -20,7 +20,7 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.states import State
 
 import scrapers
-from unionstat import analysis_report, dq, fetch, imports, load, progress, transform, validate, warehouse
+from unionstat import analysis_report, dq, fetch, imports, load, memory, progress, transform, validate, warehouse
 from unionstat import report as dq_report
 from unionstat.errors import StageFailed, UnionstatError
 from unionstat.http import ORIGIN_RECORDED, HttpClient, Reference
@@ -471,7 +471,9 @@ def _publish(run: Run) -> None:
 
 
 def _done(run: Run, stage: str, text: str) -> None:
-    """The progress line closing a stage: what it did and how long it took so far."""
+    """A stage ends: the memory it freed goes back to the system (the next stage does not start on top of it), and
+    its progress line says what it did and how long it took so far."""
+    memory.give_back()
     progress.line(stage, text, time.time() - run.summary.stage_timings[-1]["started"])
 
 
