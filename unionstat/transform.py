@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ def dbt_build(
             result = _summarise(outcome)
             result.unit_tests_skipped = skipped or None
             if not outcome.success:
-                raise TransformFailed(_failure(result, outcome))
+                raise TransformFailed(_failure(result, outcome, settings))
             if not skipped:
                 parsed.record_unit_tests_passed()
         generated = settings.build_dir / "dbt_target" / "static_index.html"
@@ -196,7 +197,12 @@ def observation_models(project_dir: Path) -> list[str]:
 _OK = {"success", "pass"}
 
 
-def _failure(result: TransformResult, outcome: Any) -> str:
+#: DuckDB's advice after running out of memory ("SET threads=...", "SET memory_limit=..."): a refresh's dbt session
+#: takes its limits from unionstat's settings, so the failure says which setting to raise instead.
+DUCKDB_MEMORY_ADVICE = re.compile(r"\s*Possible solutions:.*?how_to_tune_workloads\S*", re.DOTALL)
+
+
+def _failure(result: TransformResult, outcome: Any, settings: Settings) -> str:
     failures = [
         f"{node}: {status}"
         for node, status in result.statuses.items()
@@ -204,7 +210,14 @@ def _failure(result: TransformResult, outcome: Any) -> str:
     ]
     skipped = sum(status.startswith("skipped") for status in result.statuses.values())
     detail = "; ".join(failures) or str(outcome.exception)
-    return f"dbt build failed: {detail} ({skipped} downstream nodes skipped)"
+    hint = ""
+    if "Out of Memory Error" in detail:
+        detail = DUCKDB_MEMORY_ADVICE.sub("", detail)
+        hint = (
+            f"; DuckDB's memory limit was {settings.duckdb_memory_limit} (UNIONSTAT_DUCKDB_MEMORY_LIMIT, "
+            f"or a quarter of UNIONSTAT_MEMORY_LIMIT={settings.memory_limit}): raise UNIONSTAT_MEMORY_LIMIT"
+        )
+    return f"dbt build failed: {detail} ({skipped} downstream nodes skipped){hint}"
 
 
 def _summarise(outcome: object) -> TransformResult:

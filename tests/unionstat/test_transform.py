@@ -121,3 +121,37 @@ def test_the_run_summary_says_why_a_full_build_ran_no_unit_tests() -> None:
     assert "(built: everything)" in summary.markdown()
     summary.build_selection, summary.dbt_unit_tests_skipped = "source:worldbank+", "selective build"
     assert "(built: source:worldbank+)" in summary.markdown()  # a selection never runs them: nothing to say
+
+
+def test_a_build_out_of_memory_names_the_setting_to_raise_not_duckdbs_set_advice() -> None:
+    """The failure of a 25M-observation revision under DuckDB 500MB, as dbt reported it: DuckDB's advice is to SET
+    its options, which a refresh cannot; the failure names unionstat's setting and the limit DuckDB had."""
+    result = transform.TransformResult()
+    result.statuses = {
+        "model.unionstat.int_observations__vintaged": (
+            "error: Runtime Error in model int_observations__vintaged (models/intermediate/int_observations__vintaged"
+            ".sql)\n  Out of Memory Error: failed to pin block of size 256.0 KiB (476.7 MiB/476.8 MiB used)\n  \n  "
+            "Possible solutions:\n  * Reducing the number of threads (SET threads=X)\n  * Disabling insertion-order "
+            "preservation (SET preserve_insertion_order=false)\n  * Increasing the memory limit (SET memory_limit="
+            "'...GB')\n  \n  See also https://duckdb.org/docs/current/guides/performance/how_to_tune_workloads"
+        ),
+        "test.unionstat.column_rules_int_observations__vintaged": "skipped",
+    }
+    settings = Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "2GB"})
+    message = transform._failure(result, None, settings)
+    assert "Out of Memory Error: failed to pin block of size 256.0 KiB (476.7 MiB/476.8 MiB used)" in message
+    assert "SET " not in message and "Possible solutions" not in message
+    assert message.endswith(
+        "(1 downstream nodes skipped); DuckDB's memory limit was 500MB (UNIONSTAT_DUCKDB_MEMORY_LIMIT, or a quarter of "
+        "UNIONSTAT_MEMORY_LIMIT=2GB): raise UNIONSTAT_MEMORY_LIMIT"
+    )
+
+
+def test_a_build_failure_other_than_memory_is_reported_as_dbt_gave_it() -> None:
+    result = transform.TransformResult()
+    result.statuses = {"model.unionstat.mart_countries": "error: Binder Error: column x not found"}
+    message = transform._failure(result, None, Settings.from_env({}))
+    assert message == (
+        "dbt build failed: model.unionstat.mart_countries: error: Binder Error: column x not found "
+        "(0 downstream nodes skipped)"
+    )
