@@ -767,7 +767,7 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
                     stage["stage"],
                     f"{stage['seconds']:.2f}",
                     f"{stage['rows_per_s']:,}" if stage.get("rows_per_s") else "",
-                    f"{stage['peak_rss_mb']:.0f}" if stage.get("peak_rss_mb") is not None else "",
+                    _mb(stage.get("peak_rss_mb")),
                     _mb(stage.get("start_above_baseline_mb")),
                     _mb(stage.get("peak_above_baseline_mb")),
                     "",
