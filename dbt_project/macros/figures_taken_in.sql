@@ -70,3 +70,39 @@
     {%- endif -%}
     {{ conditions | join(' and ') }}
 {%- endmacro %}
+
+{#- int_observations__vintaged's rows carry a release number (publisher, snapshot, vintage) in place of the
+    release's text until the end. A row's figure, value, unit and vintage, and the number of its release: -#}
+{% macro figure_columns(rows, releases) -%}
+    {%- for column in ['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'vintage'] %}
+        {{ rows }}.{{ column }},
+    {%- endfor %}
+        {{ releases }}.release_key
+{%- endmacro %}
+
+{#- ... and the release a row of published belongs to: -#}
+{% macro same_release(rows, releases) -%}
+    {{ rows }}.publisher = {{ releases }}.publisher
+    and {{ rows }}.snapshot_sha256 = {{ releases }}.snapshot_sha256
+    and {{ rows }}.vintage is not distinct from {{ releases }}.vintage
+    and {{ rows }}.fetched_at is not distinct from {{ releases }}.fetched_at
+    and {{ rows }}.source_url is not distinct from {{ releases }}.source_url
+    and {{ rows }}.origin is not distinct from {{ releases }}.origin
+    and {{ rows }}.vintage_label is not distinct from {{ releases }}.vintage_label
+{%- endmacro %}
+
+{#- ... and an observation's columns again, as observation_columns lists them: the row's and its release's. -#}
+{% macro observation_columns_of(rows, releases) -%}
+    {%- set of_release = ['fetched_at', 'snapshot_sha256', 'source_url', 'origin', 'vintage_label'] -%}
+    {%- for column in ['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'fetched_at',
+        'snapshot_sha256', 'source_url', 'origin', 'vintage', 'vintage_label'] %}
+        {{ releases if column in of_release else rows }}.{{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Two rows are of the same release of an indicator. -#}
+{% macro same_indicator_release(left, right) -%}
+    {{ left }}.publisher = {{ right }}.publisher
+    and {{ left }}.indicator_code = {{ right }}.indicator_code
+    and {{ left }}.vintage is not distinct from {{ right }}.vintage
+{%- endmacro %}
