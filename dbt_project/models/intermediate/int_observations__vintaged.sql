@@ -235,17 +235,19 @@ ranked as (
         history.*,
         1 as fetch_rank
     from history
-    where not exists (
-        select 1
-        from held_twice
-        where {{ same_indicator_release('held_twice', 'history') }}
-    )
+    where
+        not exists (
+            select 1
+            from held_twice
+            where {{ same_indicator_release('held_twice', 'history') }}
+        )
     union all
     select
         history.*,
         row_number() over (
-            partition by history.publisher, history.indicator_code, history.country_iso3, history.period,
-            history.vintage
+            partition by
+                history.publisher, history.indicator_code, history.country_iso3, history.period,
+                history.vintage
             order by history.release_key asc
         ) as fetch_rank
     from history
