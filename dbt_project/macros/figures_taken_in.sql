@@ -72,12 +72,14 @@
 {%- endmacro %}
 
 {#- int_observations__vintaged's rows carry a release number (publisher, snapshot, vintage) in place of the
-    release's text until the end. A row's figure, value, unit and vintage, and the number of its release: -#}
-{% macro figure_columns(rows, releases) -%}
+    release's text until the end. A row's figure, value, unit and vintage, and the number of its release (from
+    `releases` when given, else from the row): -#}
+{% macro figure_columns(rows=none, releases=none) -%}
+    {%- set prefix = rows ~ '.' if rows else '' -%}
     {%- for column in ['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'vintage'] %}
-        {{ rows }}.{{ column }},
+        {{ prefix }}{{ column }},
     {%- endfor %}
-        {{ releases }}.release_key
+        {{ releases ~ '.' if releases else prefix }}release_key
 {%- endmacro %}
 
 {#- ... and the release a row of published belongs to: -#}

@@ -163,15 +163,7 @@ incoming as not materialized (
 
     -- An on-time row is a change when its figure is new, or its value or unit differs from the current row's.
     on_time_changed as (
-        select
-            on_time.publisher,
-            on_time.indicator_code,
-            on_time.country_iso3,
-            on_time.period,
-            on_time.value,
-            on_time.unit,
-            on_time.vintage,
-            on_time.release_key
+        select {{ figure_columns('on_time') }}
         from on_time
         left join held_current
             on {{ same_figure('held_current', 'on_time') }}
@@ -184,15 +176,7 @@ incoming as not materialized (
     -- On time, a figure's rows are of one release (late_indicators): a snapshot that holds a figure twice in it
     -- gives one row, as in a full build.
     on_time_changes as (
-        select
-            publisher,
-            indicator_code,
-            country_iso3,
-            period,
-            value,
-            unit,
-            vintage,
-            release_key
+        select {{ figure_columns() }}
         from (
             select
                 *,
