@@ -38,11 +38,20 @@
 {%- endmacro %}
 
 {#- The columns of an observation, as int_observations__vintaged and int_observations__as_of hold them (listed:
-    `select * exclude` is DuckDB's). -#}
+    `select * exclude` is DuckDB's), and which of them are its release's (the same for every row of a snapshot's
+    vintage): the one list every macro below reads. -#}
+{% macro observation_column_names() -%}
+    {{ return(['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'fetched_at',
+        'snapshot_sha256', 'source_url', 'origin', 'vintage', 'vintage_label']) }}
+{%- endmacro %}
+
+{% macro release_column_names() -%}
+    {{ return(['publisher', 'snapshot_sha256', 'vintage', 'fetched_at', 'source_url', 'origin', 'vintage_label']) }}
+{%- endmacro %}
+
 {% macro observation_columns(relation=none) -%}
     {%- set prefix = relation ~ '.' if relation else '' -%}
-    {%- for column in ['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'fetched_at',
-        'snapshot_sha256', 'source_url', 'origin', 'vintage', 'vintage_label'] %}
+    {%- for column in observation_column_names() %}
         {{ prefix }}{{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
@@ -71,34 +80,35 @@
     {{ conditions | join(' and ') }}
 {%- endmacro %}
 
-{#- int_observations__vintaged's rows carry a release number (publisher, snapshot, vintage) in place of the
-    release's text until the end. A row's figure, value, unit and vintage, and the number of its release (from
-    `releases` when given, else from the row): -#}
+{#- int_observations__vintaged's rows carry a release number (its release_column_names) in place of the release's
+    text until the end. A row's figure, value, unit and vintage, and the number of its release (from `releases`
+    when given, else from the row): -#}
 {% macro figure_columns(rows=none, releases=none) -%}
     {%- set prefix = rows ~ '.' if rows else '' -%}
-    {%- for column in ['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'vintage'] %}
+    {%- for column in observation_column_names() if column in ['publisher', 'vintage'] or column not in
+        release_column_names() %}
         {{ prefix }}{{ column }},
     {%- endfor %}
         {{ releases ~ '.' if releases else prefix }}release_key
 {%- endmacro %}
 
-{#- ... and the release a row of published belongs to: -#}
+{#- ... the release columns, as `releases` groups by them: -#}
+{% macro release_columns() -%}
+    {{ release_column_names() | join(', ') }}
+{%- endmacro %}
+
+{#- ... the release a row of published belongs to (a column of the release's text may be null): -#}
 {% macro same_release(rows, releases) -%}
-    {{ rows }}.publisher = {{ releases }}.publisher
-    and {{ rows }}.snapshot_sha256 = {{ releases }}.snapshot_sha256
-    and {{ rows }}.vintage is not distinct from {{ releases }}.vintage
-    and {{ rows }}.fetched_at is not distinct from {{ releases }}.fetched_at
-    and {{ rows }}.source_url is not distinct from {{ releases }}.source_url
-    and {{ rows }}.origin is not distinct from {{ releases }}.origin
-    and {{ rows }}.vintage_label is not distinct from {{ releases }}.vintage_label
+    {%- for column in release_column_names() %}
+        {{ 'and ' if not loop.first }}{{ rows }}.{{ column }} is not distinct from {{ releases }}.{{ column }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- ... and an observation's columns again, as observation_columns lists them: the row's and its release's. -#}
 {% macro observation_columns_of(rows, releases) -%}
-    {%- set of_release = ['fetched_at', 'snapshot_sha256', 'source_url', 'origin', 'vintage_label'] -%}
-    {%- for column in ['publisher', 'indicator_code', 'country_iso3', 'period', 'value', 'unit', 'fetched_at',
-        'snapshot_sha256', 'source_url', 'origin', 'vintage', 'vintage_label'] %}
-        {{ releases if column in of_release else rows }}.{{ column }}{{ ',' if not loop.last }}
+    {%- for column in observation_column_names() %}
+        {{ rows if column in ['publisher', 'vintage'] or column not in release_column_names() else releases }}.
+        {{- column }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
 

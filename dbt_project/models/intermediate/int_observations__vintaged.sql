@@ -106,13 +106,7 @@ incoming_rows as not materialized (
 -- text took 75 s at DuckDB's 1 GB, with the number 40 s.
 releases as (
     select
-        publisher,
-        snapshot_sha256,
-        vintage,
-        fetched_at,
-        source_url,
-        origin,
-        vintage_label,
+        {{ release_columns() }},
         row_number() over (order by fetched_at desc, snapshot_sha256 asc, publisher asc, vintage asc) as release_key
     from (
         select * from incoming_rows
@@ -121,7 +115,7 @@ releases as (
             select * from history_rows
         {% endif %}
     ) as read_rows
-    group by publisher, snapshot_sha256, vintage, fetched_at, source_url, origin, vintage_label
+    group by {{ release_columns() }}
 ),
 
 -- What the figures' comparison reads of a row; the release number stands for the rest.
