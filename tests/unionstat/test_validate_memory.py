@@ -169,6 +169,83 @@ def test_batches_of_rows_fail_the_same_expectations_as_the_whole_table(
     assert by_row[4000]["snapshot_sha256"] == SHA
 
 
+# A release with no fault: 100 values missing (rows 0-99), ten populations (rows 3000, 3020, ..., 3180: one year,
+# ten countries, all positive) and row 3010 an empty GDP growth. Read by hand from ROWS_SQL and these updates.
+CLEAN = [
+    f"update {TABLE} set value = null where row_number < 100",
+    f"""update {TABLE} set indicator_id = 'SP.POP.TOTL', value = 1000 + row_number
+        where row_number between 3000 and 3199 and row_number % 20 = 0""",
+    f"update {TABLE} set indicator_id = 'NY.GDP.MKTP.KD.ZG', value = null where row_number = 3010",
+]
+
+
+@pytest.fixture
+def clean(warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setattr(validate, "BATCH_CHUNK_VECTORS", 1)
+    with warehouse.connection(warehouse_env.build_db) as con:
+        warehouse.ensure_schema(con, [scrapers.connector("worldbank", warehouse_env).raw_ddl])
+        con.execute(ROWS_SQL)
+        for sql in CLEAN:
+            con.execute(sql)
+    return warehouse_env
+
+
+def test_more_rows_than_a_batch_are_judged_on_distinct_values_counted_by_their_rows(
+    clean: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """6,000 rows, batches of 2,048: with no unexpected value, GX validates each expectation once, on the distinct
+    values of its columns (one batch of a few hundred rows, not three of 2,048), and every count is the rows':
+    the same outcomes as GX on the whole table at once."""
+    batched = clean.model_copy(update={"validate_batch_rows": 2_048})
+    seen: list[tuple[str, int]] = []
+    original = validate._GxRun.results
+
+    def results(
+        self: validate._GxRun, suite: validate.Suite, spec: dict[str, Any], batch: pd.DataFrame, *of: str
+    ) -> Any:
+        seen.append(((of or (validate.ROWS_BATCH,))[0], len(batch)))
+        return original(self, suite, spec, batch, *of)
+
+    monkeypatch.setattr(validate._GxRun, "results", results)
+    caplog.set_level("INFO", logger=validate.__name__)
+    with warehouse.connection(batched.build_db) as con:
+        report = validate.validate_new_rows(batched, con, {TABLE: [SHA]}, "distinct")
+        _, _, expected, _ = _whole_table(batched, con)
+    assert "batch 1," not in caplog.text and "row by row" not in caplog.text
+    # distinct values: 21 indicators (20 and SP.POP.TOTL; the GDP one only with its row condition), 10 countries,
+    # 30 years, one snapshot, one release date, the value's two null-nesses; then the SP.POP.TOTL and GDP rows
+    assert seen[0][0] == validate.DISTINCT_BATCH and seen[0][1] < 100
+    assert [kind for kind, _ in seen[1:]] == [validate.ROWS_BATCH]  # the rows sharing a key: none
+    ours = [o for o in report.outcomes if o.suite == TABLE]
+    assert sorted(map(_outcome_key, ours)) == sorted(map(_outcome_key, expected))
+    assert report.failed == []
+    # in the suite's order (expectations/raw.worldbank_observations.json)
+    counts = [(o.expectation_type, o.column, o.element_count) for o in ours]
+    assert counts[2] == ("expect_column_values_to_not_be_null", "indicator_id", ROWS)
+    assert counts[8:11] == [
+        ("expect_column_values_to_be_between", "value", 10),  # SP.POP.TOTL: rows 3000, 3020, ..., 3180
+        ("expect_column_values_to_be_between", "value", 0),  # no share in percent
+        ("expect_column_values_to_be_between", "value", 1),  # GDP growth: row 3010
+    ]
+    row_count = next(o for o in ours if o.expectation_type == "expect_table_row_count_to_be_between")
+    assert row_count.observed == ROWS
+
+
+def test_an_unexpected_value_among_the_distinct_ones_sends_the_rows_through_batch_by_batch(
+    loaded: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The faults of FAULTS fail on distinct values too; then every row goes through GX batch by batch, so that
+    each failing row is known by its key (`test_batches_of_rows_fail_the_same_expectations_as_the_whole_table`
+    holds the outcomes to those of the whole table)."""
+    batched = loaded.model_copy(update={"validate_batch_rows": 2_048})
+    caplog.set_level("INFO", logger=validate.__name__)
+    with warehouse.connection(batched.build_db) as con:
+        report = validate.validate_new_rows(batched, con, {TABLE: [SHA]}, "fallback")
+    assert "failed on distinct values; validated row by row" in caplog.text
+    assert f"validate {TABLE}: batch 3, 1904 rows" in caplog.text
+    assert {q["row_number"] for q in report.quarantined} >= {10, 50, 4000, 3000, 3001}
+
+
 class _Cycle:
     """An object in a reference cycle, holding a batch."""
 
@@ -190,10 +267,12 @@ def test_a_validated_batch_is_released_before_the_next_is_validated(
     alive_at_next: list[bool] = []
     original = validate._GxRun.results
 
-    def results(self: validate._GxRun, suite: validate.Suite, spec: dict[str, Any], batch: pd.DataFrame) -> Any:
+    def results(
+        self: validate._GxRun, suite: validate.Suite, spec: dict[str, Any], batch: pd.DataFrame, *of: str
+    ) -> Any:
         alive_at_next.extend(ref() is not None for ref in seen[-2:-1])
         seen.append(weakref.ref(batch))
-        found = original(self, suite, spec, batch)
+        found = original(self, suite, spec, batch, *of)
         cycle = _Cycle(batch)  # garbage holding the batch, as GX leaves: only the cyclic collector frees it
         cycles.append(weakref.ref(cycle))
         return found
