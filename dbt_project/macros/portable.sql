@@ -172,3 +172,17 @@
 {% macro postgres__list_positions(list) -%}
     generate_subscripts({{ list }}, 1)
 {%- endmacro %}
+
+{#- A number standing for the values of `columns` (a list of column names): rows with the same values get the same
+    number; two different values may too, rarely (a hash), so it narrows a search and never decides one. -#}
+{% macro key_hash(columns) -%}
+    {{ return(adapter.dispatch('key_hash')(columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__key_hash(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro postgres__key_hash(columns) -%}
+    hashtextextended(row({{ columns | join(', ') }})::text, 0)
+{%- endmacro %}
