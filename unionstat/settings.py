@@ -40,11 +40,10 @@ THIRD_PARTY_QUIET = {
 # a refresh can have two open: the flow's and dbt-duckdb's, so the two together stay within half of the setting);
 # beyond it DuckDB spills to a directory inside the warehouse instead of growing. Great Expectations validates new
 # rows in batches of at most VALIDATE_BATCH_SHARE of the limit, at VALIDATE_ROW_BYTES a row (measured: pandas'
-# frame plus what GX's metrics allocate beside it). 4 GB (DuckDB 1 GB): the whole World Development Indicators
-# (25M observations) needs DuckDB 1 GB for a revision's incremental build, which ran out of memory at 500 MB ("failed
-# to pin block"); 2GB (DuckDB 500 MB) keeps every stage within 2x DuckDB's own read of the file up to 10M
-# observations (docs/PERFORMANCE.md, session 17).
-DEFAULT_MEMORY_LIMIT = "4GB"
+# frame plus what GX's metrics allocate beside it). 2GB (DuckDB 500MB) keeps every stage of a refresh within 2x
+# DuckDB's own read + unpivot of the file at 10M and 25M observations; 4GB (DuckDB 1GB) builds a 10M full refresh
+# about a sixth faster and takes twice the memory (docs/PERFORMANCE.md, session 19).
+DEFAULT_MEMORY_LIMIT = "2GB"
 DUCKDB_SHARE = 0.25
 VALIDATE_BATCH_SHARE = 0.125
 VALIDATE_ROW_BYTES = 500
@@ -202,7 +201,7 @@ class Settings(BaseSettings):
     @property
     def validate_batch_rows_effective(self) -> int:
         """UNIONSTAT_VALIDATE_BATCH_ROWS, else VALIDATE_BATCH_SHARE of the memory limit at VALIDATE_ROW_BYTES a row
-        (4GB: 1,000,000 rows), within VALIDATE_BATCH_ROWS_BOUNDS."""
+        (2GB: 500,000 rows), within VALIDATE_BATCH_ROWS_BOUNDS."""
         if self.validate_batch_rows is not None:
             return self.validate_batch_rows
         low, high = VALIDATE_BATCH_ROWS_BOUNDS

@@ -12,7 +12,7 @@ import pytest
 from unionstat import transform, warehouse
 from unionstat.settings import Settings
 
-LIMIT = "1536MiB"  # not DuckDB's default (80% of RAM) nor unionstat's (1GB)
+LIMIT = "1536MiB"  # not DuckDB's default (80% of RAM) nor unionstat's (500MB)
 
 
 def _duckdb_shows(limit: str) -> str:
@@ -34,14 +34,14 @@ def limited(warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 def test_defaults_cap_memory_and_spill_beside_the_build(warehouse_env: Settings) -> None:
     assert warehouse_env.duckdb_config() == {
-        "memory_limit": "1GB",  # a quarter of the default UNIONSTAT_MEMORY_LIMIT, 4GB
+        "memory_limit": "500MB",  # a quarter of the default UNIONSTAT_MEMORY_LIMIT, 2GB
         "temp_directory": str(warehouse_env.build_dir / "duckdb_tmp"),
     }
     with warehouse.connection(warehouse_env.build_db) as con:
         limit, temp = con.execute(
             "select current_setting('memory_limit'), current_setting('temp_directory')"
         ).fetchone()  # type: ignore[misc]
-    assert limit == _duckdb_shows("1GB") != _duckdb_shows("2GB")
+    assert limit == _duckdb_shows("500MB") != _duckdb_shows("1GB")
     assert temp == str(warehouse_env.build_dir / "duckdb_tmp")
 
 

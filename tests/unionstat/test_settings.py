@@ -106,7 +106,7 @@ def test_values_are_typed_and_empty_means_unset() -> None:
     assert settings.fetch_retry_delays_s == (1.0, 5.0, 30.0)
     assert settings.warehouse_dir.is_absolute() and settings.warehouse_dir.parts[-2:] == ("relative", "wh")
     assert settings.ca_bundle is None and settings.duckdb_threads is None
-    assert settings.duckdb_memory_limit == "1GB"  # a quarter of the default 4GB
+    assert settings.duckdb_memory_limit == "500MB"  # a quarter of the default 2GB
     assert settings.base_urls == {"worldbank": "http://127.0.0.1:8080"}
     assert settings.base_url("rg", "https://rg.ru/") == "https://rg.ru"
     assert Settings.from_env({"UNIONSTAT_FETCH_RETRY_DELAYS_S": ""}).fetch_retry_delays_s == ()  # no retries

@@ -288,7 +288,8 @@ def test_a_validated_batch_is_released_before_the_next_is_validated(
 
 
 def test_a_batch_of_rows_needs_more_than_one_vector_and_derives_from_the_memory_limit() -> None:
-    assert Settings.from_env({}).validate_batch_rows_effective == 1_000_000  # 4GB: an eighth, at 500 B a row
+    assert Settings.from_env({}).validate_batch_rows_effective == 500_000  # 2GB: an eighth, at 500 B a row
+    assert Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "4GB"}).validate_batch_rows_effective == 1_000_000
     assert Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "1GB"}).validate_batch_rows_effective == 250_000
     assert Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "16GB"}).validate_batch_rows_effective == 1_000_000  # the cap
     assert Settings.from_env({"UNIONSTAT_MEMORY_LIMIT": "2GB"}).validate_batch_rows_effective == 500_000
