@@ -41,8 +41,8 @@ THIRD_PARTY_QUIET = {
 # beyond it DuckDB spills to a directory inside the warehouse instead of growing. Great Expectations validates new
 # rows in batches of at most VALIDATE_BATCH_SHARE of the limit, at VALIDATE_ROW_BYTES a row (measured: pandas'
 # frame plus what GX's metrics allocate beside it). 2GB (DuckDB 500MB) keeps every stage of a refresh within 2x
-# DuckDB's own read + unpivot of the file at 10M and 25M observations; 4GB (DuckDB 1GB) builds a 10M full refresh
-# about a sixth faster and takes twice the memory (docs/PERFORMANCE.md, session 19).
+# DuckDB's own read + unpivot of the file at 10M and 25M observations; 4GB (DuckDB 1GB) takes twice the memory and
+# built the 10M benchmark's models 0-10% faster (docs/PERFORMANCE.md, session 19).
 DEFAULT_MEMORY_LIMIT = "2GB"
 DUCKDB_SHARE = 0.25
 VALIDATE_BATCH_SHARE = 0.125
