@@ -309,6 +309,7 @@ def _row_by_row(
 # The distinct-values batch: which expectation's values a row holds, and how many new rows hold them.
 DISTINCT_SET = "unionstat_distinct_set"
 DISTINCT_ROWS = "unionstat_distinct_rows"
+GROUPING_MASK = "unionstat_grouping_mask"  # which grouping set a row of DuckDB's answer belongs to
 # Expectations on a column's type: GX reads the dtype, which DuckDB's column type decides for every value alike.
 TYPE_EXPECTATIONS = ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list")
 
@@ -343,8 +344,8 @@ def _screened(
         if grouped is None:
             LOG.info("validate %s: more distinct values than a batch; validated row by row", suite.table)
             return None
-        numbers = pa.array([masks[m] for m in grouped.column("mask").to_pylist()], pa.int64())
-        tables.append(grouped.drop_columns(["mask"]).append_column(DISTINCT_SET, numbers))
+        numbers = pa.array([masks[m] for m in grouped.column(GROUPING_MASK).to_pylist()], pa.int64())
+        tables.append(grouped.drop_columns([GROUPING_MASK]).append_column(DISTINCT_SET, numbers))
     first = tables[0]
     total = int(pc.sum(first.filter(pc.equal(first[DISTINCT_SET], plans.total_set))[DISTINCT_ROWS]).as_py() or 0)
     tables[1:] = [t.drop_columns(plans.flag_columns) for t in tables[1:]]
@@ -396,7 +397,7 @@ class _DistinctPlans:
     every row (`total_set`), and the expectations with a row condition (`conditioned`: their columns, the
     condition's columns and the conditions; grouped only over the rows a condition selects)."""
 
-    grouping: list[str] = field(default_factory=list)  # every column grouped by, in order; then the null flags
+    grouping: list[str] = field(default_factory=list)  # every column a plain set groups by, in the table's order
     typed: list[str] = field(default_factory=list)  # columns of type expectations (a null flag each)
     set_of: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)
     set_by_index: dict[int, int] = field(default_factory=dict)
@@ -501,9 +502,10 @@ def _grouping_sets_sql(
     )
     named = ", ".join(f'"{c}"' for c in columns)
     if not columns:  # the total alone
-        return f"select 0 as mask, {kept}count(*) as {DISTINCT_ROWS} from ({source}) as rows", masks  # noqa: S608
+        sql = f"select 0 as {GROUPING_MASK}, {kept}count(*) as {DISTINCT_ROWS} from ({source}) as rows"  # noqa: S608
+        return sql, masks
     sql = (
-        f"select grouping({named}) as mask, {named}, {kept}count(*) as {DISTINCT_ROWS} "  # noqa: S608
+        f"select grouping({named}) as {GROUPING_MASK}, {named}, {kept}count(*) as {DISTINCT_ROWS} "  # noqa: S608
         f"from ({source}) as rows group by grouping sets ({listed})"
     )
     return sql, masks
