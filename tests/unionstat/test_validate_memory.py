@@ -66,15 +66,20 @@ def _whole_table(
     return suite, whole, expected, expected_quarantine
 
 
+def _rows_loaded(settings: Settings, monkeypatch: pytest.MonkeyPatch, updates: list[str]) -> Settings:
+    """ROWS_SQL's rows in the build warehouse, then `updates`; 2,048-row chunks (several at this size)."""
+    monkeypatch.setattr(validate, "BATCH_CHUNK_VECTORS", 1)
+    with warehouse.connection(settings.build_db) as con:
+        warehouse.ensure_schema(con, [scrapers.connector("worldbank", settings).raw_ddl])
+        con.execute(ROWS_SQL)
+        for sql in updates:
+            con.execute(sql)
+    return settings
+
+
 @pytest.fixture
 def loaded(warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setattr(validate, "BATCH_CHUNK_VECTORS", 1)  # 2,048-row chunks: several at this size
-    with warehouse.connection(warehouse_env.build_db) as con:
-        warehouse.ensure_schema(con, [scrapers.connector("worldbank", warehouse_env).raw_ddl])
-        con.execute(ROWS_SQL)
-        for fault in FAULTS:
-            con.execute(fault)
-    return warehouse_env
+    return _rows_loaded(warehouse_env, monkeypatch, FAULTS)
 
 
 def test_the_compact_batch_fails_the_same_expectations_as_the_whole_table(loaded: Settings, tmp_path: Path) -> None:
@@ -181,13 +186,7 @@ CLEAN = [
 
 @pytest.fixture
 def clean(warehouse_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setattr(validate, "BATCH_CHUNK_VECTORS", 1)
-    with warehouse.connection(warehouse_env.build_db) as con:
-        warehouse.ensure_schema(con, [scrapers.connector("worldbank", warehouse_env).raw_ddl])
-        con.execute(ROWS_SQL)
-        for sql in CLEAN:
-            con.execute(sql)
-    return warehouse_env
+    return _rows_loaded(warehouse_env, monkeypatch, CLEAN)
 
 
 def test_more_rows_than_a_batch_are_judged_on_distinct_values_counted_by_their_rows(
