@@ -361,3 +361,42 @@ def test_a_run_id_that_reads_as_a_date_with_an_impossible_offset_validates(loade
     assert report.outcomes
     assert stored is not None and stored[0] == len(report.outcomes)
     assert gc.get_freeze_count() == 0  # what the run set aside from the garbage collector is handed back
+
+
+@pytest.mark.parametrize("faulty", [False, True])
+def test_a_revision_larger_than_a_batch_compared_in_parts_is_judged_as_one_comparison_judges_it(
+    clean: Settings, caplog: pytest.LogCaptureFixture, faulty: bool
+) -> None:
+    """A release revising half its values (2,950: the odd rows, but for the 50 empty ones) at UNIONSTAT_MEMORY_LIMIT=
+    1MB: compared with the earlier release in 11 parts, and more changed rows than a 2,048-row batch, so the
+    distinct values (and the repeated-key search) read the parts' anti-joins together. The outcomes and the
+    quarantine are those of one comparison in one batch; with REVISION_SQL's faults, those of the rows batch by
+    batch."""
+    revised = f"""insert into {TABLE} select '{REVISED}', row_number, indicator_id, indicator_name, country_iso2,
+        countryiso3code, country_name, date, case when row_number % 2 = 1 then value + 1 else value end, unit,
+        obs_status, decimal, lastupdated from {TABLE} where snapshot_sha256 = '{SHA}'"""
+    # REVISION_SQL's faults, the repeated key on rows 127 and 4027 (row 27's value is empty in `clean`: not revised)
+    repeated = f"""update {TABLE} as t set indicator_id = s.indicator_id, countryiso3code = s.countryiso3code,
+        date = s.date from {TABLE} as s where s.snapshot_sha256 = '{REVISED}' and t.snapshot_sha256 = '{REVISED}'
+        and s.row_number = 127 and t.row_number = 4027"""
+    with warehouse.connection(clean.build_db) as con:
+        for sql in [revised, *([*REVISION_SQL[1:3], repeated] if faulty else [])]:
+            con.execute(sql)
+        whole = validate.validate_new_rows(clean, con, {TABLE: [REVISED]}, "one-comparison")
+    small = clean.model_copy(update={"memory_limit": "1MB", "validate_batch_rows": 2_048})
+    caplog.set_level("INFO", logger=validate.__name__)
+    with warehouse.connection(small.build_db) as con:
+        parted = validate.validate_new_rows(small, con, {TABLE: [REVISED]}, "in-parts")
+    assert f"validate {TABLE}: 6000 new rows, 6000 earlier rows, in 11 parts" in caplog.text
+    assert ("validated row by row" in caplog.text) is faulty and ("batch 2," in caplog.text) is faulty
+
+    def changed(report: validate.ValidationReport) -> Any:
+        return next(o.observed for o in report.outcomes if o.expectation_type == "changed_rows_validated")
+
+    assert changed(parted) == changed(whole) and changed(whole)["new_or_revised"] == 2_950
+    ours = [o for o in parted.outcomes if o.suite == TABLE]
+    assert sorted(map(_outcome_key, ours)) == sorted(map(_outcome_key, [o for o in whole.outcomes if o.suite == TABLE]))
+    assert {q["row_number"] for q in parted.quarantined} == ({1007, 2007, 127, 4027} if faulty else set())
+    assert sorted((q["expectation_type"], q["row_number"]) for q in parted.quarantined) == sorted(
+        (q["expectation_type"], q["row_number"]) for q in whole.quarantined
+    )
