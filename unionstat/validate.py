@@ -29,10 +29,15 @@ LOG = logging.getLogger(__name__)
 DATASOURCE = "unionstat_warehouse"
 DOCS_SITE = "unionstat"
 SEVERITIES = ("critical", "warning")
-# What a batch GX validates holds: the rows themselves, or each distinct value (of an expectation's columns) once
-# with the number of rows holding it (`_screened`).
+# What a batch GX validates holds, in the names of its GX suite and validation (so each has its own result and
+# page in the Data Docs): every new row, through the whole suite; the row-by-row expectations on the distinct
+# values of their columns (`_screened`), or on the rows batch by batch (`_row_by_row`: one result, the last
+# batch's, in the Data Docs; every batch's counts summed in dq.validation_results); a uniqueness expectation on the
+# rows sharing a key (`_duplicates`).
 ROWS_BATCH = "new_rows"
 DISTINCT_BATCH = "distinct_values"
+ROW_BATCHES = "row_batches"
+REPEATED_KEYS_BATCH = "repeated_keys"
 
 
 @dataclass
@@ -201,8 +206,7 @@ class _GxRun:
     def results(
         self, suite: Suite, spec: dict[str, Any], batch: pd.DataFrame, of: str = ROWS_BATCH
     ) -> list[tuple[Any, dict[str, Any]]]:
-        """The results of `spec` on `batch`; `of` names what the batch holds (`ROWS_BATCH`, `DISTINCT_BATCH`), in
-        the validation's name and so in the Data Docs."""
+        """The results of `spec` on `batch`; `of` names what the batch holds (`ROWS_BATCH`, ...)."""
         if self.context is None:
             self.context = _context(self.gx, self.settings)
             gc.freeze()
@@ -212,7 +216,7 @@ class _GxRun:
         if known != key:
             validation = _validation(self.gx, self.context, suite, spec, of)
             self._validations[suite.table] = (key, validation)
-        result_format = RESULT_FORMAT if of == ROWS_BATCH else DISTINCT_RESULT_FORMAT
+        result_format = DISTINCT_RESULT_FORMAT if of == DISTINCT_BATCH else RESULT_FORMAT
         run = self.gx.RunIdentifier(run_name=self.run_id, run_time=self.run_time)
         return _results(validation, batch, run, result_format)
 
@@ -272,7 +276,7 @@ def _validate_table(
             if len(sqls) < (parts := _parts_for(total, gx_run.settings)):  # read in one part: look in several
                 sqls = [_batch_sql(suite.rows, compare, columns, (suite.split_by, parts, n)) for n in range(parts)]
             suspects = _duplicates(con, sqls, suite.split_by, shas, entry, keep_as_text, source)
-            results = gx_run.results(suite, _spec_of(suite.spec, [(index, entry)]), suspects)
+            results = gx_run.results(suite, _spec_of(suite.spec, [(index, entry)]), suspects, REPEATED_KEYS_BATCH)
             outcomes, failing = _outcomes(results, suite, suspects)
             outcomes[0].element_count = total  # GX saw only the suspects; the set DuckDB searched had `total` rows
             found[index] = outcomes[0]
@@ -293,7 +297,7 @@ def _row_by_row(
     total = 0
     for number, frame in enumerate(frames):
         LOG.info("validate %s: batch %d, %d rows", suite.table, number + 1, len(frame))
-        results = gx_run.results(suite, row_spec, frame)
+        results = gx_run.results(suite, row_spec, frame, ROW_BATCHES)
         for config, details in results:
             merged[int(config.meta["unionstat_index"])].append((config, details))
         quarantined += _outcomes(results, suite, frame)[1]
@@ -1087,7 +1091,10 @@ def _validation(gx: Any, context: Any, suite_file: Suite, spec: dict[str, Any], 
     """The validation definition of `spec` (the suite, or part of it) on a table's dataframe batch, registered in
     `context` (`_results` runs it on one batch). It is run as it is, not through a checkpoint: a checkpoint with no
     actions adds nothing but a check that it and its validations are as stored, 0.13 s a batch at 10M rows."""
-    suite = context.suites.add_or_update(gx.ExpectationSuite(**copy.deepcopy(spec)))
+    named = copy.deepcopy(spec)
+    if of != ROWS_BATCH:  # a part of the suite: a GX suite of its own, beside the whole one
+        named["name"] = f"{spec.get('name', suite_file.table)}.{of}"
+    suite = context.suites.add_or_update(gx.ExpectationSuite(**named))
     source = context.data_sources.add_or_update_pandas(DATASOURCE)
     asset_name = suite_file.table.replace(".", "__")
     asset = next((a for a in source.assets if a.name == asset_name), None) or source.add_dataframe_asset(asset_name)

@@ -214,7 +214,7 @@ def test_more_rows_than_a_batch_are_judged_on_distinct_values_counted_by_their_r
     # distinct values: 21 indicators (20 and SP.POP.TOTL; the GDP one only with its row condition), 10 countries,
     # 30 years, one snapshot, one release date, the value's two null-nesses; then the SP.POP.TOTL and GDP rows
     assert seen[0][0] == validate.DISTINCT_BATCH and seen[0][1] < 100
-    assert [kind for kind, _ in seen[1:]] == [validate.ROWS_BATCH]  # the rows sharing a key: none
+    assert [kind for kind, _ in seen[1:]] == [validate.REPEATED_KEYS_BATCH]  # the rows sharing a key: none
     ours = [o for o in report.outcomes if o.suite == TABLE]
     assert sorted(map(_outcome_key, ours)) == sorted(map(_outcome_key, expected))
     assert report.failed == []
@@ -228,6 +228,25 @@ def test_more_rows_than_a_batch_are_judged_on_distinct_values_counted_by_their_r
     ]
     row_count = next(o for o in ours if o.expectation_type == "expect_table_row_count_to_be_between")
     assert row_count.observed == ROWS
+
+
+def test_the_data_docs_keep_a_page_for_each_part_of_a_validation_in_parts(clean: Settings) -> None:
+    """More rows than a batch: the distinct values and the rows sharing a key are two GX validations of the run;
+    each has a suite and a page of its own in the Data Docs (one overwrote the other when they shared the suite's
+    name)."""
+    documented = clean.model_copy(update={"validate_batch_rows": 2_048, "docs": True})
+    with warehouse.connection(documented.build_db) as con:
+        report = validate.validate_new_rows(documented, con, {TABLE: [SHA]}, "documented")
+    assert report.docs_index is not None and report.docs_index.is_file()
+    site = documented.reports_dir / "data_docs"
+    pages = sorted(str(page.relative_to(site / "validations")) for page in site.glob("validations/**/*.html"))
+    assert len(pages) == 2, pages
+    assert [page.split("/")[:3] for page in pages] == [
+        ["raw", "worldbank_observations", "distinct_values"],
+        ["raw", "worldbank_observations", "repeated_keys"],
+    ]
+    distinct = (site / "validations" / pages[0]).read_text(encoding="utf-8")
+    assert "unionstat_distinct_set" in distinct  # each expectation on its own set of distinct values
 
 
 def test_an_unexpected_value_among_the_distinct_ones_sends_the_rows_through_batch_by_batch(
