@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench import run
 
 
@@ -14,3 +16,27 @@ def test_a_stage_reports_its_rss_at_start_and_its_peak_above_the_baseline() -> N
     assert stages[0]["peak_above_baseline_mb"] == 527.0
     rows = run.table_rows({"scenarios": {"full": {"stages": stages}}})
     assert rows == [["full", "transform", "1.00", "", "900", "127", "527", ""]]
+
+
+def test_the_reference_is_the_median_of_its_runs_each_run_kept() -> None:
+    def sample(seconds: float, peak: float) -> dict[str, Any]:
+        return {
+            "stages": [
+                {
+                    "stage": "read_csv + unpivot (long)",
+                    "seconds": seconds,
+                    "rows": 10_000_000,
+                    "peak_rss_mb": peak + 74,
+                    "peak_above_baseline_mb": peak,
+                    "start_above_baseline_mb": 18,
+                }
+            ]
+        }
+
+    runs = [sample(4.40, 549.0), sample(5.40, 339.0), sample(4.59, 403.0)]
+    reference = run.median_reference([*runs, {"error": "exit 1, no result"}])
+    (stage,) = reference["stages"]
+    assert (stage["seconds"], stage["peak_above_baseline_mb"], stage["peak_rss_mb"]) == (4.59, 403.0, 477.0)
+    assert stage["rows_per_s"] == round(10_000_000 / 4.59)
+    assert stage["note"] == "median of 3 runs: 4.40, 5.40, 4.59 s; 549, 339, 403 MB above baseline"
+    assert len(reference["runs"]) == 3 and runs[0]["stages"][0]["seconds"] == 4.40  # the samples are left as run
