@@ -334,27 +334,37 @@ REVISION_SQL = [
 ]
 
 
+def _whole_and_in_parts(
+    settings: Settings, revision: list[str], caplog: pytest.LogCaptureFixture
+) -> tuple[validate.ValidationReport, validate.ValidationReport]:
+    """`revision` applied, then REVISED validated as one comparison (the settings' memory), and again at
+    UNIONSTAT_MEMORY_LIMIT=1MB with 2,048-row batches: the earlier rows compared in parts (the log captured)."""
+    with warehouse.connection(settings.build_db) as con:
+        for sql in revision:
+            con.execute(sql)
+        whole = validate.validate_new_rows(settings, con, {TABLE: [REVISED]}, "one-comparison")
+    small = settings.model_copy(update={"memory_limit": "1MB", "validate_batch_rows": 2_048})
+    caplog.set_level("INFO", logger=validate.__name__)
+    with warehouse.connection(small.build_db) as con:
+        parted = validate.validate_new_rows(small, con, {TABLE: [REVISED]}, "in-parts")
+    return whole, parted
+
+
+def _changed(report: validate.ValidationReport) -> Any:
+    return next(o.observed for o in report.outcomes if o.expectation_type == "changed_rows_validated")
+
+
 def test_a_revision_compared_in_parts_finds_what_one_comparison_finds(
     loaded: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     """UNIONSTAT_MEMORY_LIMIT=1MB: the 6,000 earlier rows do not fit validation's share, so new rows are compared
     with earlier ones in parts (by indicator and country); the rows found, the outcomes and the quarantine are
     those of one comparison."""
-    with warehouse.connection(loaded.build_db) as con:
-        for sql in REVISION_SQL:
-            con.execute(sql)
-        whole = validate.validate_new_rows(loaded, con, {TABLE: [REVISED]}, "one-comparison")
-    small = loaded.model_copy(update={"memory_limit": "1MB", "validate_batch_rows": 2_048})
-    caplog.set_level("INFO", logger=validate.__name__)
-    with warehouse.connection(small.build_db) as con:
-        parted = validate.validate_new_rows(small, con, {TABLE: [REVISED]}, "in-parts")
+    whole, parted = _whole_and_in_parts(loaded, REVISION_SQL, caplog)
     assert f"validate {TABLE}: 6000 new rows, 6000 earlier rows, in 11 parts" in caplog.text  # 6,000 x 210 B / 125 kB
     assert "batch 1," not in caplog.text  # the parts' 300 changed rows, gathered: one batch, the whole suite
 
-    def changed(report: validate.ValidationReport) -> Any:
-        return next(o.observed for o in report.outcomes if o.expectation_type == "changed_rows_validated")
-
-    assert changed(parted) == changed(whole) and changed(whole)["new_or_revised"] == 300
+    assert _changed(parted) == _changed(whole) and _changed(whole)["new_or_revised"] == 300
     ours = [o for o in parted.outcomes if o.suite == TABLE]
     assert sorted(map(_outcome_key, ours)) == sorted(map(_outcome_key, [o for o in whole.outcomes if o.suite == TABLE]))
     failed = sorted((o.expectation_type, o.column or "", o.unexpected_count) for o in parted.failed)
@@ -398,21 +408,11 @@ def test_a_revision_larger_than_a_batch_compared_in_parts_is_judged_as_one_compa
     repeated = f"""update {TABLE} as t set indicator_id = s.indicator_id, countryiso3code = s.countryiso3code,
         date = s.date from {TABLE} as s where s.snapshot_sha256 = '{REVISED}' and t.snapshot_sha256 = '{REVISED}'
         and s.row_number = 127 and t.row_number = 4027"""
-    with warehouse.connection(clean.build_db) as con:
-        for sql in [revised, *([*REVISION_SQL[1:3], repeated] if faulty else [])]:
-            con.execute(sql)
-        whole = validate.validate_new_rows(clean, con, {TABLE: [REVISED]}, "one-comparison")
-    small = clean.model_copy(update={"memory_limit": "1MB", "validate_batch_rows": 2_048})
-    caplog.set_level("INFO", logger=validate.__name__)
-    with warehouse.connection(small.build_db) as con:
-        parted = validate.validate_new_rows(small, con, {TABLE: [REVISED]}, "in-parts")
+    whole, parted = _whole_and_in_parts(clean, [revised, *([*REVISION_SQL[1:3], repeated] if faulty else [])], caplog)
     assert f"validate {TABLE}: 6000 new rows, 6000 earlier rows, in 11 parts" in caplog.text
     assert ("validated row by row" in caplog.text) is faulty and ("batch 2," in caplog.text) is faulty
 
-    def changed(report: validate.ValidationReport) -> Any:
-        return next(o.observed for o in report.outcomes if o.expectation_type == "changed_rows_validated")
-
-    assert changed(parted) == changed(whole) and changed(whole)["new_or_revised"] == 2_950
+    assert _changed(parted) == _changed(whole) and _changed(whole)["new_or_revised"] == 2_950
     ours = [o for o in parted.outcomes if o.suite == TABLE]
     assert sorted(map(_outcome_key, ours)) == sorted(map(_outcome_key, [o for o in whole.outcomes if o.suite == TABLE]))
     assert {q["row_number"] for q in parted.quarantined} == ({1007, 2007, 127, 4027} if faulty else set())
