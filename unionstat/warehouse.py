@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import socket
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,11 +126,19 @@ create table if not exists ops.runs (
 """
 
 
+# DuckDB's Python client, with several threads of one process on one database (the flow fetches its sources side
+# by side, each task on its own connection): an insert from a registered frame failed once in a clean-clone
+# `make test` with "Table Function with name pandas_scan does not exist!" (tests/flows/test_refresh_news.py; not
+# reproduced in isolation). Connecting and inserting from a registered frame take turns within the process.
+_CLIENT_LOCK = threading.Lock()
+
+
 def connect(path: Path, read_only: bool = False, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the configured resource limits (memory_limit, temp_directory, threads)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     config = (settings or Settings.from_env()).duckdb_config()
-    return duckdb.connect(str(path), read_only=read_only, config=config)
+    with _CLIENT_LOCK:
+        return duckdb.connect(str(path), read_only=read_only, config=config)
 
 
 @contextlib.contextmanager
@@ -160,7 +169,7 @@ def insert_rows(
     target = f"{table} ({', '.join(columns)})" if columns else table
     # On a cursor (the same database, its own connection): `con` may hold an unfinished result (a fetchone()),
     # beside which DuckDB refuses to register the frame. Every statement commits by itself: `con` sees the rows.
-    with con.cursor() as cursor:
+    with _CLIENT_LOCK, con.cursor() as cursor:
         cursor.register("unionstat_rows", frame)
         cursor.execute(f"insert {conflict} into {target} select * from unionstat_rows")  # noqa: S608
 
