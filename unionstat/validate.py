@@ -263,7 +263,7 @@ def _validate_table(
     # more rows than a batch: first their distinct values (`_screened`)
     row_wise = [(i, e) for i, e in enumerate(entries) if _row_wise(e)]
     source = _batch_sql(suite.rows, compare, columns) if not compare else " union all ".join(f"({q})" for q in sqls)
-    screened = _screened(gx_run, con, suite, source, shas, row_wise, keep_as_text, batch_rows)
+    screened = _screened(gx_run, con, suite, (source, columns), shas, row_wise, keep_as_text, batch_rows)
     if screened is not None:
         (found, total), quarantined = screened, []
     else:
@@ -322,7 +322,7 @@ def _screened(
     gx_run: _GxRun,
     con: duckdb.DuckDBPyConnection,
     suite: Suite,
-    source: str,
+    rows: tuple[str, list[str]],
     shas: list[str],
     row_wise: list[tuple[int, dict[str, Any]]],
     keep_as_text: set[str],
@@ -338,8 +338,10 @@ def _screened(
     values, each expectation on its own set (a row condition on `DISTINCT_SET`); element and missing counts are
     the rows'. A type expectation sees one value per null-ness: GX reads the frame's dtype, the same for every
     value of a DuckDB column. Any unexpected value, a set larger than a batch, or a condition this cannot evaluate
-    returns None: the rows are then validated batch by batch as before, with every failing row's key."""
-    plans = _distinct_plans(row_wise, list(_columns_of(con, source, shas)))
+    returns None: the rows are then validated batch by batch as before, with every failing row's key. `rows`: the
+    query of the new rows and the columns it selects."""
+    source, columns = rows
+    plans = _distinct_plans(row_wise, columns)
     if plans is None:
         return None
     tables = []
@@ -353,13 +355,14 @@ def _screened(
     first = tables[0]
     total = int(pc.sum(first.filter(pc.equal(first[DISTINCT_SET], plans.total_set))[DISTINCT_ROWS]).as_py() or 0)
     tables[1:] = [t.drop_columns(plans.flag_columns) for t in tables[1:]]
-    for number, (columns, condition_columns, conditions) in plans.conditioned.items():
+    for number, (grouped_by, condition_columns, conditions) in plans.conditioned.items():
         keys = _selected_keys(first, plans.set_of[("plain", condition_columns)], condition_columns, conditions)
         if keys is None:
             return None
         if not len(keys):
             continue
-        grouped = _arrow_rows(con, plans.conditioned_sql(source, columns, condition_columns), shas, max_rows, keys)
+        sql = plans.conditioned_sql(source, grouped_by, condition_columns)
+        grouped = _arrow_rows(con, sql, shas, max_rows, keys)
         if grouped is None:
             return None
         tables.append(grouped.append_column(DISTINCT_SET, pa.array([number] * grouped.num_rows, pa.int64())))
@@ -420,12 +423,11 @@ class _DistinctPlans:
     def typed_sql(self, source: str) -> tuple[str, dict[int, int]]:
         """Each type expectation's column grouped by null-ness, a value of it kept (an aggregate every grouping set
         computes: here alone, in its own pass)."""
-        flags = [_null_flag(c) for c in self.typed]
         sets = [({_null_flag(s[0])}, n) for (kind, s), n in self.set_of.items() if kind == "typed"]
         derived = "".join(f', "{c}" is null as "{_null_flag(c)}"' for c in self.typed)
         kept = "".join(f'any_value("{c}") as "{c}", ' for c in self.typed)
         with_flags = f"select *{derived} from ({source}) as rows"  # noqa: S608
-        return _grouping_sets_sql(with_flags, flags, sets, kept)
+        return _grouping_sets_sql(with_flags, self.flag_columns, sets, kept)
 
     @staticmethod
     def conditioned_sql(source: str, columns: tuple[str, ...], condition_columns: tuple[str, ...]) -> str:
@@ -445,14 +447,6 @@ class _DistinctPlans:
         kwargs["row_condition"] = f"({own}) & ({condition})" if condition else own
         kwargs["condition_parser"] = "pandas"
         return entry | {"kwargs": kwargs}
-
-
-def _columns_of(con: duckdb.DuckDBPyConnection, sql: str, shas: list[str]) -> list[str]:
-    with con.cursor() as cursor:
-        empty = cursor.execute(f"select * from ({sql}) as rows limit 0", {"shas": shas})  # noqa: S608
-        names = [str(d[0]) for d in empty.description or []]
-        empty.fetchall()
-    return names
 
 
 def _arrow_rows(
@@ -501,10 +495,9 @@ def _grouping_sets_sql(
     masks = {
         sum(1 << (len(columns) - 1 - j) for j, c in enumerate(columns) if c not in grouped): n for grouped, n in sets
     }
-    listed = ", ".join(
-        f"({', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns if c in grouped)})" for grouped, _ in sets
-    )
-    named = ", ".join(f'"{c}"' for c in columns)
+    quoted = {c: f'"{c}"' for c in columns}
+    listed = ", ".join("(" + ", ".join(quoted[c] for c in columns if c in grouped) + ")" for grouped, _ in sets)
+    named = ", ".join(quoted.values())
     if not columns:  # the total alone
         sql = f"select 0 as {GROUPING_MASK}, {kept}count(*) as {DISTINCT_ROWS} from ({source}) as rows"  # noqa: S608
         return sql, masks
