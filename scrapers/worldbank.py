@@ -96,6 +96,12 @@ class WorldBank(Connector):
     #: snapshot holds with the same indicator, country, year and value: each line is compared with the other
     #: snapshots' lines of its indicator and country, year by year, and only the differing cells are unnested.
     #: Validation checks a new release by them (the anti-join of every unnested cell finds the same rows: tested).
+    #: raw.worldbank_bulk_predecessors(shas) names, for each snapshot in `shas` and indicator, its predecessor: the
+    #: one bulk snapshot released last before it holding the indicator (none when two were released that day, or
+    #: either has two lines of a country); raw.worldbank_bulk_revised_rows(shas) gives the cells of those indicators'
+    #: lines that differ from the predecessor's line (every cell of a line it lacks or names otherwise), with the
+    #: predecessor's hash. int_observations__vintaged compares only those with the figures it holds when the
+    #: predecessor is the release it took in last: every other cell repeats that release's value.
     raw_ddl = """
     create table if not exists raw.worldbank_observations (
         snapshot_sha256 varchar not null,
@@ -197,6 +203,96 @@ class WorldBank(Connector):
                 cell.year_values[cell.position] as value,
                 file.years[cell.position] as date
             from cell
+            inner join raw.worldbank_bulk_files as file on cell.snapshot_sha256 = file.snapshot_sha256
+        );
+    create or replace macro raw.worldbank_bulk_predecessors(shas) as table
+        with indicator_file as (
+            -- each bulk snapshot's indicators, its release, and whether it has one line per country of each
+            select
+                line.snapshot_sha256,
+                line.indicator_code,
+                file.release_date,
+                count(*) = count(distinct line.country_code) as one_line_per_country
+            from raw.worldbank_bulk as line
+            inner join raw.worldbank_bulk_files as file on line.snapshot_sha256 = file.snapshot_sha256
+            group by line.snapshot_sha256, line.indicator_code, file.release_date
+        ),
+        candidate as (
+            select
+                later.snapshot_sha256,
+                later.indicator_code,
+                earlier.snapshot_sha256 as predecessor_sha256,
+                later.one_line_per_country and earlier.one_line_per_country as comparable,
+                count(*) over (
+                    partition by later.snapshot_sha256, later.indicator_code, earlier.release_date
+                ) as released_that_day,
+                rank() over (
+                    partition by later.snapshot_sha256, later.indicator_code order by earlier.release_date desc
+                ) as recency
+            from indicator_file as later
+            inner join indicator_file as earlier
+                on later.indicator_code = earlier.indicator_code and earlier.release_date < later.release_date
+            where list_contains(shas, later.snapshot_sha256)
+        )
+        select snapshot_sha256, indicator_code, predecessor_sha256
+        from candidate
+        where recency = 1 and released_that_day = 1 and comparable;
+    create or replace macro raw.worldbank_bulk_revised_rows(shas) as table
+        with pair as (
+            -- a snapshot's indicator beside its predecessor: where each year of the snapshot is in the predecessor
+            select
+                predecessor.*,
+                list_transform(file.years, lambda year: list_position(earlier.years, year)) as earlier_position
+            from raw.worldbank_bulk_predecessors(shas) as predecessor
+            inner join raw.worldbank_bulk_files as file on predecessor.snapshot_sha256 = file.snapshot_sha256
+            inner join raw.worldbank_bulk_files as earlier on predecessor.predecessor_sha256 = earlier.snapshot_sha256
+        ),
+        compared as (
+            -- the positions where a line differs from its predecessor's line of the same indicator and country:
+            -- every position when that line is missing or names the country or the indicator otherwise
+            select
+                line.snapshot_sha256,
+                line.line_number,
+                line.country_name,
+                line.country_code,
+                line.indicator_name,
+                line.indicator_code,
+                line.year_values,
+                pair.predecessor_sha256,
+                case
+                    when
+                        earlier.line_number is null
+                        or line.country_name is distinct from earlier.country_name
+                        or line.indicator_name is distinct from earlier.indicator_name
+                        then range(1, len(line.year_values) + 1)
+                    else list_filter(range(1, len(line.year_values) + 1), lambda i:
+                        pair.earlier_position[i] is null
+                        or line.year_values[i] is distinct from earlier.year_values[pair.earlier_position[i]])
+                end as positions
+            from raw.worldbank_bulk as line
+            inner join pair
+                on line.snapshot_sha256 = pair.snapshot_sha256 and line.indicator_code = pair.indicator_code
+            left join raw.worldbank_bulk as earlier
+                on
+                    pair.predecessor_sha256 = earlier.snapshot_sha256
+                    and line.indicator_code = earlier.indicator_code
+                    and line.country_code = earlier.country_code
+        )
+        select {long_columns}, predecessor_sha256
+        from (
+            select
+                cell.*,
+                len(file.years) as year_count,
+                file.release_date,
+                file.years[cell.position] as date
+            from (
+                select
+                    compared.* exclude (year_values, positions),
+                    unnest(compared.positions) as position,
+                    unnest(list_transform(compared.positions, lambda i: compared.year_values[i])) as value
+                from compared
+                where len(compared.positions) > 0
+            ) as cell
             inner join raw.worldbank_bulk_files as file on cell.snapshot_sha256 = file.snapshot_sha256
         );
     create or replace view raw.worldbank_bulk_observations as

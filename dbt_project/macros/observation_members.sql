@@ -7,6 +7,9 @@
                              Last-Modified) before the fetch date
       required               columns that must be non-null for a row to be an observation (cells loaded whole)
       unit_from_name         a column whose trailing "(...)" names the unit where `unit` is empty
+      revisions              a macro that, given new snapshots (a SQL list of hashes), names each one's predecessor
+                             by indicator and gives its rows that differ from it (macro worldbank_revisions: what
+                             it returns); int_observations__vintaged compares only those rows with the figures held
     dbt records a model's dependencies while parsing, before the graph exists: there the members are the var
     observation_models (unionstat.transform passes it, read from the same ymls; dbt_project.yml's default serves
     dbt run by hand, and tests/test_inventory.py keeps it equal to the ymls). When the graph exists the ymls
@@ -44,6 +47,7 @@
             'release_date_of_fetch': declared.get('release_date_of_fetch', false),
             'required': declared.get('required', []),
             'unit_from_name': declared.get('unit_from_name'),
+            'revisions': declared.get('revisions'),
         }) -%}
     {%- endfor -%}
     {{ return(members) }}

@@ -6,9 +6,14 @@
     the figures whose value or unit they change.
     - On time (the usual case): a figure gets one new row, from a release newer than every release of its
       indicator taken in before. It is compared with the figure's current row: a join, no window over history.
+      A publisher that can tell a release's revised rows (option `revisions`, macro observation_members: the World
+      Bank's bulk CSVs, compared line by line with the release before) hands over only those when the release it
+      compares with is the indicator's release taken in last, alone: every other row repeats that release's value,
+      which is the figure's current one, and is no change.
     - Late: an older release, the same release again, or several rows for a figure in one build. The figures
       they touch are recomputed from every release, as a full build computes all of them. -#}
 -- depends_on: {{ ref('int_observations__taken_in') }}
+-- depends_on: {{ ref('int_observations__revised') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -33,26 +38,12 @@ with published as not materialized (
             indicator_code,
             snapshot_sha256,
             min_vintage,
-            max_vintage
+            max_vintage,
+            predecessor_sha256
         from taken_in
         where taken_in_at = {{ build_stamp() }}
     ),
-{% endif %}
 
--- The rows of the snapshots this build takes in (a full build: every row), with every column.
-incoming_rows as not materialized (
-    select published.*
-    from published
-    {% if is_incremental() %}
-        inner join new_snapshots
-            on
-                published.snapshot_sha256 = new_snapshots.snapshot_sha256
-                and published.publisher = new_snapshots.publisher
-                and published.indicator_code = new_snapshots.indicator_code
-    {% endif %}
-),
-
-{% if is_incremental() %}
     -- Indicators with a new snapshot not newer than every release of theirs taken in before; and indicators whose
     -- figures can have several rows in this build: several new snapshots, or one holding several vintages. (Found
     -- by snapshot, not by counting each figure's rows: that count took a quarter of a 10M revision's select.)
@@ -77,6 +68,100 @@ incoming_rows as not materialized (
         having count(*) > 1 or min(min_vintage) < max(max_vintage)
     ),
 
+    -- A new snapshot's indicator whose predecessor (the release it was compared with) is the indicator's
+    -- release taken in last, alone and of one vintage; the snapshot itself on time, alone and of one vintage.
+    latest_earlier as (
+        select
+            publisher,
+            indicator_code,
+            max(max_vintage) as max_vintage
+        from taken_in
+        where taken_in_at < {{ build_stamp() }}
+        group by publisher, indicator_code
+    ),
+
+    latest_earlier_snapshots as (
+        select
+            earlier.publisher,
+            earlier.indicator_code,
+            earlier.snapshot_sha256,
+            earlier.min_vintage = earlier.max_vintage as one_vintage,
+            count(*) over (partition by earlier.publisher, earlier.indicator_code) as sharing_it
+        from taken_in as earlier
+        inner join latest_earlier
+            on
+                earlier.publisher = latest_earlier.publisher
+                and earlier.indicator_code = latest_earlier.indicator_code
+                and earlier.max_vintage = latest_earlier.max_vintage
+        where earlier.taken_in_at < {{ build_stamp() }}
+    ),
+
+    revised_indicators as (
+        select
+            new_snapshots.publisher,
+            new_snapshots.indicator_code,
+            new_snapshots.snapshot_sha256,
+            new_snapshots.predecessor_sha256
+        from new_snapshots
+        inner join latest_earlier_snapshots as latest
+            on
+                new_snapshots.publisher = latest.publisher
+                and new_snapshots.indicator_code = latest.indicator_code
+                and new_snapshots.predecessor_sha256 = latest.snapshot_sha256
+        where
+            latest.one_vintage
+            and latest.sharing_it = 1
+            and not exists (
+                select 1
+                from late_indicators
+                where
+                    late_indicators.publisher = new_snapshots.publisher
+                    and late_indicators.indicator_code = new_snapshots.indicator_code
+            )
+    ),
+
+    -- The other indicators' rows come from int_observations__published (none read when there are none).
+    unrevised_snapshots as (
+        select
+            new_snapshots.publisher,
+            new_snapshots.indicator_code,
+            new_snapshots.snapshot_sha256
+        from new_snapshots
+        where not exists (
+            select 1
+            from revised_indicators
+            where
+                revised_indicators.publisher = new_snapshots.publisher
+                and revised_indicators.snapshot_sha256 = new_snapshots.snapshot_sha256
+                and revised_indicators.indicator_code = new_snapshots.indicator_code
+        )
+    ),
+{% endif %}
+
+-- The rows of the snapshots this build takes in (a full build: every row), with every column; of an indicator a
+-- publisher told the revisions of, only the revised rows.
+incoming_rows as not materialized (
+    select published.*
+    from published
+    {% if is_incremental() %}
+        inner join unrevised_snapshots
+            on
+                published.snapshot_sha256 = unrevised_snapshots.snapshot_sha256
+                and published.publisher = unrevised_snapshots.publisher
+                and published.indicator_code = unrevised_snapshots.indicator_code
+        union all
+        select {{ observation_columns('revised') }}
+        from {{ ref('int_observations__revised') }} as revised
+        inner join revised_indicators
+            on
+                revised.publisher = revised_indicators.publisher
+                and revised.snapshot_sha256 = revised_indicators.snapshot_sha256
+                and revised.indicator_code = revised_indicators.indicator_code
+                and revised.predecessor_sha256 = revised_indicators.predecessor_sha256
+    {% endif %}
+),
+
+{% if is_incremental() %}
     -- Figures of those indicators: recomputed from every release.
     late_figures as (
         select
