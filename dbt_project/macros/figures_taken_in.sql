@@ -61,7 +61,10 @@
     - written_by_this_build: the rows this build wrote (`taken_in_at`; models rewritten whole per figure);
     - new_snapshots_only: the rows of snapshots int_observations__taken_in does not hold yet. A staging model's
       tests run before the models downstream of it, so that table still lists the snapshots earlier builds took
-      in. It is looked up, not ref()'d: a ref would make the test wait until the table is built. -#}
+      in. It is looked up, not ref()'d: a ref would make the test wait until the table is built. The snapshots it
+      holds are read when the test compiles and written into the test as a list: DuckDB filters a constant list
+      where it reads the raw table, before a staging view unnests it, and a subquery only after (at 10M
+      observations, a World Bank release's uniqueness test 0.7 s instead of 1.0-1.3 s; docs/PERFORMANCE.md). -#}
 {% macro rows_this_build_changed(written_by_this_build=false, new_snapshots_only=false) -%}
     {%- set conditions = ['true'] -%}
     {%- if written_by_this_build -%}
@@ -72,9 +75,15 @@
             database=target.database, schema='intermediate', identifier='int_observations__taken_in'
         ) -%}
         {%- if taken_in -%}
-            {%- do conditions.append(
-                'snapshot_sha256 not in (select held.snapshot_sha256 from ' ~ taken_in ~ ' as held)'
-            ) -%}
+            {%- set held = run_query(
+                'select distinct snapshot_sha256 from ' ~ taken_in ~ ' order by snapshot_sha256'
+            ).columns[0].values() -%}
+            {%- if held | length > 0 -%}
+                {#- a row without a snapshot belongs to none taken in: checked (its not_null rule fails it) -#}
+                {%- do conditions.append(
+                    "(snapshot_sha256 is null or snapshot_sha256 not in ('" ~ held | join("', '") ~ "'))"
+                ) -%}
+            {%- endif -%}
         {%- endif -%}
     {%- endif -%}
     {{ conditions | join(' and ') }}

@@ -3,7 +3,9 @@ with metrics as (
     select * from {{ ref('paper_table2_metrics') }}
 ),
 
-observations as (
+-- `not materialized`: read twice (values and ranks); DuckDB otherwise copies all of it first (10M current figures:
+-- 0.7 s, where each read joins only the metrics' figures: 0.05 s).
+observations as not materialized (
     select * from {{ ref('int_observations__as_of') }}
 ),
 

@@ -12,17 +12,33 @@ sources as (
     select * from {{ ref('stg_unionstat__sources') }}
 ),
 
+-- One grouping of every figure, then the variables from its far fewer rows: three distinct aggregates over the
+-- figures themselves grouped them three times (10M current figures: 0.5 s, against 0.4 s).
+per_country as (
+    select
+        publisher,
+        indicator_code,
+        country_iso3,
+        unit,
+        origin,
+        count(*) as observations,
+        min(period) as first_period,
+        max(period) as last_period
+    from observations
+    group by publisher, indicator_code, country_iso3, unit, origin
+),
+
 per_variable as (
     select
         publisher,
         indicator_code,
+        cast(sum(observations) as bigint) as observations,
         string_agg(distinct unit, '; ' order by unit) as units,
-        count(*) as observations,
         count(distinct country_iso3) as countries,
         string_agg(distinct origin, ', ' order by origin) as origins,
-        min(period) as first_period,
-        max(period) as last_period
-    from observations
+        min(first_period) as first_period,
+        max(last_period) as last_period
+    from per_country
     group by publisher, indicator_code
 ),
 
