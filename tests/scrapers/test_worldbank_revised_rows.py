@@ -102,3 +102,22 @@ def test_a_revised_cell_is_the_releases_own_row_as_the_raw_layer_unnests_it(con:
     every = _rows(con, f"select {columns} from raw.worldbank_bulk_rows($shas, true)", [C, E])
     assert len(revised) == 12
     assert set(revised) <= set(every)
+
+
+def test_named_predecessors_give_the_same_cells_and_one_left_out_gives_every_cell(con: Any) -> None:
+    """int_observations__revised names the predecessors int_observations__taken_in recorded, so that no other
+    release's lines are read: the same cells. A predecessor left out has no lines to compare with: every cell of its
+    indicators counts as revised, none is lost."""
+    named = "select countryiso3code, date, value, predecessor_sha256 from raw.worldbank_bulk_revised_rows($shas, "
+    named += "predecessor_shas := $earlier)"
+    for shas, earlier in [([C], [B]), ([E], [C]), ([C, E], [B, C]), ([C, E], [A, B, C, D])]:
+        found = sorted(con.execute(named, {"shas": shas, "earlier": earlier}).fetchall(), key=repr)
+        assert found == _rows(con, REVISED, shas), (shas, earlier)
+    # C's I1 without B's lines: XAA and XAB (4 years each) and XAD, every cell, as C publishes them
+    without = sorted(con.execute(named, {"shas": [C], "earlier": [A]}).fetchall(), key=repr)
+    assert without == sorted(
+        [("XAA", year, value, B) for year, value in [("2000", 1.0), ("2001", 2.0), ("2002", None), ("2003", None)]]
+        + [("XAB", year, value, B) for year, value in [("2000", 5.0), ("2001", 6.0), ("2002", 8.0), ("2003", 9.0)]]
+        + [("XAD", year, value, B) for year, value in [("2000", 1.0), ("2001", None), ("2002", None), ("2003", None)]],
+        key=repr,
+    )

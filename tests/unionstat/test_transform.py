@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,19 @@ def test_a_build_with_nothing_cached_parses_and_keeps_its_parse(published_refere
     transform.dbt_build(settings, copy, select=["mart_countries"])
 
     assert FULL_PARSE in _last_invocation_log(settings)
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"{_key(settings, copy)}.msgpack"]
+    key = _key(settings, copy)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [f"{key}.manifest.json", f"{key}.msgpack"]
+
+    # The next selection of this parse does not write its manifest again: the kept one is copied into place (the
+    # catalog and the data-quality history read it), and the run results are written by unionstat.
+    target = settings.build_dir / "dbt_target"
+    (target / "manifest.json").unlink()
+    transform.dbt_build(settings, copy, select=["mart_countries"])
+    assert (target / "manifest.json").read_bytes() == (tmp_path / "cache" / f"{key}.manifest.json").read_bytes()
+    results = json.loads((settings.build_dir / transform.BUILD_RESULTS).read_text(encoding="utf-8"))["results"]
+    assert [r["unique_id"] for r in results if r["unique_id"].startswith("model.")] == [
+        "model.unionstat.mart_countries"
+    ]
 
 
 def test_a_full_build_of_code_whose_unit_tests_passed_skips_them_and_says_so(

@@ -7,19 +7,22 @@
 {{ config(materialized='table') }}
 {%- set revising = observation_members() | selectattr('revisions') | list if target.type == 'duckdb' else [] %}
 {%- set vintaged = adapter.get_relation(this.database, 'intermediate', 'int_observations__vintaged') if execute %}
-{%- set new_shas = [] %}
+{%- set new_shas, predecessor_shas = [], [] %}
 {%- if revising and vintaged and not flags.FULL_REFRESH %}
-    {#- Named in the SQL: the raw layer's table macros filter their scans by the list. -#}
+    {#- Named in the SQL, with the releases they were compared with: the raw layer's table macros filter their scans
+        by the lists. -#}
     {%- set found = run_query(
-        'select distinct snapshot_sha256 from ' ~ ref('int_observations__taken_in') ~ ' where taken_in_at = '
-        ~ build_stamp() ~ ' and predecessor_sha256 is not null order by 1'
+        'select distinct snapshot_sha256, predecessor_sha256 from ' ~ ref('int_observations__taken_in')
+        ~ ' where taken_in_at = ' ~ build_stamp() ~ ' and predecessor_sha256 is not null order by 1, 2'
     ) %}
-    {%- set new_shas = found.columns[0].values() | list %}
+    {%- set new_shas = found.columns[0].values() | unique | list %}
+    {%- set predecessor_shas = found.columns[1].values() | unique | list %}
 {%- endif %}
 {%- set shas = "['" ~ new_shas | join("', '") ~ "']" if new_shas else 'cast([] as varchar[])' %}
+{%- set earlier = "['" ~ predecessor_shas | join("', '") ~ "']" if predecessor_shas else 'cast([] as varchar[])' %}
 {%- set rows_of = {} %}
 {%- for member in revising %}
-    {%- do rows_of.update({member.model: context[member.revisions](shas).rows}) %}
+    {%- do rows_of.update({member.model: context[member.revisions](shas, earlier).rows}) %}
 {%- endfor %}
 -- depends_on: {{ ref('int_observations__taken_in') }}
 -- What the World Bank's revisions read (macro worldbank_revisions; dbt records dependencies before the options):

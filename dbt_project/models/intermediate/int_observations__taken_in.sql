@@ -13,6 +13,17 @@
 -- What the World Bank's revisions read (macro worldbank_revisions; dbt records dependencies before the options):
 -- depends_on: {{ source('worldbank', 'worldbank_bulk') }}
 {%- set revising = observation_members() | selectattr('revisions') | list if target.type == 'duckdb' else [] %}
+{#- An incremental build names its new snapshots in the SQL: DuckDB filters a constant list where it reads each raw
+    table, before the staging views unnest it (a join with new_snapshots came after: every release kept was
+    unnested again). -#}
+{%- set new_shas = [] %}
+{%- set held_table = adapter.get_relation(this.database, this.schema, this.identifier) if is_incremental() and execute %}
+{%- if held_table %}
+    {%- set new_shas = run_query(
+        'select snapshot_sha256 from ' ~ ref('stg_unionstat__snapshots') ~ ' where snapshot_sha256 not in '
+        ~ '(select held.snapshot_sha256 from ' ~ held_table ~ ' as held) order by 1'
+    ).columns[0].values() | list %}
+{%- endif %}
 
 with published as (
     select * from {{ ref('int_observations__published') }}
@@ -48,6 +59,9 @@ by_indicator as (
     from published
     inner join new_snapshots
         on published.snapshot_sha256 = new_snapshots.snapshot_sha256
+    {% if is_incremental() %}
+        where published.snapshot_sha256 in ('{{ new_shas | join("', '") }}')
+    {% endif %}
     group by published.publisher, published.indicator_code, published.snapshot_sha256
 ),
 
