@@ -64,9 +64,16 @@
       in. It is looked up, not ref()'d: a ref would make the test wait until the table is built. The snapshots it
       holds are read when the test compiles and written into the test as a list: DuckDB filters a constant list
       where it reads the raw table, before a staging view unnests it, and a subquery only after (at 10M
-      observations, a World Bank release's uniqueness test 0.7 s instead of 1.0-1.3 s; docs/PERFORMANCE.md). -#}
-{% macro rows_this_build_changed(written_by_this_build=false, new_snapshots_only=false) -%}
+      observations, a World Bank release's uniqueness test 0.7 s instead of 1.0-1.3 s; docs/PERFORMANCE.md);
+    - full_build_only: no row unless the build is a full one (`--full-refresh`: the flow's build of new code). For
+      a property of a model's rows that follows from the tables it reads, each tested where its rows are written,
+      and from the model's code: that code changes only with a full build, and the tables' tests check each
+      refresh's new rows. -#}
+{% macro rows_this_build_changed(written_by_this_build=false, new_snapshots_only=false, full_build_only=false) -%}
     {%- set conditions = ['true'] -%}
+    {%- if full_build_only and not flags.FULL_REFRESH -%}
+        {%- do conditions.append('false') -%}
+    {%- endif -%}
     {%- if written_by_this_build -%}
         {%- do conditions.append('taken_in_at = ' ~ build_stamp()) -%}
     {%- endif -%}

@@ -29,15 +29,22 @@ GDP_2023 = (
 
 
 def checks_new_snapshots_only(settings: Settings) -> bool:
-    """Whether the last build's uniqueness test on World Bank staging rows was limited to the snapshots not taken in
-    yet (the SQL it ran, from the build's run results)."""
+    """Whether the last build checked the World Bank's new rows only: the uniqueness of bulk lines limited to the
+    snapshots not taken in yet, and the staging rows' uniqueness (which follows from it: full_build_only) not read
+    (the SQL each test ran, from the build's run results)."""
     results = json.loads((settings.build_dir / transform.BUILD_RESULTS).read_text())["results"]
-    (test,) = [
-        r
-        for r in results
-        if r["unique_id"].startswith("test.unionstat.unique_combination_of_columns_stg_worldbank__observations_")
+    compiled = {r["unique_id"].split(".")[2]: r["compiled_code"] for r in results if r["unique_id"].startswith("test.")}
+    (lines,) = [
+        code
+        for name, code in compiled.items()
+        if name.startswith("source_unique_combination_of_columns_worldbank_worldbank_bulk_")
     ]
-    return "snapshot_sha256 is null or snapshot_sha256 not in ('" in test["compiled_code"]
+    (rows,) = [
+        code
+        for name, code in compiled.items()
+        if name.startswith("unique_combination_of_columns_stg_worldbank__observations_")
+    ]
+    return "snapshot_sha256 is null or snapshot_sha256 not in ('" in lines and "and false" in rows
 
 
 def assert_equals_a_full_build(settings: Settings, published: Path, folder: Path) -> None:

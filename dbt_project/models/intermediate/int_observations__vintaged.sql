@@ -227,7 +227,18 @@ incoming as not materialized (
         )
     ),
 
-    -- Only what the comparison reads: the hash table holds a row per figure.
+    -- The rows held of the figures an on-time row brings, read once for the comparison and the rewrite below
+    -- (the select of a 10M revision: 0.55-0.65 s reading the whole table twice, 0.43 s reading it once).
+    held_of_incoming as (
+        select held.*
+        from {{ this }} as held
+        where exists (
+            select 1
+            from on_time
+            where {{ same_figure('held', 'on_time') }}
+        )
+    ),
+
     held_current as (
         select
             held.publisher,
@@ -236,7 +247,7 @@ incoming as not materialized (
             held.period,
             held.value,
             held.unit
-        from {{ this }} as held
+        from held_of_incoming as held
         where held.is_current
     ),
 
@@ -270,7 +281,7 @@ incoming as not materialized (
     -- A changed figure is rewritten whole (delete+insert by figure): its rows held so far go in again.
     held_rows as (
         select {{ observation_columns('held') }}
-        from {{ this }} as held
+        from held_of_incoming as held
         inner join on_time_changes
             on {{ same_figure('held', 'on_time_changes') }}
     ),

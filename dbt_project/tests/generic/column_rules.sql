@@ -9,10 +9,10 @@
     than per column: dbt spends about 45 ms on each test it runs whatever its size, so 254 one-column tests took
     about 12 s of a 27 s full build; the 64 tests that replace them, one per model, about 4 s. A rule with its own
     severity or `where` stays a test of its own.
-    written_by_this_build / new_snapshots_only: check only the rows this build changed, as
-    unique_combination_of_columns does (macro rows_this_build_changed). -#}
+    written_by_this_build / new_snapshots_only / full_build_only: check only the rows this build changed, or only in
+    a full build, as unique_combination_of_columns does (macro rows_this_build_changed). -#}
 {% test column_rules(model, not_null=[], accepted_values={}, accepted_range={}, written_by_this_build=false,
-    new_snapshots_only=false) %}
+    new_snapshots_only=false, full_build_only=false) %}
     {{ config(store_failures=true) }}  {#- the failing rows, named by column and rule, outlive a failed build -#}
     {%- set checks = [] -%}
     {%- for column in not_null -%}
@@ -53,5 +53,5 @@
             when {{ loop.index }} then {{ broken }}
             {%- endfor %}
         end
-    where {{ rows_this_build_changed(written_by_this_build, new_snapshots_only) }}
+    where {{ rows_this_build_changed(written_by_this_build, new_snapshots_only, full_build_only) }}
 {% endtest %}
