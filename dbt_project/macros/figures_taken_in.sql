@@ -88,7 +88,7 @@
             {%- if held | length > 0 -%}
                 {#- a row without a snapshot belongs to none taken in: checked (its not_null rule fails it) -#}
                 {%- do conditions.append(
-                    "(snapshot_sha256 is null or snapshot_sha256 not in ('" ~ held | join("', '") ~ "'))"
+                    '(snapshot_sha256 is null or snapshot_sha256 not in (' ~ sql_strings(held) ~ '))'
                 ) -%}
             {%- endif -%}
         {%- endif -%}

@@ -18,8 +18,8 @@
     {%- set new_shas = found.columns[0].values() | unique | list %}
     {%- set predecessor_shas = found.columns[1].values() | unique | list %}
 {%- endif %}
-{%- set shas = "['" ~ new_shas | join("', '") ~ "']" if new_shas else 'cast([] as varchar[])' %}
-{%- set earlier = "['" ~ predecessor_shas | join("', '") ~ "']" if predecessor_shas else 'cast([] as varchar[])' %}
+{%- set shas = sql_string_list(new_shas) %}
+{%- set earlier = sql_string_list(predecessor_shas) %}
 {%- set rows_of = {} %}
 {%- for member in revising %}
     {%- do rows_of.update({member.model: context[member.revisions](shas, earlier).rows}) %}

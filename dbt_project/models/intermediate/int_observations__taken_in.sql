@@ -60,7 +60,7 @@ by_indicator as (
     inner join new_snapshots
         on published.snapshot_sha256 = new_snapshots.snapshot_sha256
     {% if is_incremental() %}
-        where published.snapshot_sha256 in ('{{ new_shas | join("', '") }}')
+        where {{ 'published.snapshot_sha256 in (' ~ sql_strings(new_shas) ~ ')' if new_shas else 'false' }}
     {% endif %}
     group by published.publisher, published.indicator_code, published.snapshot_sha256
 ),

@@ -19,12 +19,8 @@
         {%- do checks.append((column, 'not_null', 'checked.' ~ column ~ ' is null')) -%}
     {%- endfor -%}
     {%- for column, values in accepted_values.items() -%}
-        {%- set quoted = [] -%}
-        {%- for value in values -%}
-            {%- do quoted.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
-        {%- endfor -%}
         {%- do checks.append((column, 'accepted_values',
-            'cast(checked.' ~ column ~ ' as varchar) not in (' ~ quoted | join(', ') ~ ')')) -%}
+            'cast(checked.' ~ column ~ ' as varchar) not in (' ~ sql_strings(values) ~ ')')) -%}
     {%- endfor -%}
     {%- for column, bounds in accepted_range.items() -%}
         {%- set outside = [] -%}
