@@ -24,6 +24,15 @@
     where taken_in_at = {{ build_stamp() }}
 {%- endmacro %}
 
+{#- The rows of int_observations__vintaged of the figures this build took in: every row of such a figure, since the
+    build rewrites each figure it takes in whole (delete+insert by figure), stamping the rows with its start. The rows
+    a build inserts lie together, and DuckDB skips the rest by the stamp's min and max per row group: no join of
+    the held figures with figures_taken_in (a 10M revision: int_observations__as_of 0.6 -> 0.43 s, mart_revisions
+    0.38 -> 0.22 s). In a full build of the model: every row. -#}
+{% macro rows_of_figures_taken_in(vintaged) -%}
+    {{ vintaged ~ '.taken_in_at = ' ~ build_stamp() if is_incremental() else 'true' }}
+{%- endmacro %}
+
 {#- pre_hook of such a model: drop its rows of the figures this build took in, which the model then appends anew
     (a figure may lose rows, e.g. a settled vintage that no longer differs; delete+insert would keep them). -#}
 {% macro delete_figures_taken_in() -%}

@@ -15,24 +15,16 @@ with vintaged as not materialized (
     select * from {{ ref('int_observations__vintaged') }}
 ),
 
-{% if is_incremental() %}
-    taken_in as (
-        {{ figures_taken_in() }}
-    ),
-{% endif %}
-
 eligible as not materialized (
     select vintaged.*
     from vintaged
-    {% if is_incremental() %}
-        inner join taken_in
-            on {{ same_figure('vintaged', 'taken_in') }}
-    {% endif %}
-    {% if as_of %}
-        where vintaged.vintage <= cast('{{ as_of }}' as date)
-    {% else %}
-        where vintaged.is_current
-    {% endif %}
+    where
+        {{ rows_of_figures_taken_in('vintaged') }}
+        {% if as_of %}
+            and vintaged.vintage <= cast('{{ as_of }}' as date)
+        {% else %}
+            and vintaged.is_current
+        {% endif %}
 ),
 
 {% if as_of %}

@@ -11,19 +11,10 @@ with all_vintages as (
     select * from {{ ref('int_observations__vintaged') }}
 ),
 
-{% if is_incremental() %}
-    taken_in as (
-        {{ figures_taken_in() }}
-    ),
-{% endif %}
-
 vintaged as not materialized (
     select all_vintages.*
     from all_vintages
-    {% if is_incremental() %}
-        inner join taken_in
-            on {{ same_figure('all_vintages', 'taken_in') }}
-    {% endif %}
+    where {{ rows_of_figures_taken_in('all_vintages') }}
 ),
 
 -- A figure with one row has no revision. A figure with several has one current row (its newest: the test
