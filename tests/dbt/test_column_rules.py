@@ -11,7 +11,8 @@ from tests.conftest import query
 from tests.dbt.test_news_categories import dbt
 from unionstat.settings import Settings
 
-TEST = "column_rules_mart_news_items"  # not_null, accepted_values (source, language), accepted_range (duplicate_count)
+# not_null, accepted_values (source, language), accepted_range (duplicate_count), unique (canonical_url, content_sha256)
+TEST = "column_rules_mart_news_items"
 
 
 def test_each_row_that_breaks_a_rule_is_named_with_the_column_and_the_rule(
@@ -21,12 +22,19 @@ def test_each_row_that_breaks_a_rule_is_named_with_the_column_and_the_rule(
     assert list(dbt(db, tmp_path / "clean", ["test", "--select", TEST], monkeypatch).values()) == ["pass"]
     con = duckdb.connect(str(db))
     try:
-        first = con.execute("select canonical_url from marts.mart_news_items order by 1 limit 3").fetchall()
+        first = con.execute("select canonical_url from marts.mart_news_items order by 1 limit 6").fetchall()
         urls = [url for (url,) in first]
-        # Synthetic breaks, one per kind of rule. A null language breaks not_null only: accepted_values lets nulls by.
+        # Synthetic breaks, one per kind of rule. A null language breaks not_null only: accepted_values lets nulls by;
+        # two null hashes break not_null only: unique lets nulls by, as dbt's unique does.
         con.execute("update marts.mart_news_items set language = 'de' where canonical_url = ?", [urls[0]])
         con.execute("update marts.mart_news_items set language = null where canonical_url = ?", [urls[1]])
         con.execute("update marts.mart_news_items set duplicate_count = -1 where canonical_url = ?", [urls[2]])
+        con.execute(
+            "update marts.mart_news_items set content_sha256 = (select content_sha256 from marts.mart_news_items "
+            "where canonical_url = ?) where canonical_url = ?",
+            [urls[3], urls[4]],
+        )
+        con.execute("update marts.mart_news_items set content_sha256 = null where canonical_url in (?, ?)", urls[:2])
     finally:
         con.close()
 
@@ -38,6 +46,10 @@ def test_each_row_that_breaks_a_rule_is_named_with_the_column_and_the_rule(
             ("language", "accepted_values", urls[0]),
             ("language", "not_null", urls[1]),
             ("duplicate_count", "accepted_range", urls[2]),
+            ("content_sha256", "unique", urls[3]),
+            ("content_sha256", "unique", urls[4]),
+            ("content_sha256", "not_null", urls[0]),
+            ("content_sha256", "not_null", urls[1]),
         ]
     )
     # The row itself follows the column and the rule: what the data-quality history keeps of it.
