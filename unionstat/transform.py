@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import re
 import shutil
 import time
@@ -132,6 +133,9 @@ class ParseCache:
 
     def __init__(self, settings: Settings, key: str) -> None:
         self.path = settings.dbt_parse_cache / f"{key}.msgpack"
+        #: the same parse as a Python object with its flat graph: read in 0.02 s where the msgpack and the graph take
+        #: 0.2 s in a fresh process (a revision's build at 10M is about 8 s)
+        self.pickled = settings.dbt_parse_cache / f"{key}.pickle"
         self.passed = settings.dbt_parse_cache / f"{key}.unit-tests-passed"
         #: the manifest.json a build of this parse wrote (its nodes' configs, columns and descriptions: the parse's)
         self.manifest_json = settings.dbt_parse_cache / f"{key}.manifest.json"
@@ -145,12 +149,28 @@ class ParseCache:
         if not self.path.is_file():
             self.since = time.time()
             return dbtRunner()
+        # build and docs write manifest.json when they end, as after a parse
+        return dbtRunner(manifest=self._manifest())
+
+    def _manifest(self) -> Any:
+        """The parse as dbt's Manifest: from its pickle, else from dbt's msgpack (then pickled for the next build).
+
+        The pickle is dbt's own (Manifest.__reduce_ex__, which dbt keeps for copies), of a file this cache wrote,
+        under a key that includes dbt's version; one that cannot be read is replaced."""
         from dbt.contracts.graph.manifest import Manifest
         from dbt.parser.manifest import extended_mashumuro_decoder
 
+        if self.pickled.is_file():
+            try:
+                return pickle.loads(self.pickled.read_bytes())  # noqa: S301 -- this cache's own file (docstring)
+            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
+                LOG.warning("dbt's kept parse %s could not be read (%s): read from %s", self.pickled, exc, self.path)
         manifest = Manifest.from_msgpack(self.path.read_bytes(), decoder=extended_mashumuro_decoder)
         manifest.build_flat_graph()  # what a parse ends with: the `graph` context some macros read
-        return dbtRunner(manifest=manifest)  # build and docs write manifest.json when they end, as after a parse
+        partial = self.pickled.with_name(f".{self.pickled.name}.{os.getpid()}")
+        partial.write_bytes(pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, self.pickled)
+        return manifest
 
     def unit_tests_passed(self) -> str | None:
         """When a full build of this parse (the same code, dbt and vars) passed its unit tests, in words; else None."""
@@ -187,6 +207,7 @@ class ParseCache:
             stale.unlink(missing_ok=True)
             stale.with_suffix(".unit-tests-passed").unlink(missing_ok=True)
             stale.with_suffix(".manifest.json").unlink(missing_ok=True)
+            stale.with_suffix(".pickle").unlink(missing_ok=True)
 
 
 def _parse_key(settings: Settings, dbt_vars: dict[str, Any], db_path: Path) -> str:

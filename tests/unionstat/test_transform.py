@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,15 @@ def test_a_build_with_nothing_cached_parses_and_keeps_its_parse(published_refere
     assert [r["unique_id"] for r in results if r["unique_id"].startswith("model.")] == [
         "model.unionstat.mart_countries"
     ]
+    # That build read dbt's msgpack and kept the parse as a pickle, which later builds read; a pickle that cannot
+    # be read is read from the msgpack again and replaced.
+    pickled = tmp_path / "cache" / f"{key}.pickle"
+    assert pickle.loads(pickled.read_bytes()).flat_graph["nodes"]["model.unionstat.mart_countries"]  # noqa: S301
+    pickled.write_bytes(b"not a pickle")
+    result = transform.dbt_build(settings, copy, select=["mart_countries"])
+    assert result.statuses["model.unionstat.mart_countries"] == "success"
+    assert pickle.loads(pickled.read_bytes()).flat_graph["nodes"]["model.unionstat.mart_countries"]  # noqa: S301
+    assert FULL_PARSE not in _last_invocation_log(settings)
 
 
 def test_a_full_build_of_code_whose_unit_tests_passed_skips_them_and_says_so(
