@@ -137,6 +137,23 @@
     {%- endfor %}
 {%- endmacro %}
 
+{#- Two rows are of the same indicator (either may be of no indicator: a row is kept, whichever way it goes). -#}
+{% macro same_indicator(left, right) -%}
+    {{ left }}.publisher is not distinct from {{ right }}.publisher
+    and {{ left }}.indicator_code is not distinct from {{ right }}.indicator_code
+{%- endmacro %}
+
+{#- A figure's hash (publisher, indicator, country, period): one number to group 10M figures by in place of four
+    texts. Equal figures hash equal; two figures may too, so it can only narrow what is compared exactly. -#}
+{% macro figure_hash(rows) -%}
+    {%- set columns = [rows ~ '.publisher', rows ~ '.indicator_code', rows ~ '.country_iso3', rows ~ '.period'] -%}
+    {%- if target.type == 'duckdb' -%}
+        hash({{ columns | join(', ') }})
+    {%- else -%}
+        md5(concat_ws(chr(31), {{ columns | join(', ') }}))
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Two rows are of the same release of an indicator. -#}
 {% macro same_indicator_release(left, right) -%}
     {{ left }}.publisher = {{ right }}.publisher

@@ -291,6 +291,18 @@ incoming as not materialized (
     ),
 {% endif %}
 
+-- Each indicator's releases among the rows read here, by vintage.
+indicator_releases as (
+    select
+        publisher,
+        indicator_code,
+        vintage,
+        min(release_key) as first_release,
+        max(release_key) as last_release
+    from history
+    group by publisher, indicator_code, vintage
+),
+
 -- The same release can arrive twice (an API page and a bulk CSV): the latest fetch of each figure is kept. Only an
 -- indicator's release held in more than one snapshot can have two rows of a figure, and only its rows are ranked
 -- (ranking every row took 37 s of the 10M full build's 75).
@@ -299,36 +311,100 @@ held_twice as (
         publisher,
         indicator_code,
         vintage
+    from indicator_releases
+    where first_release <> last_release
+),
+
+-- Indicators whose rows here are all of one release: every indicator of a warehouse's first build, and each
+-- indicator's first release. Their figures have one row each, which is the figure's first and current one, unless
+-- the release holds a figure twice: only those figures go through the windows below (the first build at 10M
+-- observations: this model 17-18 s with every figure through both windows, 9-11 s so; docs/PERFORMANCE.md).
+one_release as (
+    select
+        publisher,
+        indicator_code
+    from indicator_releases
+    group by publisher, indicator_code
+    having count(*) = 1 and min(first_release) = max(last_release)
+),
+
+several_releases as (
+    select distinct
+        publisher,
+        indicator_code
+    from indicator_releases
+    where not exists (
+        select 1
+        from one_release
+        where {{ same_indicator('one_release', 'indicator_releases') }}
+    )
+),
+
+one_release_rows as not materialized (
+    select
+        history.*,
+        {{ figure_hash('history') }} as figure_hash
     from history
-    group by publisher, indicator_code, vintage
-    having min(release_key) <> max(release_key)
+    where exists (
+        select 1
+        from one_release
+        where {{ same_indicator('one_release', 'history') }}
+    )
+),
+
+-- Figures such a release holds twice, by a hash of the figure (one number to group by in place of four texts): two
+-- figures of one hash only send both through the windows, which tell them apart.
+held_twice_in_release as (
+    select figure_hash
+    from one_release_rows
+    group by figure_hash
+    having count(*) > 1
+),
+
+alone as (
+    select {{ figure_columns('one_release_rows') }}
+    from one_release_rows
+    where one_release_rows.figure_hash not in (select held.figure_hash from held_twice_in_release as held)
+),
+
+-- The rows whose figures may have several: read twice below, each time from the rows read here (`not
+-- materialized`), and not at all where there are none (a join with an empty table reads nothing).
+windowed as not materialized (
+    select history.*
+    from history
+    inner join several_releases
+        on {{ same_indicator('several_releases', 'history') }}
+    union all
+    select {{ figure_columns('one_release_rows') }}
+    from one_release_rows
+    where one_release_rows.figure_hash in (select held.figure_hash from held_twice_in_release as held)
 ),
 
 ranked as (
     select
-        history.*,
+        windowed.*,
         1 as fetch_rank
-    from history
+    from windowed
     where
         not exists (
             select 1
             from held_twice
-            where {{ same_indicator_release('held_twice', 'history') }}
+            where {{ same_indicator_release('held_twice', 'windowed') }}
         )
     union all
     select
-        history.*,
+        windowed.*,
         row_number() over (
             partition by
-                history.publisher, history.indicator_code, history.country_iso3, history.period,
-                history.vintage
-            order by history.release_key asc
+                windowed.publisher, windowed.indicator_code, windowed.country_iso3, windowed.period,
+                windowed.vintage
+            order by windowed.release_key asc
         ) as fetch_rank
-    from history
+    from windowed
     where exists (
         select 1
         from held_twice
-        where {{ same_indicator_release('held_twice', 'history') }}
+        where {{ same_indicator_release('held_twice', 'windowed') }}
     )
 ),
 
@@ -376,6 +452,12 @@ figure_rows as (
         recomputed.is_current
     from recomputed
     inner join releases on recomputed.release_key = releases.release_key
+    union all
+    select
+        {{ observation_columns_of('alone', 'releases') }},
+        true as is_current
+    from alone
+    inner join releases on alone.release_key = releases.release_key
     {% if is_incremental() %}
         union all
         select
