@@ -318,7 +318,7 @@ held_twice as (
 -- Indicators whose rows here are all of one release: every indicator of a warehouse's first build, and each
 -- indicator's first release. Their figures have one row each, which is the figure's first and current one, unless
 -- the release holds a figure twice: only those figures go through the windows below (the first build at 10M
--- observations: this model 17-18 s with every figure through both windows, 9-11 s so; docs/PERFORMANCE.md).
+-- observations: this model 19.8 s with every figure through both windows, 11.7-12 s so; docs/PERFORMANCE.md).
 one_release as (
     select
         publisher,
