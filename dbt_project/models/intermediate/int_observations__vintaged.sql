@@ -445,6 +445,18 @@ recomputed as (
     from changes
 ),
 
+-- The rows that are their figure's current one without the windows: a figure alone in its indicator's one release,
+-- and an on-time change.
+current_unranked as (
+    select {{ figure_columns() }}
+    from alone
+    {% if is_incremental() %}
+        union all
+        select {{ figure_columns() }}
+        from on_time_changes
+    {% endif %}
+),
+
 -- Each figure's rows with their releases' text again.
 figure_rows as (
     select
@@ -454,17 +466,11 @@ figure_rows as (
     inner join releases on recomputed.release_key = releases.release_key
     union all
     select
-        {{ observation_columns_of('alone', 'releases') }},
+        {{ observation_columns_of('current_unranked', 'releases') }},
         true as is_current
-    from alone
-    inner join releases on alone.release_key = releases.release_key
+    from current_unranked
+    inner join releases on current_unranked.release_key = releases.release_key
     {% if is_incremental() %}
-        union all
-        select
-            {{ observation_columns_of('on_time_changes', 'releases') }},
-            true as is_current
-        from on_time_changes
-        inner join releases on on_time_changes.release_key = releases.release_key
         union all
         select
             {{ observation_columns() }},
