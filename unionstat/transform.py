@@ -118,6 +118,9 @@ def dbt_build(
 
 
 PARSE_CACHE_KEEP = 8  # parsed projects kept (one per code version, as-of date and model list)
+#: what the cache keeps of one parse, pruned together: dbt's msgpack, its pickle, the manifest.json a build of it
+#: wrote, and the record that its unit tests passed
+KEPT_BESIDE_PARSE = (".msgpack", ".pickle", ".manifest.json", ".unit-tests-passed")
 DBT_GENERATED = {"target", "logs", "dbt_packages"}
 
 
@@ -167,9 +170,7 @@ class ParseCache:
                 LOG.warning("dbt's kept parse %s could not be read (%s): read from %s", self.pickled, exc, self.path)
         manifest = Manifest.from_msgpack(self.path.read_bytes(), decoder=extended_mashumuro_decoder)
         manifest.build_flat_graph()  # what a parse ends with: the `graph` context some macros read
-        partial = self.pickled.with_name(f".{self.pickled.name}.{os.getpid()}")
-        partial.write_bytes(pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(partial, self.pickled)
+        _write_atomically(self.pickled, pickle.dumps(manifest, protocol=pickle.HIGHEST_PROTOCOL))
         return manifest
 
     def unit_tests_passed(self) -> str | None:
@@ -180,10 +181,7 @@ class ParseCache:
 
     def record_unit_tests_passed(self) -> None:
         """Record that a full build of this parse passed every unit test (kept beside the parse, pruned with it)."""
-        self.passed.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.passed.with_name(f".{self.passed.name}.{os.getpid()}")
-        partial.write_text(datetime.now(UTC).isoformat(timespec="seconds") + "\n", encoding="utf-8")
-        os.replace(partial, self.passed)
+        _write_atomically(self.passed, (datetime.now(UTC).isoformat(timespec="seconds") + "\n").encode())
 
     def keep(self) -> None:
         """Keep the parse dbt just wrote, if it wrote one, and the manifest.json it wrote (atomically: other
@@ -199,15 +197,18 @@ class ParseCache:
                 continue
             if kept == self.manifest_json and not self.path.is_file():
                 continue  # a manifest whose parse is not kept: nothing would read it
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            partial = kept.with_name(f".{kept.name}.{os.getpid()}")
-            shutil.copyfile(written, partial)
-            os.replace(partial, kept)
+            _write_atomically(kept, written.read_bytes())
         for stale in sorted(self.path.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime)[:-PARSE_CACHE_KEEP]:
-            stale.unlink(missing_ok=True)
-            stale.with_suffix(".unit-tests-passed").unlink(missing_ok=True)
-            stale.with_suffix(".manifest.json").unlink(missing_ok=True)
-            stale.with_suffix(".pickle").unlink(missing_ok=True)
+            for suffix in KEPT_BESIDE_PARSE:
+                stale.with_suffix(suffix).unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write a file of the parse cache whole or not at all (other warehouses' builds may share the folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_bytes(data)
+    os.replace(partial, path)
 
 
 def _parse_key(settings: Settings, dbt_vars: dict[str, Any], db_path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -178,3 +179,22 @@ def test_a_build_failure_other_than_memory_is_reported_as_dbt_gave_it() -> None:
         "dbt build failed: model.unionstat.mart_countries: error: Binder Error: column x not found "
         "(0 downstream nodes skipped)"
     )
+
+
+def test_the_parse_cache_prunes_the_oldest_parses_with_everything_kept_beside_them(tmp_path: Path) -> None:
+    """Beyond PARSE_CACHE_KEEP parses the oldest goes, and with it its pickle, manifest and unit-test record."""
+    settings = Settings.from_env({"UNIONSTAT_WAREHOUSE_DIR": str(tmp_path / "wh")}).model_copy(
+        update={"dbt_parse_cache_dir": tmp_path / "cache"}
+    )
+    keys = [f"k{n:02d}" for n in range(transform.PARSE_CACHE_KEEP + 1)]
+    for age, key in enumerate(keys):
+        for suffix in transform.KEPT_BESIDE_PARSE:
+            kept = tmp_path / "cache" / f"{key}{suffix}"
+            kept.parent.mkdir(exist_ok=True)
+            kept.write_bytes(b"x")
+            os.utime(kept, (1_000_000 + age, 1_000_000 + age))
+
+    transform.ParseCache(settings, keys[-1]).keep()  # dbt wrote nothing new: only the pruning runs
+
+    left = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert left == sorted(f"{key}{suffix}" for key in keys[1:] for suffix in transform.KEPT_BESIDE_PARSE)
